@@ -1,0 +1,22 @@
+import type { Role } from '../generated/prisma/enums';
+
+export type { Role };
+export const ROLES = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN', 'CUSTOMER'] as const satisfies readonly Role[];
+
+/** Who is calling: built from verified JWT claims, never from anything else the client sends. */
+export interface Principal {
+  userId: string;
+  tenantId: string;
+  roles: readonly Role[];
+  /** Store ids the caller may act in, or '*' for every store of the tenant. */
+  stores: readonly string[] | '*';
+  /** Station ids a KDS device is bound to; empty when not bound. */
+  stations: readonly string[];
+  /** The store the connection/request works in (connection_init storeId or x-store-id), if any. */
+  currentStoreId?: string;
+  /** JWT id, for revocation. */
+  tokenId?: string;
+  /** Seconds since epoch. */
+  issuedAt?: number;
+  expiresAt?: number;
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const int = (min = 0) => z.coerce.number().int().min(min);
+
+/**
+ * Every setting Expediter reads from the environment. Defaults are the development defaults;
+ * README "Configuration" documents each variable.
+ */
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int().max(65535).default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('.data'),
+  REDIS_URL: z.string().url().optional(),
+  JWT_SECRET: z.string().min(16).optional(),
+  JWKS_URL: z.string().url().optional(),
+  JWKS_FILE: z.string().optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  ALLOWED_ORIGINS: list.default([]),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  GRAPHIQL: bool.optional(),
+  INTROSPECTION: bool.optional(),
+  SEED_DEMO_DATA: bool.optional(),
+  EVENT_RETENTION_HOURS: int(1).default(72),
+  REPLAY_MAX_EVENTS: int(1).default(1000),
+  OUTBOX_RELAY_INTERVAL_MS: int(50).default(1000),
+  WS_CONNECTION_INIT_TIMEOUT_MS: int(100).default(5000),
+  WS_KEEPALIVE_MS: int(1000).default(12000),
+  SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  /** PostgreSQL URL; undefined means embedded PGlite under dataDir. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** Redis URL; undefined means in-process pub/sub and limits (single instance). */
+  redisUrl?: string;
+  jwt: { secret?: string; jwksUrl?: string; jwksFile?: string; issuer?: string; audience?: string };
+  allowedOrigins: string[];
+  logLevel: Env['LOG_LEVEL'];
+  graphiql: boolean;
+  introspection: boolean;
+  seedDemoData: boolean;
+  events: { retentionHours: number; replayMaxEvents: number; relayIntervalMs: number };
+  ws: { connectionInitTimeoutMs: number; keepAliveMs: number };
+  shutdownTimeoutMs: number;
+}
+
+/** Development secret so `npm start` works out of the box; refused in production. */
+export const DEV_JWT_SECRET = 'expediter-development-secret-change-me';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new ConfigError(`Invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.JWT_SECRET && !e.JWKS_URL && !e.JWKS_FILE) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production');
+  }
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    redisUrl: e.REDIS_URL,
+    jwt: {
+      secret: e.JWT_SECRET ?? (e.JWKS_URL || e.JWKS_FILE ? undefined : DEV_JWT_SECRET),
+      jwksUrl: e.JWKS_URL,
+      jwksFile: e.JWKS_FILE,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+    },
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    logLevel: e.LOG_LEVEL,
+    graphiql: e.GRAPHIQL ?? !production,
+    introspection: e.INTROSPECTION ?? !production,
+    seedDemoData: e.SEED_DEMO_DATA ?? !e.DATABASE_URL,
+    events: {
+      retentionHours: e.EVENT_RETENTION_HOURS,
+      replayMaxEvents: e.REPLAY_MAX_EVENTS,
+      relayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
+    },
+    ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

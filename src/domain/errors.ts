@@ -1,0 +1,30 @@
+/**
+ * Errors the domain raises on purpose. The GraphQL layer maps `code` to `extensions.code`;
+ * anything that is not a DomainError is unexpected and gets masked for clients.
+ */
+export type DomainErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'CONFLICT'
+  | 'RATE_LIMITED';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const badInput = (message: string, details?: Record<string, unknown>) =>
+  new DomainError('BAD_USER_INPUT', message, details);
+
+/** Also used for rows of another tenant or store: their existence is never revealed. */
+export const notFound = (what: string, id: string) => new DomainError('NOT_FOUND', `${what} ${id} not found`, { id });
+
+export const forbidden = (message = 'Not allowed') => new DomainError('FORBIDDEN', message);

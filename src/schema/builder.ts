@@ -1,0 +1,66 @@
+import SchemaBuilder from '@pothos/core';
+import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { canAccessStore, hasAnyRole } from '../auth/policy';
+import type { Principal, Role } from '../auth/principal';
+import type { GraphQLContext } from './context';
+
+/**
+ * The one place that knows every generic and plugin. Authorization is declared per field with
+ * `authScopes`; the scope functions below are the only bridge from GraphQL to the policy module.
+ */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  AuthScopes: {
+    authenticated: boolean;
+    admin: boolean;
+    /** Caller has any of these roles. */
+    roles: readonly Role[];
+    /** Caller may act in this store (the `stores` claim, or `*`). */
+    store: string;
+    /** Caller may watch this KDS station (store access, and a bound device only its stations). */
+    station: string;
+  };
+  AuthContexts: { authenticated: GraphQLContext & { principal: Principal } };
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+}>({
+  plugins: [ScopeAuthPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    treatErrorsAsUnauthorized: false,
+    unauthorizedError: (_parent, context) =>
+      context.principal
+        ? new GraphQLError('Not allowed', { extensions: { code: 'FORBIDDEN' } })
+        : new GraphQLError('Authentication required', { extensions: { code: 'UNAUTHENTICATED' } }),
+    authScopes: (context) => {
+      const principal = context.principal;
+      return {
+        authenticated: principal !== null,
+        admin: principal !== null && hasAnyRole(principal, ['ADMIN']),
+        roles: (roles) => principal !== null && hasAnyRole(principal, roles),
+        store: (storeId) => principal !== null && canAccessStore(principal, storeId),
+        station: (stationId) => principal !== null && context.access.canWatchStation(principal, stationId),
+      };
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    edgesFieldOptions: { nullable: false },
+    nodeFieldOptions: { nullable: false },
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('JSON', JSONResolver);
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});
