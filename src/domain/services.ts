@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { Db } from '../db/types';
+import type { PubSub } from '../events/pubsub';
 import type { EventStreams } from '../events/streams';
 import type { UnitOfWork } from '../events/unit-of-work';
 import type { Logger } from '../observability/logger';
@@ -9,6 +10,8 @@ export interface ServiceDeps {
   db: Db;
   uow: UnitOfWork;
   streams: EventStreams;
+  /** For ephemeral messages that need no outbox (dashboard pushes). */
+  pubsub: PubSub;
   config: Config;
   logger: Logger;
 }
