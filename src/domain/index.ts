@@ -1,0 +1,43 @@
+import { DashboardService } from './dashboard';
+import { InventoryService } from './inventory';
+import { KdsService } from './kds';
+import { NotificationService } from './notifications';
+import { OrderService } from './orders';
+import type { RevocationStore } from '../auth/revocation';
+import type { ServiceDeps } from './services';
+import { SessionService } from './sessions';
+import { StoreService } from './stores';
+
+export interface Services {
+  stores: StoreService;
+  orders: OrderService;
+  kds: KdsService;
+  inventory: InventoryService;
+  notifications: NotificationService;
+  dashboard: DashboardService;
+  sessions: SessionService;
+  /** Starts background work (late-ticket sweeper, dashboard snapshots). */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export function createServices(deps: ServiceDeps, auth: { revocations: RevocationStore }): Services {
+  const kds = new KdsService(deps);
+  const dashboard = new DashboardService(deps);
+  return {
+    stores: new StoreService(deps),
+    orders: new OrderService(deps),
+    kds,
+    inventory: new InventoryService(deps),
+    notifications: new NotificationService(deps),
+    dashboard,
+    sessions: new SessionService({ db: deps.db, revocations: auth.revocations }),
+    start() {
+      kds.start?.();
+      dashboard.start?.();
+    },
+    async stop() {
+      await Promise.all([kds.stop?.(), dashboard.stop?.()]);
+    },
+  };
+}

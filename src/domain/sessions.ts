@@ -1,0 +1,20 @@
+import type { RevocationStore } from '../auth/revocation';
+import type { Principal } from '../auth/principal';
+import { isAdmin } from '../auth/policy';
+import type { Db } from '../db/types';
+import { forbidden, notFound } from './errors';
+
+/** Ends a user's sessions everywhere: tokens issued before now are refused and live sockets close. */
+export class SessionService {
+  constructor(private readonly deps: { db: Db; revocations: RevocationStore }) {}
+
+  async revokeSessions(principal: Principal, userId: string): Promise<{ userId: string; revokedAt: string }> {
+    if (!isAdmin(principal) && principal.userId !== userId) throw forbidden('Only an admin may revoke other users');
+    const user = await this.deps.db.user.findFirst({ where: { id: userId, tenantId: principal.tenantId } });
+    if (!user) throw notFound('User', userId);
+    const now = new Date();
+    await this.deps.db.user.update({ where: { id: user.id }, data: { sessionsRevokedAt: now } });
+    await this.deps.revocations.revokeUser(principal.tenantId, userId, Math.floor(now.getTime() / 1000));
+    return { userId, revokedAt: now.toISOString() };
+  }
+}

@@ -1,0 +1,21 @@
+import { builder } from './builder';
+
+const RevokedSessions = builder
+  .objectRef<{ userId: string; revokedAt: string }>('RevokedSessions')
+  .implement({
+    fields: (t) => ({
+      userId: t.exposeID('userId'),
+      revokedAt: t.field({ type: 'DateTime', resolve: (r) => r.revokedAt }),
+    }),
+  });
+
+builder.mutationField('revokeSessions', (t) =>
+  t.field({
+    type: RevokedSessions,
+    description:
+      "Refuses every token the user holds that was issued before now and closes the user's live sockets on every instance. Admins may revoke anyone in their tenant; others only themselves.",
+    args: { userId: t.arg.id({ required: true }) },
+    authScopes: { authenticated: true },
+    resolve: (_root, args, ctx) => ctx.services.sessions.revokeSessions(ctx.principal!, String(args.userId)),
+  }),
+);

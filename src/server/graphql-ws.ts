@@ -1,0 +1,148 @@
+import type { IncomingMessage } from 'node:http';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { AuthError } from '../auth/errors';
+import type { Authenticator } from '../auth/authenticate';
+import type { Principal } from '../auth/principal';
+import type { Revocation } from '../auth/revocation';
+import type { Logger } from '../observability/logger';
+
+/** Close codes Expediter uses on WebSockets; README "Close codes" documents each. */
+export const WsCloseCode = {
+  /** Missing, invalid, expired or revoked token (also: token expired while connected). */
+  Unauthorized: CloseCode.Unauthorized,
+  /** Valid token, but the requested store is not one the token allows. */
+  Forbidden: CloseCode.Forbidden,
+  /** Server is shutting down: reconnect elsewhere and resume from your cursor. */
+  GoingAway: 1001,
+} as const;
+
+interface ConnectionState {
+  principal: Principal;
+  socket: WebSocket;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+export interface GraphqlWsOptions {
+  wsServer: WebSocketServer;
+  yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
+  authenticator: Authenticator;
+  logger: Logger;
+  connectionInitTimeoutMs: number;
+  keepAliveMs: number;
+}
+
+/**
+ * graphql-ws on the same path as HTTP, executed through yoga's envelop so plugins, context and error
+ * masking are identical for both transports. Authentication happens once, at connection_init.
+ */
+export function attachGraphqlWs(options: GraphqlWsOptions) {
+  const { wsServer, yoga, authenticator, logger } = options;
+  const connections = new Set<ConnectionState>();
+
+  const disposable = useServer<Record<string, unknown>, { state: ConnectionState }>(
+    {
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+      execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      onConnect: async (ctx) => {
+        const params = ctx.connectionParams ?? {};
+        try {
+          const principal = await authenticator.authenticate({
+            authorization: params.authorization ?? params.Authorization,
+            storeId: params.storeId,
+          });
+          const state: ConnectionState = { principal, socket: ctx.extra.socket };
+          state.expiryTimer = scheduleExpiry(state, logger);
+          ctx.extra.state = state;
+          connections.add(state);
+          return true;
+        } catch (error) {
+          const code = error instanceof AuthError ? error.closeCode : WsCloseCode.Unauthorized;
+          const reason = error instanceof AuthError ? error.message : 'Unauthorized';
+          ctx.extra.socket.close(code, reason);
+          return false;
+        }
+      },
+      onClose: (ctx) => {
+        const state = ctx.extra.state;
+        if (!state) return;
+        clearTimeout(state.expiryTimer);
+        connections.delete(state);
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params: payload,
+          principal: ctx.extra.state?.principal ?? null,
+        });
+        const document = parse(payload.query);
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+        };
+      },
+    },
+    wsServer,
+    options.keepAliveMs,
+  );
+
+  return {
+    connections,
+    /** Closes every socket whose token or user a revocation covers, on this instance. */
+    applyRevocation(revocation: Revocation) {
+      for (const state of connections) {
+        if (isCovered(state.principal, revocation)) {
+          logger.info({ userId: state.principal.userId, kind: revocation.kind }, 'closing revoked connection');
+          state.socket.close(WsCloseCode.Unauthorized, 'Session revoked');
+        }
+      }
+    },
+    closeAll(code: number, reason: string) {
+      for (const socket of wsServer.clients) socket.close(code, reason);
+    },
+    dispose: () => disposable.dispose(),
+  };
+}
+
+type EnvelopedRoot = {
+  execute: (args: unknown) => unknown;
+  subscribe: (args: unknown) => unknown;
+};
+
+function scheduleExpiry(state: ConnectionState, logger: Logger): NodeJS.Timeout | undefined {
+  if (!state.principal.expiresAt) return undefined;
+  // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.
+  const delay = Math.min(state.principal.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
+  const timer = setTimeout(() => {
+    if ((state.principal.expiresAt ?? 0) * 1000 <= Date.now()) {
+      logger.info({ userId: state.principal.userId }, 'token expired, closing connection');
+      state.socket.close(WsCloseCode.Unauthorized, 'Token expired');
+    } else {
+      state.expiryTimer = scheduleExpiry(state, logger);
+    }
+  }, Math.max(delay, 0));
+  timer.unref();
+  return timer;
+}
+
+function isCovered(principal: Principal, revocation: Revocation): boolean {
+  if (revocation.kind === 'token') return principal.tokenId === revocation.jti;
+  return (
+    principal.tenantId === revocation.tenantId &&
+    principal.userId === revocation.userId &&
+    (principal.issuedAt ?? 0) <= revocation.before
+  );
+}
+
+export type { IncomingMessage };

@@ -1,0 +1,212 @@
+import { randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import { createAuthenticator } from '../auth/authenticate';
+import { AuthError } from '../auth/errors';
+import { canWatchStation } from '../auth/policy';
+import { createTokenVerifier } from '../auth/jwt';
+import type { Principal } from '../auth/principal';
+import { createRevocationStore } from '../auth/revocation';
+import type { Config } from '../config';
+import { createDb, type DbHandle } from '../db/client';
+import { migrate } from '../db/migrate';
+import { seed } from '../db/seed';
+import { createServices, type Services } from '../domain/index';
+import { createEventStreams } from '../events/event-streams';
+import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
+import { createPubSub } from '../events/pubsub';
+import { createOutboxRelay } from '../events/relay';
+import { createLogger, type Logger } from '../observability/logger';
+import type { GraphQLContext } from '../schema/context';
+import { buildSchema } from '../schema/index';
+import { createErrorMasker } from './errors';
+import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
+
+export interface ExpediterServer {
+  /** http://host:port */
+  url: string;
+  /** ws://host:port/graphql */
+  wsUrl: string;
+  port: number;
+  services: Services;
+  db: DbHandle;
+  logger: Logger;
+  /** Graceful: stops accepting, closes sockets with 1001, flushes the outbox, closes pools. */
+  close(): Promise<void>;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
+export async function createServer(config: Config, options: { logger?: Logger } = {}): Promise<ExpediterServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const dbHandle = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  await migrate(dbHandle, { logger });
+  if (config.seedDemoData && (await dbHandle.db.tenant.count()) === 0) {
+    await seed(dbHandle.db);
+    logger.info('loaded demo data');
+  }
+  const db = dbHandle.db;
+
+  const pubsub = await createPubSub({ redisUrl: config.redisUrl, logger });
+  const commitListeners: Array<(events: readonly import('../events/types').EventEnvelope[]) => void> = [];
+  const uow = createUnitOfWork({
+    db,
+    publisher: createOutboxPublisher(pubsub),
+    logger,
+    onCommit: [(events) => commitListeners.forEach((listener) => listener(events))],
+  });
+  const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
+  const relay = createOutboxRelay({ db, pubsub, logger, intervalMs: config.events.relayIntervalMs });
+
+  const revocations = createRevocationStore({ redis: pubsub.redis?.(), pubsub });
+  const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations });
+  commitListeners.push(services.dashboard.onCommit);
+  const authenticator = createAuthenticator({
+    verifier: createTokenVerifier(config.jwt),
+    revocations,
+    logger,
+  });
+
+  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
+    logging: {
+      debug: (...args) => logger.debug(args),
+      info: (...args) => logger.info(args),
+      warn: (...args) => logger.warn(args),
+      error: (...args) => logger.error(args),
+    },
+    maskedErrors: { maskError: createErrorMasker(logger) },
+    context: async (initial): Promise<GraphQLContext> => {
+      const principal = 'principal' in initial ? (initial.principal as Principal | null) : await httpPrincipal(initial);
+      const cache = new Map<string, Promise<boolean>>();
+      return {
+        principal,
+        services,
+        requestId: randomUUID(),
+        access: {
+          canWatchStation: (caller, stationId) => {
+            let decision = cache.get(stationId);
+            if (!decision) {
+              decision = services.stores
+                .findStation(caller, stationId)
+                .then((station) => station !== null && canWatchStation(caller, station));
+              cache.set(stationId, decision);
+            }
+            return decision;
+          },
+        },
+      };
+    },
+  });
+
+  async function httpPrincipal(initial: Record<string, unknown>): Promise<Principal | null> {
+    const request = initial.request as Request | undefined;
+    const authorization = request?.headers.get('authorization');
+    if (!authorization) return null;
+    return authenticator.authenticate({ authorization, storeId: request?.headers.get('x-store-id') ?? undefined });
+  }
+
+  let draining = false;
+  const httpServer = createHttpServer((req, res) => route(req, res));
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/ready') {
+      const ready = !draining && pubsub.status() === 'up' && (await databaseReachable(dbHandle));
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ready, draining, redis: pubsub.status() }));
+      return;
+    }
+    if (draining && path === GRAPHQL_PATH) {
+      res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
+      res.end(JSON.stringify({ errors: [{ message: 'Server is shutting down', extensions: { code: 'UNAVAILABLE' } }] }));
+      return;
+    }
+    yoga.handle(req, res);
+  }
+
+  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const graphqlWs = attachGraphqlWs({
+    wsServer,
+    yoga: yoga as never,
+    authenticator,
+    logger,
+    connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
+    keepAliveMs: config.ws.keepAliveMs,
+  });
+  const stopRevocations = revocations.onRevocation((revocation) => graphqlWs.applyRevocation(revocation));
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  relay.start();
+  services.start();
+  const port = (httpServer.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  logger.info({ port, database: dbHandle.mode, redis: Boolean(config.redisUrl) }, 'expediter listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}${GRAPHQL_PATH}`,
+    port,
+    services,
+    db: dbHandle,
+    logger,
+    close: () => {
+      closing ??= (async () => {
+        draining = true;
+        stopRevocations();
+        graphqlWs.closeAll(WsCloseCode.GoingAway, 'Server shutting down');
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeIdleConnections();
+          setTimeout(() => {
+            httpServer.closeAllConnections();
+            for (const socket of wsServer.clients) socket.terminate();
+          }, config.shutdownTimeoutMs).unref();
+        });
+        await graphqlWs.dispose();
+        await services.stop();
+        relay.stop();
+        await relay.sweepOnce().catch(() => 0);
+        await revocations.close();
+        await pubsub.close();
+        await dbHandle.close();
+        logger.info('expediter stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+async function databaseReachable(handle: DbHandle): Promise<boolean> {
+  try {
+    await handle.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export { AuthError };
+
+const GRAPHIQL_DEFAULT_QUERY = `# Expediter: live orders for a store.
+# 1. Get a token:   npm run token -- acme-manager
+# 2. Headers tab:   { "Authorization": "Bearer <token>" }
+#    (GraphiQL sends the same headers as connection_init payload for subscriptions)
+# 3. Run the subscription, then create an order from another tab.
+subscription LiveOrders {
+  orderUpdated(storeId: "acme-downtown") {
+    cursor
+    kind
+    previousStatus
+    order { id number status totalCents items { name quantity } }
+  }
+}
+`;
