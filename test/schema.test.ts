@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { printedSchema } from '../src/schema/print';
+
+describe('schema.graphql', () => {
+  it('is the SDL printed from the Pothos schema (run `npm run schema` after changing src/schema)', () => {
+    const committed = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
+    expect(committed).toBe(printedSchema());
+  });
+
+  it('keeps the binding contract names from DESIGN.md', () => {
+    const sdl = printedSchema();
+    for (const field of [
+      'orderUpdated(storeId: ID!, after: String): OrderEvent!',
+      'kdsTicket(stationId: ID!, after: String): KdsTicketEvent!',
+      'dashboardMetrics(storeId: ID): DashboardMetrics!',
+      'notifications(after: String): NotificationEvent!',
+    ]) {
+      expect(sdl).toContain(field);
+    }
+    expect(sdl).toMatch(/inventoryAlert\(after: String, minSeverity: Severity, .*storeId: ID\): InventoryAlertEvent!/);
+  });
+});
