@@ -22,6 +22,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().url().optional(),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('expediter:'),
   JWT_SECRET: z.string().min(16).optional(),
   JWKS_URL: z.string().url().optional(),
   JWKS_FILE: z.string().optional(),
@@ -51,6 +52,8 @@ export interface Config {
   dataDir: string;
   /** Redis URL; undefined means in-process pub/sub and limits (single instance). */
   redisUrl?: string;
+  /** Prefix of every Redis channel and key, so environments can share one Redis. */
+  redisPrefix: string;
   jwt: { secret?: string; jwksUrl?: string; jwksFile?: string; issuer?: string; audience?: string };
   allowedOrigins: string[];
   logLevel: Env['LOG_LEVEL'];
@@ -88,6 +91,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX,
     jwt: {
       secret: e.JWT_SECRET ?? (e.JWKS_URL || e.JWKS_FILE ? undefined : DEV_JWT_SECRET),
       jwksUrl: e.JWKS_URL,

@@ -49,7 +49,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
   }
   const db = dbHandle.db;
 
-  const pubsub = await createPubSub({ redisUrl: config.redisUrl, logger });
+  const pubsub = await createPubSub({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, logger });
   const commitListeners: Array<(events: readonly import('../events/types').EventEnvelope[]) => void> = [];
   const uow = createUnitOfWork({
     db,

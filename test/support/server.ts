@@ -13,6 +13,8 @@ export interface TestServerOptions {
   databaseUrl?: string;
   /** Set to use Redis pub/sub (needed for multi-instance tests). */
   redisUrl?: string;
+  /** Instances that should talk to each other share a prefix; by default each server gets its own. */
+  redisPrefix?: string;
   env?: Record<string, string>;
 }
 
@@ -66,6 +68,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     HOST: '127.0.0.1',
     DATABASE_URL: databaseUrl,
     REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: options.redisPrefix ?? uniqueRedisPrefix(),
     JWT_SECRET: TEST_JWT_SECRET,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     OUTBOX_RELAY_INTERVAL_MS: '200',
@@ -219,4 +222,9 @@ function toError(error: unknown): Error {
   if (Array.isArray(error)) return Object.assign(new Error(error.map((e) => e.message).join('; ')), { errors: error });
   const event = error as { code?: number; reason?: string };
   return Object.assign(new Error(`socket closed ${event.code ?? ''} ${event.reason ?? ''}`), event);
+}
+
+/** A Redis prefix no other test server uses, so parallel test files never see each other's events. */
+export function uniqueRedisPrefix(): string {
+  return `test:${process.pid}:${Math.random().toString(36).slice(2, 10)}:`;
 }
