@@ -3,14 +3,24 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { Db } from './types';
 
-export interface DbHandle {
-  db: Db;
-  /** 'postgres' through adapter-pg, or 'pglite' embedded under dataDir. */
-  mode: 'postgres' | 'pglite';
-  /** Runs raw SQL outside Prisma (migrations); returns rows. */
+/** Raw SQL access outside Prisma. */
+export interface SqlRunner {
+  /** Runs one statement with $1-style parameters; returns rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Runs a multi-statement SQL script (a migration file). */
   exec(sql: string): Promise<void>;
+}
+
+export interface DbHandle extends SqlRunner {
+  db: Db;
+  /** 'postgres' through adapter-pg, or 'pglite' embedded under dataDir. */
+  mode: 'postgres' | 'pglite';
+  /**
+   * Runs fn on one database session held for its whole duration, for session state such as
+   * advisory locks and BEGIN/COMMIT (query/exec above may each use a different pooled connection).
+   * Sessions of one handle never overlap in PGlite mode (a single embedded backend).
+   */
+  session<T>(fn: (session: SqlRunner) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -31,6 +41,26 @@ async function createPostgres(url: string): Promise<DbHandle> {
     async exec(sql) {
       await pool.query(sql);
     },
+    async session(fn) {
+      const client = await pool.connect();
+      let failed = false;
+      try {
+        return await fn({
+          async query(sql, params = []) {
+            return (await client.query(sql, params)).rows;
+          },
+          async exec(sql) {
+            await client.query(sql);
+          },
+        });
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        // A session that failed may still hold a lock or an open transaction: discard it.
+        client.release(failed);
+      }
+    },
     async close() {
       await db.$disconnect();
       await pool.end().catch(() => {});
@@ -47,14 +77,23 @@ async function createPglite(dataDir: string): Promise<DbHandle> {
   const pglite = new PGlite(`${dataDir}/pglite`);
   await pglite.waitReady;
   const db = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
-  return {
-    db,
-    mode: 'pglite',
+  const runner: SqlRunner = {
     async query(sql, params = []) {
       return (await pglite.query(sql, params)).rows as never[];
     },
     async exec(sql) {
       await pglite.exec(sql);
+    },
+  };
+  let lastSession: Promise<unknown> = Promise.resolve();
+  return {
+    db,
+    mode: 'pglite',
+    ...runner,
+    session(fn) {
+      const next = lastSession.then(() => fn(runner));
+      lastSession = next.catch(() => {});
+      return next;
     },
     async close() {
       await db.$disconnect();
