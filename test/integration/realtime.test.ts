@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
+
+const ORDER_EVENTS = /* GraphQL */ `
+  subscription ($storeId: ID!, $after: String) {
+    orderUpdated(storeId: $storeId, after: $after) { cursor kind previousStatus order { id number status storeId } }
+  }
+`;
+const CREATE_ORDER = /* GraphQL */ `
+  mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id number status } }
+`;
+const UPDATE_STATUS = /* GraphQL */ `
+  mutation ($orderId: ID!, $status: OrderStatus!) { updateOrderStatus(orderId: $orderId, status: $status) { id status } }
+`;
+
+type OrderEvent = {
+  orderUpdated: { cursor: string; kind: string; previousStatus: string | null; order: { id: string; status: string } };
+};
+
+async function createOrder(app: TestServer, token: string, storeId = 'acme-downtown') {
+  const result = await app.gql<{ createOrder: { id: string } }>(
+    CREATE_ORDER,
+    { input: { storeId, channel: 'POS', items: [{ productId: `${storeId}-fries`, quantity: 1 }] } },
+    { token },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.createOrder.id;
+}
+
+describe('two instances sharing one Redis', () => {
+  let a: TestServer;
+  let b: TestServer;
+  beforeAll(async () => {
+    const redisPrefix = uniqueRedisPrefix();
+    a = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix });
+    b = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, databaseUrl: a.databaseUrl });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('delivers a mutation on instance A to a subscriber on instance B, and only for its store', async () => {
+    const downtown = await b.connect(await b.token('acme-manager'));
+    const uptown = await b.connect(await b.token('acme-manager'));
+    const downtownEvents = downtown.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    const uptownEvents = uptown.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-uptown' });
+    await new Promise((r) => setTimeout(r, 200)); // let both subscriptions reach Redis
+
+    const orderId = await createOrder(a, await a.token('acme-staff'));
+    const event = await downtownEvents.next();
+    expect(event.errors).toBeUndefined();
+    expect(event.data?.orderUpdated).toMatchObject({ kind: 'CREATED', order: { id: orderId, status: 'PENDING' } });
+    await uptownEvents.expectSilence(300);
+  });
+
+  it("revokeSessions closes the user's sockets on both instances", async () => {
+    const onA = await a.connect(await a.token('acme-customer'));
+    const onB = await b.connect(await b.token('acme-customer'));
+    await new Promise((r) => setTimeout(r, 1100)); // iat has one-second resolution
+    const revoke = await a.gql(
+      'mutation { revokeSessions(userId: "acme-customer") { userId } }',
+      {},
+      { token: await a.token('acme-admin') },
+    );
+    expect(revoke.errors).toBeUndefined();
+    expect((await onA.closed).code).toBe(4401);
+    expect((await onB.closed).code).toBe(4401);
+  });
+});
+
+describe('resuming with a cursor', () => {
+  let app: TestServer;
+  beforeAll(async () => {
+    app = await startTestServer();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('replays exactly the missed events in order, then continues live', async () => {
+    const staff = await app.token('acme-staff');
+    const manager = await app.token('acme-manager');
+    const first = await app.connect(manager);
+    const live = first.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    await new Promise((r) => setTimeout(r, 100));
+    const orderId = await createOrder(app, staff);
+    const seen = await live.next();
+    const cursor = seen.data!.orderUpdated.cursor;
+    await first.dispose();
+
+    // Missed while disconnected: three status changes.
+    for (const status of ['ACCEPTED', 'IN_PROGRESS', 'CANCELLED']) {
+      const result = await app.gql(UPDATE_STATUS, { orderId, status }, { token: staff });
+      expect(result.errors).toBeUndefined();
+    }
+
+    const second = await app.connect(manager);
+    const resumed = second.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', after: cursor });
+    const replayed = await resumed.take(3);
+    expect(replayed.map((r) => r.data?.orderUpdated.previousStatus)).toEqual(['PENDING', 'ACCEPTED', 'IN_PROGRESS']);
+    expect(replayed.map((r) => r.data?.orderUpdated.order.status)).toEqual(['ACCEPTED', 'IN_PROGRESS', 'CANCELLED']);
+
+    const nextOrderId = await createOrder(app, staff);
+    const liveAfterReplay = await resumed.next();
+    expect(liveAfterReplay.data?.orderUpdated).toMatchObject({ kind: 'CREATED', order: { id: nextOrderId } });
+    await resumed.expectSilence(300);
+    await second.dispose();
+  });
+
+  it("refuses a cursor from another store's stream", async () => {
+    const manager = await app.token('acme-manager');
+    const client = await app.connect(manager);
+    const downtown = client.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    await new Promise((r) => setTimeout(r, 100));
+    await createOrder(app, await app.token('acme-staff'));
+    const cursor = (await downtown.next()).data!.orderUpdated.cursor;
+
+    const uptown = client.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-uptown', after: cursor });
+    const result = await uptown.next();
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await client.dispose();
+  });
+});
