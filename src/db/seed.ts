@@ -1,0 +1,38 @@
+import { demoData } from './demo-data';
+import type { Db, Tx } from './types';
+
+/**
+ * Loads the demo data (src/db/demo-data.ts), idempotently: missing rows are created and existing
+ * ones get their descriptive fields back, while operational state (stock quantities, order
+ * numbers, session revocations) is left as it is.
+ */
+export async function seed(db: Db): Promise<void> {
+  await db.$transaction(upsertDemoData, { timeout: 30_000, maxWait: 30_000 });
+}
+
+async function upsertDemoData(tx: Tx): Promise<void> {
+  for (const tenant of demoData.tenants) {
+    const { id, ...fields } = tenant;
+    await tx.tenant.upsert({ where: { id }, create: tenant, update: fields });
+  }
+  for (const store of demoData.stores) {
+    const { id, ...fields } = store;
+    await tx.store.upsert({ where: { id }, create: store, update: fields });
+  }
+  for (const station of demoData.stations) {
+    const { id, ...fields } = station;
+    await tx.station.upsert({ where: { id }, create: station, update: fields });
+  }
+  for (const product of demoData.products) {
+    const { id, ...fields } = product;
+    await tx.product.upsert({ where: { id }, create: product, update: fields });
+  }
+  for (const item of demoData.inventoryItems) {
+    const { id, quantity: _quantity, ...fields } = item;
+    await tx.inventoryItem.upsert({ where: { id }, create: item, update: fields });
+  }
+  for (const user of demoData.users) {
+    const { id, ...fields } = user;
+    await tx.user.upsert({ where: { id }, create: user, update: fields });
+  }
+}
