@@ -1,0 +1,78 @@
+import type { Logger } from '../observability/logger';
+import { AuthError, type AuthFailureReason } from './errors';
+import { KeySetUnavailableError, type TokenVerifier } from './jwt';
+import { canAccessStore } from './policy';
+import type { Principal } from './principal';
+import type { RevocationStore } from './revocation';
+
+export interface AuthenticationInput {
+  /** "Bearer <jwt>": a connection_init payload value or the Authorization header, as received. */
+  authorization?: unknown;
+  /** The store the connection or request works in: connection_init `storeId` or `x-store-id`. */
+  storeId?: unknown;
+}
+
+export interface Authenticator {
+  /** The verified caller, or an AuthError (closeCode 4401, or 4403 for a store the token does not allow). */
+  authenticate(input: AuthenticationInput): Promise<Principal>;
+}
+
+const BEARER = /^bearer[ \t]+([A-Za-z0-9._~+/=-]+)[ \t]*$/i;
+
+/** Expected refusals (a stale tab, an expired token) log at info; the rest may be probing and log at warn. */
+const ROUTINE_REASONS: ReadonlySet<AuthFailureReason> = new Set(['missing', 'expired', 'revoked']);
+
+export function createAuthenticator(deps: {
+  verifier: TokenVerifier;
+  revocations: RevocationStore;
+  logger: Logger;
+}): Authenticator {
+  const { verifier, revocations, logger } = deps;
+
+  return {
+    async authenticate(input) {
+      let principal: Principal | undefined;
+      try {
+        const token = bearerToken(input.authorization);
+        const storeId = requestedStore(input.storeId);
+        principal = await verifier.verify(token);
+        if (await revocations.isRevoked(principal)) throw new AuthError('revoked');
+        if (storeId === undefined) return principal;
+        if (!canAccessStore(principal, storeId)) throw new AuthError('store_not_allowed');
+        return { ...principal, currentStoreId: storeId };
+      } catch (error) {
+        if (error instanceof AuthError) logRefusal(logger, error, principal);
+        throw error;
+      }
+    },
+  };
+}
+
+function bearerToken(authorization: unknown): string {
+  if (authorization === undefined || authorization === null || authorization === '')
+    throw new AuthError('missing');
+  if (typeof authorization !== 'string') throw new AuthError('malformed');
+  const match = BEARER.exec(authorization);
+  if (!match?.[1]) throw new AuthError('malformed');
+  return match[1];
+}
+
+function requestedStore(storeId: unknown): string | undefined {
+  if (storeId === undefined || storeId === null || storeId === '') return undefined;
+  if (typeof storeId !== 'string' || storeId.length > 200) throw new AuthError('malformed');
+  return storeId;
+}
+
+function logRefusal(logger: Logger, error: AuthError, principal: Principal | undefined) {
+  const fields = {
+    reason: error.reason,
+    ...(principal && { userId: principal.userId, tenantId: principal.tenantId, tokenId: principal.tokenId }),
+  };
+  if (error.cause instanceof KeySetUnavailableError) {
+    logger.error({ ...fields, err: error.cause.cause }, 'authentication failed: key set unavailable');
+  } else if (ROUTINE_REASONS.has(error.reason)) {
+    logger.info(fields, 'authentication refused');
+  } else {
+    logger.warn(fields, 'authentication refused');
+  }
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { PubSub } from '../events/pubsub';
+import { topics } from '../events/topics';
+import { createLogger, type Logger } from '../observability/logger';
+import { CLOCK_TOLERANCE_SECONDS } from './jwt';
+import type { Principal } from './principal';
+
+export type Revocation =
+  | { kind: 'token'; jti: string }
+  /** Tokens of that user issued at or before `before` (seconds since epoch) are revoked. */
+  | { kind: 'user'; tenantId: string; userId: string; before: number };
+
+export interface RevocationStore {
+  /** Revokes one token until it would have expired anyway. */
+  revokeToken(jti: string, expiresAtSec: number): Promise<void>;
+  /** Revokes every token of the user issued at or before `atSec` (default: now). */
+  revokeUser(tenantId: string, userId: string, atSec?: number): Promise<void>;
+  /** Never throws: when the backing store is unreachable, the last known state answers. */
+  isRevoked(principal: Principal): Promise<boolean>;
+  /** Fires for every revocation made on any instance, this one included. Returns an unsubscribe. */
+  onRevocation(listener: (revocation: Revocation) => void): () => void;
+  /** Resolves once revocations made on other instances are being received. */
+  ready(): Promise<void>;
+  /** Stops listening. The Redis connection and the PubSub belong to the caller and stay open. */
+  close(): Promise<void>;
+}
+
+export interface RevocationStoreOptions {
+  /** Shared state for every instance; without it revocations live in this process only. */
+  redis?: Redis;
+  pubsub: PubSub;
+  logger?: Logger;
+  /** How long a Redis answer is trusted before it is asked again (broadcasts update it sooner). */
+  cacheTtlMs?: number;
+}
+
+export function createRevocationStore(options: RevocationStoreOptions): RevocationStore {
+  const logger = options.logger ?? createLogger('silent');
+  return options.redis
+    ? createRedisRevocationStore({ ...options, redis: options.redis, logger })
+    : createMemoryRevocationStore({ logger });
+}
+
+export const revocationKeys = {
+  token: (jti: string) => `revoked:jti:${jti}`,
+  user: (tenantId: string, userId: string) => `revoked:user:${tenantId}:${userId}`,
+};
+
+const nowSec = () => Math.floor(Date.now() / 1000);
+
+/** A token's user revocation applies when it was issued at or before it; no `iat` counts as before. */
+function coveredByUserRevocation(principal: Principal, before: number | undefined): boolean {
+  return before !== undefined && (principal.issuedAt ?? 0) <= before;
+}
+
+function createListeners(logger: Logger) {
+  const listeners = new Set<(revocation: Revocation) => void>();
+  return {
+    add(listener: (revocation: Revocation) => void) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+    emit(revocation: Revocation) {
+      for (const listener of listeners) {
+        try {
+          listener(revocation);
+        } catch (error) {
+          logger.error({ err: error, kind: revocation.kind }, 'revocation listener failed');
+        }
+      }
+    },
+    clear: () => listeners.clear(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// In memory: one instance, no Redis.
+
+export function createMemoryRevocationStore(options: { logger?: Logger } = {}): RevocationStore {
+  const listeners = createListeners(options.logger ?? createLogger('silent'));
+  const revokedTokens = new Map<string, number>(); // jti -> expiresAtSec
+  const revokedUsers = new Map<string, number>(); // tenant:user -> before
+
+  function forgetExpiredTokens() {
+    const cutoff = nowSec() - CLOCK_TOLERANCE_SECONDS;
+    for (const [jti, expiresAt] of revokedTokens) if (expiresAt < cutoff) revokedTokens.delete(jti);
+  }
+
+  return {
+    async revokeToken(jti, expiresAtSec) {
+      forgetExpiredTokens();
+      revokedTokens.set(jti, Math.max(expiresAtSec, revokedTokens.get(jti) ?? 0));
+      listeners.emit({ kind: 'token', jti });
+    },
+    async revokeUser(tenantId, userId, atSec = nowSec()) {
+      const key = `${tenantId}:${userId}`;
+      const before = Math.max(atSec, revokedUsers.get(key) ?? 0);
+      revokedUsers.set(key, before);
+      listeners.emit({ kind: 'user', tenantId, userId, before });
+    },
+    async isRevoked(principal) {
+      if (principal.tokenId && revokedTokens.has(principal.tokenId)) return true;
+      return coveredByUserRevocation(
+        principal,
+        revokedUsers.get(`${principal.tenantId}:${principal.userId}`),
+      );
+    },
+    onRevocation: listeners.add,
+    ready: async () => {},
+    async close() {
+      listeners.clear();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis: shared by every instance, broadcast on the PubSub.
+
+const BroadcastSchema = z.object({
+  origin: z.string(),
+  revocation: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('token'), jti: z.string().min(1) }),
+    z.object({
+      kind: z.literal('user'),
+      tenantId: z.string().min(1),
+      userId: z.string().min(1),
+      before: z.number(),
+    }),
+  ]),
+});
+
+/** Keeps the later of the stored and the given timestamp, so an older revocation never shortens a newer one. */
+const SET_MAX_SCRIPT = `
+local current = tonumber(redis.call('GET', KEYS[1]))
+local candidate = tonumber(ARGV[1])
+if current == nil or candidate > current then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return candidate
+end
+return current
+`;
+
+interface CacheEntry {
+  /** Redis value: '1' for a revoked jti, the `before` timestamp for a user; null when not revoked. */
+  value: string | null;
+  fetchedAt: number;
+}
+
+const MAX_CACHE_ENTRIES = 10_000;
+
+export function createRedisRevocationStore(
+  options: RevocationStoreOptions & { redis: Redis; logger: Logger },
+): RevocationStore {
+  const { redis, pubsub, logger } = options;
+  const cacheTtlMs = options.cacheTtlMs ?? 10_000;
+  const origin = randomUUID();
+  const listeners = createListeners(logger);
+  const cache = new Map<string, CacheEntry>();
+
+  function remember(key: string, value: string | null) {
+    cache.delete(key); // re-insert so the Map's order is least recently written first
+    cache.set(key, { value, fetchedAt: Date.now() });
+    if (cache.size > MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
+  }
+
+  /** Applies a revocation to the cache: a known revocation is answered without Redis from now on. */
+  function learn(revocation: Revocation) {
+    if (revocation.kind === 'token') {
+      remember(revocationKeys.token(revocation.jti), '1');
+      return;
+    }
+    const key = revocationKeys.user(revocation.tenantId, revocation.userId);
+    const known = Number(cache.get(key)?.value ?? Number.NEGATIVE_INFINITY);
+    remember(key, String(Math.max(known, revocation.before)));
+  }
+
+  async function announce(revocation: Revocation) {
+    learn(revocation);
+    listeners.emit(revocation);
+    await pubsub.publish(topics.revocations(), { origin, revocation });
+  }
+
+  const subscription = pubsub
+    .subscribe(topics.revocations(), (message) => {
+      const parsed = BroadcastSchema.safeParse(message);
+      if (!parsed.success) {
+        logger.warn('ignoring malformed revocation broadcast');
+        return;
+      }
+      if (parsed.data.origin === origin) return; // already applied when it was made here
+      learn(parsed.data.revocation);
+      listeners.emit(parsed.data.revocation);
+    })
+    .catch((error: unknown) => {
+      logger.error({ err: error }, 'could not subscribe to revocation broadcasts');
+      return () => {};
+    });
+
+  async function lookup(keys: string[]): Promise<Array<string | null>> {
+    const stale = keys.filter((key) => {
+      const entry = cache.get(key);
+      // A revoked token stays revoked: only "not revoked" answers and user timestamps age.
+      if (entry?.value === '1' && key.startsWith('revoked:jti:')) return false;
+      return !entry || Date.now() - entry.fetchedAt > cacheTtlMs;
+    });
+    if (stale.length > 0) {
+      try {
+        const values = await redis.mget(...stale);
+        stale.forEach((key, i) => {
+          remember(key, values[i] ?? null);
+        });
+      } catch (error) {
+        const unknown = stale.filter((key) => !cache.has(key));
+        // Availability over strictness: when Redis is unreachable we answer from the last known
+        // state, and a key never seen before is treated as not revoked (fail open). Revocations
+        // broadcast while we were reachable are still in the cache and still refused.
+        logger.warn(
+          { err: error, staleKeys: stale.length, neverSeen: unknown.length },
+          'revocation lookup failed; using last known state',
+        );
+      }
+    }
+    return keys.map((key) => cache.get(key)?.value ?? null);
+  }
+
+  return {
+    async revokeToken(jti, expiresAtSec) {
+      // Kept a little past `exp` because verification tolerates that much clock skew.
+      const ttl = Math.max(expiresAtSec - nowSec() + CLOCK_TOLERANCE_SECONDS, 1);
+      await redis.set(revocationKeys.token(jti), '1', 'EX', ttl);
+      await announce({ kind: 'token', jti });
+    },
+    async revokeUser(tenantId, userId, atSec = nowSec()) {
+      const stored = await redis.eval(
+        SET_MAX_SCRIPT,
+        1,
+        revocationKeys.user(tenantId, userId),
+        String(atSec),
+      );
+      await announce({ kind: 'user', tenantId, userId, before: Number(stored) });
+    },
+    async isRevoked(principal) {
+      const userKey = revocationKeys.user(principal.tenantId, principal.userId);
+      const keys = principal.tokenId ? [userKey, revocationKeys.token(principal.tokenId)] : [userKey];
+      const [userBefore, tokenRevoked] = await lookup(keys);
+      if (tokenRevoked) return true;
+      return coveredByUserRevocation(principal, userBefore == null ? undefined : Number(userBefore));
+    },
+    onRevocation: listeners.add,
+    ready: async () => {
+      await subscription;
+    },
+    async close() {
+      listeners.clear();
+      (await subscription)();
+      cache.clear();
+    },
+  };
+}
