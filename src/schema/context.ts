@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal';
-import type { Services } from '../domain/services';
+import type { Services } from '../domain/index';
 
 /**
  * Per-operation context, the same for HTTP and WebSocket operations. Holds no database client:

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { CloseCode } from 'graphql-ws';
+import type { ExecutionArgs } from 'graphql';
+import { CloseCode, type ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -89,7 +90,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           operationName: payload.operationName,
           variableValues: payload.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
+          rootValue: { execute, subscribe } as EnvelopedRoot,
         };
       },
     },
@@ -116,9 +117,10 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
 }
 
 type EnvelopedRoot = {
-  execute: (args: unknown) => unknown;
-  subscribe: (args: unknown) => unknown;
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
 };
+type OperationResult = ReturnType<NonNullable<ServerOptions['execute']>>;
 
 function scheduleExpiry(state: ConnectionState, logger: Logger): NodeJS.Timeout | undefined {
   if (!state.principal.expiresAt) return undefined;

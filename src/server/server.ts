@@ -17,6 +17,7 @@ import { createServices, type Services } from '../domain/index';
 import { createEventStreams } from '../events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
 import { createPubSub } from '../events/pubsub';
+import type { CommitListener } from '../events/unit-of-work';
 import { createOutboxRelay } from '../events/relay';
 import { createLogger, type Logger } from '../observability/logger';
 import type { GraphQLContext } from '../schema/context';
@@ -50,7 +51,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
   const db = dbHandle.db;
 
   const pubsub = await createPubSub({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, logger });
-  const commitListeners: Array<(events: readonly import('../events/types').EventEnvelope[]) => void> = [];
+  const commitListeners: CommitListener[] = [];
   const uow = createUnitOfWork({
     db,
     publisher: createOutboxPublisher(pubsub),

@@ -16,7 +16,7 @@ function unsignedToken(claims: Record<string, unknown>): string {
 const acmeStaffClaims = {
   sub: 'acme-staff',
   tid: 'acme',
-  roles: ['STAFF'],
+  roles: ['STAFF'] as const,
   stores: ['acme-downtown'],
 };
 
@@ -181,7 +181,7 @@ describe('tenant isolation for subscriptions', () => {
 
   it('delivers nothing to a validly signed token that names a store of another tenant', async () => {
     const token = await signToken(
-      { sub: 'acme-admin', tid: 'acme', roles: ['ADMIN'], stores: ['globex-central'], expiresIn: '1h' },
+      { sub: 'acme-admin', tid: 'acme', roles: ['ADMIN'] as const, stores: ['globex-central'], expiresIn: '1h' },
       { secret: TEST_JWT_SECRET },
     );
     const client = await app.connect(token);
