@@ -8,7 +8,9 @@ export type DomainErrorCode =
   | 'FORBIDDEN'
   | 'UNAUTHENTICATED'
   | 'CONFLICT'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  /** A subscriber fell too far behind its live events; it should resume with its last cursor. */
+  | 'SLOW_CONSUMER';
 
 export class DomainError extends Error {
   constructor(
