@@ -1,0 +1,443 @@
+import { randomUUID } from 'node:crypto';
+import { canSeeOrder, hasAnyRole } from '../auth/policy';
+import type { Principal, Role } from '../auth/principal';
+import type { Db, Tx } from '../db/types';
+import { topics } from '../events/topics';
+import type { Prisma } from '../generated/prisma/client';
+import type { OrderChannel, OrderStatus, Severity } from '../generated/prisma/enums';
+import { badInput, DomainError, forbidden, notFound } from './errors';
+import { consumeStockForOrder, releaseStockForOrder } from './inventory';
+import { raiseNotification } from './notifications';
+import {
+  closeOpenTickets,
+  type Emit,
+  emitKdsEvent,
+  emitOrderEvent,
+  isRush,
+  loadOrderView,
+  loadTicketViews,
+  moveOrderStatus,
+  type OrderEventPayload,
+  type OrderView,
+  orderInclude,
+  toOrderView,
+} from './order-records';
+import { assertTransition } from './order-status';
+import type { ServiceDeps } from './services';
+import { requireStore } from './stores';
+import { coalesce, filterMap } from './stream-iterators';
+
+export const ORDER_LIMITS = {
+  maxLines: 100,
+  maxQuantity: 99,
+  maxNotesLength: 200,
+  maxTableNumber: 999,
+  maxReasonLength: 200,
+  maxPageSize: 100,
+  defaultPageSize: 20,
+} as const;
+
+const ORDER_CREATORS: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'CUSTOMER'];
+const FRONT_OF_HOUSE: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
+const STAFF_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
+const CUSTOMER_CHANNELS: readonly OrderChannel[] = ['ONLINE', 'KIOSK'];
+
+export interface OrderItemInput {
+  productId: string;
+  quantity: number;
+  notes?: string | null;
+}
+
+export interface CreateOrderInput {
+  storeId: string;
+  channel: OrderChannel;
+  tableNumber?: number | null;
+  customerId?: string | null;
+  priority?: Severity | null;
+  items: readonly OrderItemInput[];
+}
+
+export interface OrdersQuery {
+  storeId: string;
+  status?: OrderStatus | null;
+  first?: number | null;
+  after?: string | null;
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: {
+    hasNextPage: boolean;
+    hasPreviousPage: boolean;
+    startCursor: string | null;
+    endCursor: string | null;
+  };
+}
+
+/** An order event as a subscriber receives it. */
+export interface OrderStreamEvent extends OrderEventPayload {
+  cursor: string;
+}
+
+export interface OrderServiceOptions {
+  /** Window in which bursts of UPDATED events of one order collapse into the newest (0 disables). */
+  updateCoalesceMs?: number;
+}
+
+interface ValidLine {
+  productId: string;
+  quantity: number;
+  notes: string | null;
+}
+
+/** Shape checks that need no database; throws BAD_USER_INPUT naming the offending field. */
+export function validateOrderInput(input: CreateOrderInput): ValidLine[] {
+  if (input.items.length === 0) throw badInput('An order needs at least one item', { field: 'items' });
+  if (input.items.length > ORDER_LIMITS.maxLines) {
+    throw badInput(`An order has at most ${ORDER_LIMITS.maxLines} lines`, { field: 'items' });
+  }
+  if (input.tableNumber != null) {
+    const table = input.tableNumber;
+    if (!Number.isInteger(table) || table < 1 || table > ORDER_LIMITS.maxTableNumber) {
+      throw badInput(`tableNumber must be an integer from 1 to ${ORDER_LIMITS.maxTableNumber}`, {
+        field: 'tableNumber',
+      });
+    }
+  } else if (input.channel === 'TABLE') {
+    throw badInput('A TABLE order needs a tableNumber', { field: 'tableNumber' });
+  }
+  return input.items.map((item, index) => validateLine(item, index));
+}
+
+function validateLine(item: OrderItemInput, index: number): ValidLine {
+  const field = `items.${index}`;
+  if (!Number.isInteger(item.quantity) || item.quantity < 1 || item.quantity > ORDER_LIMITS.maxQuantity) {
+    throw badInput(`quantity must be an integer from 1 to ${ORDER_LIMITS.maxQuantity}`, {
+      field: `${field}.quantity`,
+    });
+  }
+  const notes = item.notes?.trim() || null;
+  if (notes && notes.length > ORDER_LIMITS.maxNotesLength) {
+    throw badInput(`notes are at most ${ORDER_LIMITS.maxNotesLength} characters`, {
+      field: `${field}.notes`,
+    });
+  }
+  return { productId: item.productId, quantity: item.quantity, notes };
+}
+
+/** Signed-in customers act for themselves only, whatever else their token says. */
+export function isCustomerOnly(principal: Principal): boolean {
+  return principal.roles.includes('CUSTOMER') && !hasAnyRole(principal, STAFF_ROLES);
+}
+
+function requireRole(principal: Principal, roles: readonly Role[], action: string): void {
+  if (!hasAnyRole(principal, roles)) throw forbidden(`Your role may not ${action}`);
+}
+
+/** The order if the caller may see it; another tenant's or another customer's order does not exist. */
+export async function requireVisibleOrder(db: Db | Tx, principal: Principal, orderId: string) {
+  const order = await db.order.findFirst({ where: { id: orderId, tenantId: principal.tenantId } });
+  if (!order || !canSeeOrder(principal, order)) throw notFound('Order', orderId);
+  return order;
+}
+
+const encodeCursor = (orderNumber: number) => Buffer.from(`order:${orderNumber}`).toString('base64url');
+
+function decodeCursor(cursor: string): number {
+  const match = /^order:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw badInput('Invalid cursor', { field: 'after' });
+  return Number(match[1]);
+}
+
+export class OrderService {
+  private readonly updateCoalesceMs: number;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    options: OrderServiceOptions = {},
+  ) {
+    this.updateCoalesceMs = options.updateCoalesceMs ?? 250;
+  }
+
+  async createOrder(principal: Principal, input: CreateOrderInput): Promise<OrderView> {
+    requireRole(principal, ORDER_CREATORS, 'create orders');
+    const lines = validateOrderInput(input);
+    const customerOnly = isCustomerOnly(principal);
+    if (customerOnly && !CUSTOMER_CHANNELS.includes(input.channel)) {
+      throw badInput(`Customers order through ${CUSTOMER_CHANNELS.join(' or ')}`, { field: 'channel' });
+    }
+    const tenantId = principal.tenantId;
+    return this.deps.uow.run(async (tx, emit) => {
+      const store = await requireStore(tx, principal, input.storeId);
+      const products = await this.loadOrderableProducts(tx, tenantId, store.id, lines);
+      const customerId = customerOnly
+        ? principal.userId
+        : await this.checkedCustomer(tx, tenantId, input.customerId);
+      const number = await this.takeOrderNumber(tx, store.id);
+      const priority = input.priority ?? 'NORMAL';
+      const now = new Date();
+      const orderId = randomUUID();
+      const ticketIds = new Map<string, string>();
+      for (const line of lines) {
+        const stationId = products.get(line.productId)!.stationId;
+        if (!ticketIds.has(stationId)) ticketIds.set(stationId, randomUUID());
+      }
+      await tx.order.create({
+        data: {
+          id: orderId,
+          tenantId,
+          storeId: store.id,
+          number,
+          channel: input.channel,
+          tableNumber: input.tableNumber ?? null,
+          customerId,
+          priority,
+          totalCents: lines.reduce(
+            (sum, line) => sum + products.get(line.productId)!.priceCents * line.quantity,
+            0,
+          ),
+          currency: store.currency,
+          createdAt: now,
+          updatedAt: now,
+        },
+      });
+      await tx.kdsTicket.createMany({
+        data: [...ticketIds].map(([stationId, id]) => ({
+          id,
+          tenantId,
+          storeId: store.id,
+          stationId,
+          orderId,
+          priority,
+          firedAt: now,
+        })),
+      });
+      await tx.orderItem.createMany({
+        data: lines.map((line, index) => {
+          const product = products.get(line.productId)!;
+          return {
+            // Ids sort in line order, so items read back in the order they were entered.
+            id: `${orderId}-${String(index).padStart(3, '0')}`,
+            tenantId,
+            orderId,
+            productId: product.id,
+            ticketId: ticketIds.get(product.stationId)!,
+            name: product.name,
+            quantity: line.quantity,
+            unitPriceCents: product.priceCents,
+            notes: line.notes,
+          };
+        }),
+      });
+      await consumeStockForOrder(tx, emit, {
+        tenantId,
+        storeId: store.id,
+        orderId,
+        actorId: principal.userId,
+        lines: sumByProduct(lines),
+      });
+      const order = await loadOrderView(tx, tenantId, orderId);
+      emitOrderEvent(emit, tenantId, { kind: 'CREATED', order, at: now });
+      for (const ticket of await loadTicketViews(tx, { tenantId, orderId })) {
+        emitKdsEvent(emit, tenantId, {
+          kind: 'ORDER_INCOMING',
+          ticket,
+          alert: isRush(ticket.priority) ? 'RUSH' : 'NEW_TICKET',
+          at: now,
+        });
+      }
+      return order;
+    });
+  }
+
+  async updateOrderStatus(principal: Principal, orderId: string, status: OrderStatus): Promise<OrderView> {
+    requireRole(principal, FRONT_OF_HOUSE, 'change order status');
+    if (status === 'CANCELLED') return this.cancel(principal, orderId, null);
+    return this.deps.uow.run(async (tx, emit) => {
+      const order = await requireVisibleOrder(tx, principal, orderId);
+      assertTransition(order.status, status);
+      const now = new Date();
+      const view = await moveOrderStatus(tx, emit, { order, to: status, at: now });
+      if (status === 'COMPLETED')
+        await closeOpenTickets(tx, emit, { tenantId: order.tenantId, orderId, at: now });
+      return view;
+    });
+  }
+
+  async cancelOrder(principal: Principal, orderId: string, reason: string): Promise<OrderView> {
+    requireRole(principal, FRONT_OF_HOUSE, 'cancel orders');
+    const trimmed = reason.trim();
+    if (trimmed.length === 0 || trimmed.length > ORDER_LIMITS.maxReasonLength) {
+      throw badInput(`reason must be 1 to ${ORDER_LIMITS.maxReasonLength} characters`, { field: 'reason' });
+    }
+    return this.cancel(principal, orderId, trimmed);
+  }
+
+  async recordPayment(principal: Principal, orderId: string, amountCents: number): Promise<OrderView> {
+    requireRole(principal, FRONT_OF_HOUSE, 'record payments');
+    if (!Number.isInteger(amountCents) || amountCents <= 0) {
+      throw badInput('amount must be a positive integer of minor units', { field: 'amount' });
+    }
+    return this.deps.uow.run(async (tx, emit) => {
+      const order = await requireVisibleOrder(tx, principal, orderId);
+      if (order.status === 'CANCELLED')
+        throw badInput('A cancelled order takes no payments', { field: 'orderId' });
+      const remaining = order.totalCents - order.paidCents;
+      if (amountCents > remaining) {
+        throw badInput(`amount exceeds the remaining balance of ${remaining}`, {
+          field: 'amount',
+          remaining,
+        });
+      }
+      const now = new Date();
+      const updated = await tx.order.updateMany({
+        where: { id: order.id, paidCents: order.paidCents },
+        data: { paidCents: { increment: amountCents }, updatedAt: now },
+      });
+      if (updated.count === 0) throw new DomainError('CONFLICT', 'The order changed meanwhile; try again');
+      await tx.payment.create({
+        data: { tenantId: order.tenantId, orderId: order.id, amountCents, createdAt: now },
+      });
+      const view = await loadOrderView(tx, order.tenantId, order.id);
+      const kind = view.paidCents === view.totalCents ? 'PAID' : 'UPDATED';
+      emitOrderEvent(emit, order.tenantId, { kind, order: view, at: now });
+      return view;
+    });
+  }
+
+  async order(principal: Principal, orderId: string): Promise<OrderView> {
+    const order = await requireVisibleOrder(this.deps.db, principal, orderId);
+    return loadOrderView(this.deps.db, principal.tenantId, order.id);
+  }
+
+  /** Orders of a store, newest first; customers get only their own. */
+  async orders(principal: Principal, query: OrdersQuery): Promise<Connection<OrderView>> {
+    const store = await requireStore(this.deps.db, principal, query.storeId);
+    const first = query.first ?? ORDER_LIMITS.defaultPageSize;
+    if (!Number.isInteger(first) || first < 1 || first > ORDER_LIMITS.maxPageSize) {
+      throw badInput(`first must be from 1 to ${ORDER_LIMITS.maxPageSize}`, { field: 'first' });
+    }
+    const where: Prisma.OrderWhereInput = { tenantId: principal.tenantId, storeId: store.id };
+    if (query.status) where.status = query.status;
+    if (isCustomerOnly(principal)) where.customerId = principal.userId;
+    if (query.after) where.number = { lt: decodeCursor(query.after) };
+    const rows = await this.deps.db.order.findMany({
+      where,
+      include: orderInclude,
+      orderBy: { number: 'desc' },
+      take: first + 1,
+    });
+    const page = rows.slice(0, first);
+    const edges = page.map((row) => ({ cursor: encodeCursor(row.number), node: toOrderView(row) }));
+    return {
+      edges,
+      pageInfo: {
+        hasNextPage: rows.length > first,
+        hasPreviousPage: Boolean(query.after),
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
+  }
+
+  /**
+   * The store's order events the caller may see (customers: their own orders), from `after` on.
+   * Every event is checked again here before delivery; bursts of UPDATED events of one order are coalesced.
+   */
+  async subscribeOrders(
+    principal: Principal,
+    storeId: string,
+    after?: string | null,
+  ): Promise<AsyncIterableIterator<OrderStreamEvent>> {
+    const store = await requireStore(this.deps.db, principal, storeId);
+    const topic = topics.storeOrders(principal.tenantId, store.id);
+    const source = this.deps.streams.subscribe<OrderEventPayload>({
+      streamKey: topic,
+      topics: [topic],
+      after,
+    });
+    const visible = filterMap(source, (event): OrderStreamEvent | undefined => {
+      if (event.tenantId !== principal.tenantId || !event.kind.startsWith('order.')) return undefined;
+      if (!canSeeOrder(principal, event.payload.order)) return undefined;
+      return { ...event.payload, cursor: event.cursor };
+    });
+    return coalesce(visible, {
+      windowMs: this.updateCoalesceMs,
+      coalesceKey: (event) => (event.kind === 'UPDATED' ? event.order.id : null),
+    });
+  }
+
+  private cancel(principal: Principal, orderId: string, reason: string | null): Promise<OrderView> {
+    return this.deps.uow.run(async (tx, emit) => {
+      const order = await requireVisibleOrder(tx, principal, orderId);
+      assertTransition(order.status, 'CANCELLED');
+      const now = new Date();
+      const view = await moveOrderStatus(tx, emit, {
+        order,
+        to: 'CANCELLED',
+        at: now,
+        data: { cancelReason: reason },
+      });
+      await closeOpenTickets(tx, emit, { tenantId: order.tenantId, orderId, at: now });
+      await releaseStockForOrder(tx, emit, {
+        tenantId: order.tenantId,
+        storeId: order.storeId,
+        orderId,
+        actorId: principal.userId,
+      });
+      await raiseNotification(tx, emit, {
+        tenantId: order.tenantId,
+        audience: 'ROLE',
+        targetRole: 'KITCHEN',
+        targetStoreId: order.storeId,
+        kind: 'ORDER_CANCELLED',
+        severity: 'HIGH',
+        title: `Order #${order.number} cancelled`,
+        body: reason ?? 'The order was cancelled.',
+        data: { orderId, orderNumber: order.number },
+        createdById: principal.userId,
+      });
+      return view;
+    });
+  }
+
+  /** Products of the lines, each of this store and active; unknown or foreign ids are NOT_FOUND. */
+  private async loadOrderableProducts(tx: Tx, tenantId: string, storeId: string, lines: ValidLine[]) {
+    const ids = [...new Set(lines.map((line) => line.productId))];
+    const rows = await tx.product.findMany({ where: { tenantId, storeId, id: { in: ids } } });
+    const products = new Map(rows.map((product) => [product.id, product]));
+    for (const id of ids) {
+      const product = products.get(id);
+      if (!product) throw notFound('Product', id);
+      if (!product.active) throw badInput(`${product.name} is not available`, { productId: id });
+    }
+    return products;
+  }
+
+  private async checkedCustomer(
+    tx: Tx,
+    tenantId: string,
+    customerId?: string | null,
+  ): Promise<string | null> {
+    if (!customerId) return null;
+    const customer = await tx.user.findFirst({ where: { id: customerId, tenantId }, select: { id: true } });
+    if (!customer) throw notFound('Customer', customerId);
+    return customer.id;
+  }
+
+  /** Row-locks the store until commit, so concurrent orders get consecutive numbers. */
+  private async takeOrderNumber(tx: Tx, storeId: string): Promise<number> {
+    const store = await tx.store.update({
+      where: { id: storeId },
+      data: { nextOrderNumber: { increment: 1 } },
+      select: { nextOrderNumber: true },
+    });
+    return store.nextOrderNumber - 1;
+  }
+}
+
+function sumByProduct(lines: ValidLine[]): { productId: string; quantity: number }[] {
+  const totals = new Map<string, number>();
+  for (const line of lines) totals.set(line.productId, (totals.get(line.productId) ?? 0) + line.quantity);
+  return [...totals].map(([productId, quantity]) => ({ productId, quantity }));
+}

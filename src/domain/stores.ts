@@ -1,0 +1,154 @@
+import { canAccessStore, visibleStores } from '../auth/policy';
+import type { Principal, Role } from '../auth/principal';
+import type { Db, Tx } from '../db/types';
+import type { StationKind } from '../generated/prisma/enums';
+import { forbidden, notFound } from './errors';
+import { productAvailability } from './inventory';
+import type { ServiceDeps } from './services';
+
+export interface StoreView {
+  id: string;
+  name: string;
+  currency: string;
+  timezone: string;
+}
+
+export interface StationView {
+  id: string;
+  storeId: string;
+  name: string;
+  kind: StationKind;
+  targetSeconds: number;
+}
+
+export interface ProductView {
+  id: string;
+  storeId: string;
+  stationId: string;
+  name: string;
+  priceCents: number;
+  active: boolean;
+  /** In stock right now (false when inventory is tracked and exhausted). */
+  available: boolean;
+  stockQuantity: number | null;
+}
+
+export interface UserView {
+  id: string;
+  name: string;
+  email: string;
+  roles: Role[];
+  tenant: { id: string; name: string };
+  stores: StoreView[];
+  currentStore: StoreView | null;
+  stationIds: string[];
+}
+
+export interface StationRef {
+  id: string;
+  storeId: string;
+  kind: StationKind;
+  targetSeconds: number;
+}
+
+const storeSelect = { id: true, name: true, currency: true, timezone: true } as const;
+
+/**
+ * The store of the caller's tenant, or NOT_FOUND (another tenant's stores do not exist for the caller);
+ * a store of the own tenant outside the caller's `stores` claim is FORBIDDEN, as the `store` auth scope says.
+ */
+export async function requireStore(db: Db | Tx, principal: Principal, storeId: string): Promise<StoreView> {
+  const store = await db.store.findFirst({
+    where: { id: storeId, tenantId: principal.tenantId },
+    select: storeSelect,
+  });
+  if (!store) throw notFound('Store', storeId);
+  if (!canAccessStore(principal, store.id)) throw forbidden(`No access to store ${storeId}`);
+  return store;
+}
+
+export class StoreService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async me(principal: Principal): Promise<UserView> {
+    const user = await this.deps.db.user.findFirst({
+      where: { id: principal.userId, tenantId: principal.tenantId },
+      include: { tenant: { select: { id: true, name: true } } },
+    });
+    if (!user) throw notFound('User', principal.userId);
+    const stores = await this.stores(principal);
+    return {
+      id: user.id,
+      name: user.name,
+      email: user.email,
+      roles: [...principal.roles],
+      tenant: user.tenant,
+      stores,
+      currentStore: stores.find((store) => store.id === principal.currentStoreId) ?? null,
+      stationIds: [...principal.stations],
+    };
+  }
+
+  async stores(principal: Principal): Promise<StoreView[]> {
+    const all = await this.deps.db.store.findMany({
+      where: { tenantId: principal.tenantId },
+      select: storeSelect,
+      orderBy: { name: 'asc' },
+    });
+    const visible = new Set(
+      visibleStores(
+        principal,
+        all.map((store) => store.id),
+      ),
+    );
+    return all.filter((store) => visible.has(store.id));
+  }
+
+  store(principal: Principal, storeId: string): Promise<StoreView> {
+    return requireStore(this.deps.db, principal, storeId);
+  }
+
+  async stations(principal: Principal, storeId: string): Promise<StationView[]> {
+    await requireStore(this.deps.db, principal, storeId);
+    return this.deps.db.station.findMany({
+      where: { tenantId: principal.tenantId, storeId },
+      select: { id: true, storeId: true, name: true, kind: true, targetSeconds: true },
+      orderBy: { name: 'asc' },
+    });
+  }
+
+  /** The store's active products with their current availability. */
+  async menu(principal: Principal, storeId: string): Promise<ProductView[]> {
+    await requireStore(this.deps.db, principal, storeId);
+    const products = await this.deps.db.product.findMany({
+      where: { tenantId: principal.tenantId, storeId, active: true },
+      orderBy: { name: 'asc' },
+    });
+    const stock = await productAvailability(
+      this.deps.db,
+      principal.tenantId,
+      products.map((product) => product.id),
+    );
+    return products.map((product) => {
+      const level = stock.get(product.id);
+      return {
+        id: product.id,
+        storeId: product.storeId,
+        stationId: product.stationId,
+        name: product.name,
+        priceCents: product.priceCents,
+        active: product.active,
+        available: level?.available ?? true,
+        stockQuantity: level?.quantity ?? null,
+      };
+    });
+  }
+
+  /** The station within the caller's tenant, or null; used by the `station` auth scope. */
+  findStation(principal: Principal, stationId: string): Promise<StationRef | null> {
+    return this.deps.db.station.findFirst({
+      where: { id: stationId, tenantId: principal.tenantId },
+      select: { id: true, storeId: true, kind: true, targetSeconds: true },
+    });
+  }
+}
