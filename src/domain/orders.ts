@@ -10,7 +10,6 @@ import { consumeStockForOrder, releaseStockForOrder } from './inventory';
 import { raiseNotification } from './notifications';
 import {
   closeOpenTickets,
-  type Emit,
   emitKdsEvent,
   emitOrderEvent,
   isRush,

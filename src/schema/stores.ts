@@ -1,0 +1,90 @@
+import type { ProductView, StationView, StoreView, UserView } from '../domain/stores';
+import { builder } from './builder';
+import { RoleEnum, StationKindEnum } from './enums';
+
+export const StationRef = builder.objectRef<StationView>('Station').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    storeId: t.exposeID('storeId'),
+    name: t.exposeString('name'),
+    kind: t.field({ type: StationKindEnum, resolve: (station) => station.kind }),
+    targetSeconds: t.exposeInt('targetSeconds', { description: 'A ticket open longer than this is late.' }),
+  }),
+});
+
+export const ProductRef = builder.objectRef<ProductView>('Product').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    storeId: t.exposeID('storeId'),
+    stationId: t.exposeID('stationId', { description: 'The station its tickets are routed to.' }),
+    name: t.exposeString('name'),
+    priceCents: t.exposeInt('priceCents', {
+      description: 'Unit price in minor units of the store currency.',
+    }),
+    active: t.exposeBoolean('active'),
+    available: t.exposeBoolean('available', { description: 'False when its inventory is exhausted.' }),
+    stockQuantity: t.exposeInt('stockQuantity', { nullable: true }),
+  }),
+});
+
+export const StoreRef = builder.objectRef<StoreView>('Store').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    currency: t.exposeString('currency'),
+    timezone: t.exposeString('timezone'),
+    stations: t.field({
+      type: [StationRef],
+      resolve: (store, _args, ctx) => ctx.services.stores.stations(ctx.principal!, store.id),
+    }),
+    products: t.field({
+      type: [ProductRef],
+      description: 'The active menu with current availability.',
+      resolve: (store, _args, ctx) => ctx.services.stores.menu(ctx.principal!, store.id),
+    }),
+  }),
+});
+
+const TenantRef = builder.objectRef<UserView['tenant']>('Tenant').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+  }),
+});
+
+export const UserRef = builder.objectRef<UserView>('User').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    email: t.exposeString('email'),
+    roles: t.field({ type: [RoleEnum], resolve: (user) => user.roles }),
+    tenant: t.field({ type: TenantRef, resolve: (user) => user.tenant }),
+    stores: t.field({ type: [StoreRef], resolve: (user) => user.stores }),
+    currentStore: t.field({ type: StoreRef, nullable: true, resolve: (user) => user.currentStore }),
+    stationIds: t.idList({
+      description: 'Stations a kitchen device is bound to.',
+      resolve: (user) => user.stationIds,
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  me: t.field({
+    type: UserRef,
+    description: 'The caller: roles, tenant, the stores it may see and the current store.',
+    authScopes: { authenticated: true },
+    resolve: (_root, _args, ctx) => ctx.services.stores.me(ctx.principal!),
+  }),
+  stores: t.field({
+    type: [StoreRef],
+    description: "The caller's stores in its tenant.",
+    authScopes: { authenticated: true },
+    resolve: (_root, _args, ctx) => ctx.services.stores.stores(ctx.principal!),
+  }),
+  store: t.field({
+    type: StoreRef,
+    args: { id: t.arg.id({ required: true }) },
+    authScopes: { authenticated: true },
+    resolve: (_root, args, ctx) => ctx.services.stores.store(ctx.principal!, String(args.id)),
+  }),
+}));
