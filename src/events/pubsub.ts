@@ -1,13 +1,68 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger';
+
 /**
  * Message transport between instances: Redis (graphql-redis-subscriptions + ioredis, one subscriber
  * connection per instance multiplexing every topic) when REDIS_URL is set, in-process otherwise.
  * Messages are plain JSON values.
  */
 export interface PubSub {
+  /** Rejects (quickly, for Redis: no offline queue) when the message cannot be handed over. */
   publish(topic: string, message: unknown): Promise<void>;
   /** Resolves once the subscription is active (for Redis: SUBSCRIBE acknowledged). */
   subscribe(topic: string, onMessage: (message: unknown) => void): Promise<() => void>;
   /** 'up' | 'down' for Redis; always 'up' in process. */
   status(): 'up' | 'down';
   close(): Promise<void>;
+  /**
+   * Redis mode only: the publisher connection, for other modules' commands (rate limits, revocation)
+   * so an instance opens no more connections than it needs. Owned by the PubSub: never quit it.
+   * Commands fail fast while Redis is down (no offline queue) and keys carry the PubSub's keyPrefix.
+   */
+  redis?(): Redis;
+  /** Local subscriptions: distinct topics and handlers (for metrics and leak tests). */
+  stats?(): { topics: number; handlers: number };
+}
+
+export interface PubSubOptions {
+  /** Unset: in-process pub/sub (single instance). */
+  redisUrl?: string;
+  logger: Logger;
+  /** Prepended to every channel name and every key of the shared Redis connection (isolation of tests). */
+  keyPrefix?: string;
+}
+
+export async function createPubSub(opts: PubSubOptions): Promise<PubSub> {
+  if (!opts.redisUrl) {
+    const { createMemoryPubSub } = await import('./pubsub-memory');
+    return createMemoryPubSub({ logger: opts.logger });
+  }
+  const { createRedisConnections, createRedisPubSub } = await import('./pubsub-redis');
+  const connections = createRedisConnections(opts.redisUrl, { keyPrefix: opts.keyPrefix });
+  return createRedisPubSub({ connections, logger: opts.logger, channelPrefix: opts.keyPrefix });
+}
+
+/** JSON text of a value whose BigInts (e.g. Prisma ids) become decimal strings instead of throwing. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+/** The value as it looks after a trip through JSON: what every subscriber receives, whatever the transport. */
+export function asJsonValue<T = unknown>(value: unknown): T {
+  const text = toJson(value);
+  return (text === undefined ? null : JSON.parse(text)) as T;
+}
+
+/** Calls a subscriber's handler so that one failing handler cannot hurt the transport or other handlers. */
+export function deliverSafely(
+  logger: Logger,
+  topic: string,
+  handler: (message: unknown) => void,
+  message: unknown,
+) {
+  try {
+    handler(message);
+  } catch (error) {
+    logger.error({ err: error, topic }, 'pub/sub handler failed');
+  }
 }

@@ -1,0 +1,273 @@
+import type { Db } from '../db/types';
+import { badInput, DomainError, forbidden } from '../domain/errors';
+import type { Logger } from '../observability/logger';
+import { decodeCursor, encodeCursor } from './cursor';
+import { type EventRow, envelopeOf } from './outbox';
+import type { PubSub } from './pubsub';
+import type { EventStreams, StreamEvent, StreamRequest } from './streams';
+import { tenantOfTopic } from './topics';
+import type { EventEnvelope } from './types';
+
+export interface EventStreamsOptions {
+  db: Db;
+  pubsub: PubSub;
+  logger: Logger;
+  /** A resume that would replay more than this is refused ('Cursor too old, refetch'). */
+  replayMaxEvents: number;
+  /** Live events a subscriber may leave unread before it is cut off with SLOW_CONSUMER. */
+  maxBufferedEvents?: number;
+  /** How many recently delivered ids each stream remembers to drop duplicates. */
+  dedupeWindow?: number;
+}
+
+/** What createEventStreams' subscribe returns: the iterator, plus a promise for its start. */
+export interface EventStreamIterator<P = unknown> extends AsyncIterableIterator<StreamEvent<P>> {
+  /**
+   * Resolves once every topic is subscribed and the replay is loaded; rejects with the error that ended
+   * the stream first (e.g. 'Cursor too old, refetch'). Await it to raise such errors at subscribe time.
+   */
+  ready: Promise<void>;
+}
+
+/** Refuses (FORBIDDEN) any topic that belongs to neither this tenant nor the system (`sys:`). */
+export function assertTopicsOfTenant(topics: readonly string[], tenantId: string): void {
+  for (const topic of topics) {
+    const owner = ownerOf(topic);
+    if (owner !== null && owner !== tenantId) throw forbidden();
+  }
+}
+
+export function createEventStreams(opts: EventStreamsOptions): EventStreams & {
+  subscribe<P = unknown>(request: StreamRequest): EventStreamIterator<P>;
+} {
+  return {
+    subscribe<P>(request: StreamRequest) {
+      const topics = [...new Set(request.topics)];
+      if (topics.length === 0) throw badInput('No topics to subscribe to');
+      assertSingleTenant(topics);
+      const after = request.after == null ? undefined : decodeCursor(request.streamKey, request.after);
+      return openStream<P>(opts, { streamKey: request.streamKey, topics, after });
+    },
+  };
+}
+
+function ownerOf(topic: string): string | null {
+  try {
+    return tenantOfTopic(topic);
+  } catch {
+    throw forbidden();
+  }
+}
+
+/** A stream never merges two tenants' topics (system topics may join any tenant's). */
+function assertSingleTenant(topics: readonly string[]) {
+  const tenant = topics.map(ownerOf).find((owner) => owner !== null);
+  if (tenant) assertTopicsOfTenant(topics, tenant);
+}
+
+const DONE: IteratorResult<never, undefined> = { done: true, value: undefined };
+
+interface Waiter<P> {
+  resolve(result: IteratorResult<StreamEvent<P>, undefined>): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Subscribe to every topic first (live events wait in a buffer), then replay committed rows after the
+ * cursor, then deliver the buffer and go on live. Nothing committed after the cursor can fall between
+ * the two: it is either in the replay (committed before the query) or published after the subscription.
+ *
+ * Duplicates (an event both replayed and received live, or published twice by the relay) are dropped:
+ * anything at or below the highest replayed id was already delivered (outbox ids commit in order within
+ * a tenant), and a bounded set remembers the ids delivered live, which may arrive slightly out of order.
+ */
+function openStream<P>(
+  opts: EventStreamsOptions,
+  stream: { streamKey: string; topics: string[]; after: bigint | undefined },
+): EventStreamIterator<P> {
+  const { pubsub, logger } = opts;
+  const maxBuffered = opts.maxBufferedEvents ?? 1000;
+  const dedupeWindow = opts.dedupeWindow ?? 10_000;
+  const topicSet = new Set(stream.topics);
+
+  const replayQueue: EventEnvelope[] = [];
+  const liveQueue: EventEnvelope[] = [];
+  const waiters: Array<Waiter<P>> = [];
+  const unsubscribers: Array<() => void> = [];
+  const recentIds = new Set<string>();
+  /** Every id at or below this was delivered, by this stream's replay or to the client before it resumed. */
+  let watermark = stream.after ?? 0n;
+  let live = false;
+  let ended = false;
+  let failure: unknown;
+
+  function onMessage(message: unknown) {
+    if (ended) return;
+    const envelope = asEnvelope(message);
+    if (!envelope || !topicSet.has(envelope.topic)) {
+      logger.warn({ streamKey: stream.streamKey }, 'dropping a malformed event message');
+      return;
+    }
+    if (liveQueue.length >= maxBuffered) {
+      logger.warn({ streamKey: stream.streamKey, maxBuffered }, 'cutting off a slow event stream consumer');
+      fail(
+        new DomainError('SLOW_CONSUMER', 'Too many undelivered events; resume with the last cursor', {
+          maxBufferedEvents: maxBuffered,
+        }),
+      );
+      return;
+    }
+    liveQueue.push(envelope);
+    flush();
+  }
+
+  async function subscribeTopic(topic: string) {
+    const unsubscribe = await pubsub.subscribe(topic, onMessage);
+    if (ended) unsubscribe();
+    else unsubscribers.push(unsubscribe);
+  }
+
+  async function start() {
+    await Promise.all(stream.topics.map(subscribeTopic));
+    if (ended || stream.after === undefined) return;
+    const rows = await replayAfter(opts, stream.topics, stream.after);
+    if (ended) return;
+    if (rows.length > opts.replayMaxEvents) {
+      throw new DomainError('BAD_USER_INPUT', 'Cursor too old, refetch', {
+        reason: 'CURSOR_TOO_OLD',
+        replayMaxEvents: opts.replayMaxEvents,
+      });
+    }
+    replayQueue.push(...rows.map(envelopeOf));
+  }
+
+  /** The next event to deliver, or undefined; skips duplicates. */
+  function take(): EventEnvelope | undefined {
+    if (!live) return undefined;
+    const replayed = replayQueue.shift();
+    if (replayed) {
+      watermark = BigInt(replayed.id);
+      remember(replayed.id);
+      return replayed;
+    }
+    for (let next = liveQueue.shift(); next; next = liveQueue.shift()) {
+      if (BigInt(next.id) <= watermark || recentIds.has(next.id)) continue;
+      remember(next.id);
+      return next;
+    }
+    return undefined;
+  }
+
+  function remember(id: string) {
+    recentIds.add(id);
+    if (recentIds.size > dedupeWindow) recentIds.delete(recentIds.values().next().value as string);
+  }
+
+  function flush() {
+    while (waiters.length > 0) {
+      const envelope = take();
+      if (!envelope) return;
+      waiters.shift()?.resolve({ done: false, value: toStreamEvent(envelope) });
+    }
+  }
+
+  function toStreamEvent(envelope: EventEnvelope): StreamEvent<P> {
+    return { ...(envelope as EventEnvelope<P>), cursor: encodeCursor(stream.streamKey, envelope.id) };
+  }
+
+  /** Releases every subscription and buffered event; later subscriptions are released as they resolve. */
+  function end() {
+    if (ended) return;
+    ended = true;
+    replayQueue.length = 0;
+    liveQueue.length = 0;
+    for (const unsubscribe of unsubscribers.splice(0)) {
+      try {
+        unsubscribe();
+      } catch (error) {
+        logger.warn({ err: error }, 'releasing an event subscription failed');
+      }
+    }
+  }
+
+  function fail(error: unknown) {
+    if (ended) return;
+    end();
+    const first = waiters.shift();
+    if (first) first.reject(error);
+    else failure = error;
+    for (const waiter of waiters.splice(0)) waiter.resolve(DONE);
+  }
+
+  const ready = start().then(
+    () => {
+      if (ended) return;
+      live = true;
+      flush();
+    },
+    (error: unknown) => {
+      fail(error);
+      throw error;
+    },
+  );
+  ready.catch(() => {}); // reported through next() as well: awaiting ready is optional
+
+  const iterator: EventStreamIterator<P> = {
+    ready,
+    next() {
+      if (failure !== undefined) {
+        const error = failure;
+        failure = undefined;
+        return Promise.reject(error);
+      }
+      if (ended) return Promise.resolve(DONE);
+      const envelope = take();
+      if (envelope) return Promise.resolve({ done: false, value: toStreamEvent(envelope) });
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+    },
+    return() {
+      end();
+      failure = undefined;
+      for (const waiter of waiters.splice(0)) waiter.resolve(DONE);
+      return Promise.resolve(DONE);
+    },
+    throw(error?: unknown) {
+      iterator.return?.();
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+async function replayAfter(opts: EventStreamsOptions, topics: string[], after: bigint): Promise<EventRow[]> {
+  return opts.db.$queryRaw<EventRow[]>`
+    SELECT "id", "tenantId", "topic", "kind", "payload", "createdAt" FROM "Event"
+    WHERE "topic" = ANY(${topics}::text[]) AND "id" > ${after.toString()}::bigint
+    ORDER BY "id"
+    LIMIT ${opts.replayMaxEvents + 1}::int`;
+}
+
+function asEnvelope(message: unknown): EventEnvelope | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as Partial<EventEnvelope>;
+  const valid =
+    typeof m.id === 'string' &&
+    /^[1-9][0-9]{0,18}$/.test(m.id) &&
+    typeof m.topic === 'string' &&
+    typeof m.kind === 'string' &&
+    typeof m.createdAt === 'string' &&
+    (m.tenantId === null || typeof m.tenantId === 'string') &&
+    m.tenantId === tenantOfTopicOrNull(m.topic);
+  return valid ? (m as EventEnvelope) : undefined;
+}
+
+function tenantOfTopicOrNull(topic: string): string | null | undefined {
+  try {
+    return tenantOfTopic(topic);
+  } catch {
+    return undefined;
+  }
+}

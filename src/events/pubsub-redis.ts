@@ -1,0 +1,169 @@
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import type { Logger } from '../observability/logger';
+import { deliverSafely, type PubSub, toJson } from './pubsub';
+
+export interface RedisConnections {
+  /** Commands and PUBLISH; no offline queue, so callers fail fast while Redis is down. */
+  publisher: Redis;
+  /** Subscriber mode only: one connection multiplexing every topic; resubscribes after reconnecting. */
+  subscriber: Redis;
+}
+
+export interface RedisConnectionOptions {
+  /** ioredis keyPrefix of the publisher (keys only: ioredis never prefixes channels). */
+  keyPrefix?: string;
+  /** Upper bound for any command on the publisher, so a hung Redis cannot stall a mutation. */
+  commandTimeoutMs?: number;
+  connectionName?: string;
+}
+
+/** The two connections an instance needs; createRedisPubSub owns them from then on. */
+export function createRedisConnections(url: string, opts: RedisConnectionOptions = {}): RedisConnections {
+  const name = opts.connectionName ?? 'expediter';
+  return {
+    publisher: new Redis(url, {
+      keyPrefix: opts.keyPrefix,
+      enableOfflineQueue: false,
+      commandTimeout: opts.commandTimeoutMs ?? 2000,
+      maxRetriesPerRequest: 1,
+      connectionName: `${name}:pub`,
+    }),
+    subscriber: new Redis(url, { connectionName: `${name}:sub` }),
+  };
+}
+
+export interface RedisPubSubOptions {
+  connections: RedisConnections;
+  logger: Logger;
+  /** Prepended to channel names (so tests and deployments sharing a Redis stay apart). */
+  channelPrefix?: string;
+  /** How long createRedisPubSub waits for Redis at start; after that it starts 'down' and keeps retrying. */
+  connectTimeoutMs?: number;
+}
+
+export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSub> {
+  const { connections, logger } = opts;
+  const prefix = opts.channelPrefix ?? '';
+  const health = trackHealth(connections, logger);
+  const engine = new RedisPubSub({
+    publisher: connections.publisher as never,
+    subscriber: connections.subscriber as never,
+    serializer: toJson,
+  });
+  const handlerCounts = new Map<string, number>();
+  let closed = false;
+
+  function count(topic: string, delta: number) {
+    const next = (handlerCounts.get(topic) ?? 0) + delta;
+    if (next > 0) handlerCounts.set(topic, next);
+    else handlerCounts.delete(topic);
+  }
+
+  await health.firstUp(opts.connectTimeoutMs ?? 5000);
+
+  return {
+    async publish(topic, message) {
+      if (closed) throw new Error('PubSub is closed');
+      await engine.publish(prefix + topic, message);
+    },
+    async subscribe(topic, onMessage) {
+      if (closed) throw new Error('PubSub is closed');
+      // Only hand out the unsubscribe once SUBSCRIBE is acknowledged: RedisPubSub.unsubscribe of a
+      // still-pending subscription corrupts its bookkeeping.
+      const id = await engine.subscribe(prefix + topic, (message: unknown) =>
+        deliverSafely(logger, topic, onMessage, message),
+      );
+      count(topic, 1);
+      let active = true;
+      return () => {
+        if (!active || closed) return;
+        active = false;
+        count(topic, -1);
+        engine.unsubscribe(id);
+      };
+    },
+    status: health.status,
+    redis: () => connections.publisher,
+    stats() {
+      let handlers = 0;
+      for (const n of handlerCounts.values()) handlers += n;
+      return { topics: handlerCounts.size, handlers };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      health.stop();
+      handlerCounts.clear();
+      await Promise.all([quit(connections.publisher), quit(connections.subscriber)]);
+    },
+  };
+}
+
+/** Follows both connections (ioredis reconnects by itself) and logs each up/down transition. */
+function trackHealth(connections: RedisConnections, logger: Logger) {
+  const ready = { publisher: connections.publisher.status === 'ready', subscriber: false };
+  ready.subscriber = connections.subscriber.status === 'ready';
+  let last: 'up' | 'down' = status();
+  let stopped = false;
+  const upWaiters = new Set<() => void>();
+
+  function status(): 'up' | 'down' {
+    return ready.publisher && ready.subscriber ? 'up' : 'down';
+  }
+
+  function update(role: keyof typeof ready, isReady: boolean) {
+    ready[role] = isReady;
+    const now = status();
+    if (now === last || stopped) return;
+    last = now;
+    if (now === 'up') {
+      logger.info('redis pub/sub up');
+      for (const resolve of upWaiters) resolve();
+    } else {
+      logger.warn({ connection: role }, 'redis pub/sub down; reconnecting');
+    }
+  }
+
+  for (const role of ['publisher', 'subscriber'] as const) {
+    const connection = connections[role];
+    connection.on('ready', () => update(role, true));
+    connection.on('close', () => update(role, false));
+    connection.on('end', () => update(role, false));
+    // Every failed reconnect attempt emits an error: the down transition above is the one that matters.
+    connection.on('error', (error: Error) =>
+      logger.debug({ err: error, connection: role }, 'redis connection error'),
+    );
+  }
+
+  return {
+    status,
+    /** Resolves when both connections are ready, or after timeoutMs with a warning (status stays 'down'). */
+    firstUp(timeoutMs: number): Promise<void> {
+      if (status() === 'up') return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          upWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          logger.warn({ timeoutMs }, 'redis unreachable at start; starting down and retrying');
+          done();
+        }, timeoutMs);
+        upWaiters.add(done);
+      });
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+async function quit(connection: Redis): Promise<void> {
+  if (connection.status !== 'ready') {
+    connection.disconnect();
+    return;
+  }
+  await connection.quit().catch(() => connection.disconnect());
+}
