@@ -32,7 +32,10 @@ export function canWatchStation(principal: Principal, station: { id: string; sto
 }
 
 /** Customers see only their own orders; every other role sees the orders of stores it may access. */
-export function canSeeOrder(principal: Principal, order: { storeId: string; customerId: string | null }): boolean {
+export function canSeeOrder(
+  principal: Principal,
+  order: { storeId: string; customerId: string | null },
+): boolean {
   if (!canAccessStore(principal, order.storeId)) return false;
   const staffRoles: Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
   if (hasAnyRole(principal, staffRoles)) return true;
@@ -41,5 +44,7 @@ export function canSeeOrder(principal: Principal, order: { storeId: string; cust
 
 /** Stores the caller may see, given every store id of its tenant. */
 export function visibleStores(principal: Principal, tenantStoreIds: readonly string[]): string[] {
-  return principal.stores === '*' ? [...tenantStoreIds] : tenantStoreIds.filter((id) => principal.stores.includes(id));
+  return principal.stores === '*'
+    ? [...tenantStoreIds]
+    : tenantStoreIds.filter((id) => principal.stores.includes(id));
 }

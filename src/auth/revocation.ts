@@ -32,8 +32,12 @@ export interface RevocationStoreOptions {
   redis?: Redis;
   pubsub: PubSub;
   logger?: Logger;
+  /** Prepended to every Redis key (REDIS_PREFIX), so environments sharing a Redis stay apart. */
+  keyPrefix?: string;
   /** How long a Redis answer is trusted before it is asked again (broadcasts update it sooner). */
   cacheTtlMs?: number;
+  /** A lookup slower than this counts as Redis being down (ioredis queues commands while reconnecting). */
+  lookupTimeoutMs?: number;
 }
 
 export function createRevocationStore(options: RevocationStoreOptions): RevocationStore {
@@ -157,25 +161,32 @@ export function createRedisRevocationStore(
 ): RevocationStore {
   const { redis, pubsub, logger } = options;
   const cacheTtlMs = options.cacheTtlMs ?? 10_000;
+  const lookupTimeoutMs = options.lookupTimeoutMs ?? 500;
+  const prefix = options.keyPrefix ?? '';
+  const tokenKey = (jti: string) => prefix + revocationKeys.token(jti);
+  const userKey = (tenantId: string, userId: string) => prefix + revocationKeys.user(tenantId, userId);
   const origin = randomUUID();
   const listeners = createListeners(logger);
   const cache = new Map<string, CacheEntry>();
 
+  /**
+   * Revocations only ever grow (a revoked jti stays revoked until it expires, a user's `before` only
+   * moves forward), so the cache keeps the stronger of what it knew and what it is told: a Redis
+   * answer that was in flight while a broadcast arrived cannot undo the broadcast.
+   */
   function remember(key: string, value: string | null) {
+    const known = cache.get(key)?.value ?? null;
+    const merged =
+      known === null || value === null ? (known ?? value) : String(Math.max(Number(known), Number(value)));
     cache.delete(key); // re-insert so the Map's order is least recently written first
-    cache.set(key, { value, fetchedAt: Date.now() });
+    cache.set(key, { value: merged, fetchedAt: Date.now() });
     if (cache.size > MAX_CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
   }
 
   /** Applies a revocation to the cache: a known revocation is answered without Redis from now on. */
   function learn(revocation: Revocation) {
-    if (revocation.kind === 'token') {
-      remember(revocationKeys.token(revocation.jti), '1');
-      return;
-    }
-    const key = revocationKeys.user(revocation.tenantId, revocation.userId);
-    const known = Number(cache.get(key)?.value ?? Number.NEGATIVE_INFINITY);
-    remember(key, String(Math.max(known, revocation.before)));
+    if (revocation.kind === 'token') remember(tokenKey(revocation.jti), '1');
+    else remember(userKey(revocation.tenantId, revocation.userId), String(revocation.before));
   }
 
   async function announce(revocation: Revocation) {
@@ -204,12 +215,12 @@ export function createRedisRevocationStore(
     const stale = keys.filter((key) => {
       const entry = cache.get(key);
       // A revoked token stays revoked: only "not revoked" answers and user timestamps age.
-      if (entry?.value === '1' && key.startsWith('revoked:jti:')) return false;
-      return !entry || Date.now() - entry.fetchedAt > cacheTtlMs;
+      if (entry?.value === '1' && key.startsWith(tokenKey(''))) return false;
+      return !entry || Date.now() - entry.fetchedAt >= cacheTtlMs;
     });
     if (stale.length > 0) {
       try {
-        const values = await redis.mget(...stale);
+        const values = await withTimeout(redis.mget(...stale), lookupTimeoutMs);
         stale.forEach((key, i) => {
           remember(key, values[i] ?? null);
         });
@@ -231,22 +242,18 @@ export function createRedisRevocationStore(
     async revokeToken(jti, expiresAtSec) {
       // Kept a little past `exp` because verification tolerates that much clock skew.
       const ttl = Math.max(expiresAtSec - nowSec() + CLOCK_TOLERANCE_SECONDS, 1);
-      await redis.set(revocationKeys.token(jti), '1', 'EX', ttl);
+      await redis.set(tokenKey(jti), '1', 'EX', ttl);
       await announce({ kind: 'token', jti });
     },
     async revokeUser(tenantId, userId, atSec = nowSec()) {
-      const stored = await redis.eval(
-        SET_MAX_SCRIPT,
-        1,
-        revocationKeys.user(tenantId, userId),
-        String(atSec),
-      );
+      const stored = await redis.eval(SET_MAX_SCRIPT, 1, userKey(tenantId, userId), String(atSec));
       await announce({ kind: 'user', tenantId, userId, before: Number(stored) });
     },
     async isRevoked(principal) {
-      const userKey = revocationKeys.user(principal.tenantId, principal.userId);
-      const keys = principal.tokenId ? [userKey, revocationKeys.token(principal.tokenId)] : [userKey];
-      const [userBefore, tokenRevoked] = await lookup(keys);
+      const user = userKey(principal.tenantId, principal.userId);
+      const [userBefore, tokenRevoked] = await lookup(
+        principal.tokenId ? [user, tokenKey(principal.tokenId)] : [user],
+      );
       if (tokenRevoked) return true;
       return coveredByUserRevocation(principal, userBefore == null ? undefined : Number(userBefore));
     },
@@ -260,4 +267,12 @@ export function createRedisRevocationStore(
       cache.clear();
     },
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

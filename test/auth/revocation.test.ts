@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../../src/auth/principal';
+import {
+  createMemoryRevocationStore,
+  createRevocationStore,
+  type Revocation,
+  type RevocationStore,
+} from '../../src/auth/revocation';
+import type { PubSub } from '../../src/events/pubsub';
+import { createMemoryPubSub } from '../../src/events/pubsub-memory';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const now = () => Math.floor(Date.now() / 1000);
+
+function principal(overrides: Partial<Principal> = {}): Principal {
+  return {
+    userId: 'acme-staff',
+    tenantId: 'acme',
+    roles: ['STAFF'],
+    stores: ['acme-downtown'],
+    stations: [],
+    tokenId: randomUUID(),
+    issuedAt: now() - 60,
+    expiresAt: now() + 3600,
+    ...overrides,
+  };
+}
+
+/** Resolves with the next revocation the store reports. */
+function nextRevocation(store: RevocationStore): Promise<Revocation> {
+  return new Promise((resolve) => {
+    const stop = store.onRevocation((revocation) => {
+      stop();
+      resolve(revocation);
+    });
+  });
+}
+
+function captureLogs() {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe('in-memory revocation store', () => {
+  it('revokes one token by jti and no other', async () => {
+    const store = createMemoryRevocationStore();
+    const revoked = principal();
+    await store.revokeToken(revoked.tokenId!, revoked.expiresAt!);
+    expect(await store.isRevoked(revoked)).toBe(true);
+    expect(await store.isRevoked(principal())).toBe(false);
+  });
+
+  it("revokes a user's tokens issued at or before the revocation, not later ones", async () => {
+    const store = createMemoryRevocationStore();
+    await store.revokeUser('acme', 'acme-staff', 1_000);
+    expect(await store.isRevoked(principal({ issuedAt: 999 }))).toBe(true);
+    expect(await store.isRevoked(principal({ issuedAt: 1_000 }))).toBe(true);
+    expect(await store.isRevoked(principal({ issuedAt: undefined }))).toBe(true);
+    expect(await store.isRevoked(principal({ issuedAt: 1_001 }))).toBe(false);
+    expect(await store.isRevoked(principal({ issuedAt: 999, userId: 'acme-manager' }))).toBe(false);
+    expect(await store.isRevoked(principal({ issuedAt: 999, tenantId: 'globex' }))).toBe(false);
+  });
+
+  it('keeps the later of two user revocations', async () => {
+    const store = createMemoryRevocationStore();
+    await store.revokeUser('acme', 'acme-staff', 2_000);
+    const reported = nextRevocation(store);
+    await store.revokeUser('acme', 'acme-staff', 1_000);
+    expect(await reported).toEqual({ kind: 'user', tenantId: 'acme', userId: 'acme-staff', before: 2_000 });
+    expect(await store.isRevoked(principal({ issuedAt: 1_500 }))).toBe(true);
+  });
+
+  it('tells listeners until they unsubscribe', async () => {
+    const store = createMemoryRevocationStore();
+    const heard: Revocation[] = [];
+    const stop = store.onRevocation((revocation) => heard.push(revocation));
+    await store.revokeToken('jti-1', now() + 60);
+    stop();
+    await store.revokeToken('jti-2', now() + 60);
+    expect(heard).toEqual([{ kind: 'token', jti: 'jti-1' }]);
+  });
+
+  it('is what the factory returns without Redis', async () => {
+    const store = createRevocationStore({
+      pubsub: createMemoryPubSub({ logger: pino({ level: 'silent' }) }),
+    });
+    await store.revokeUser('acme', 'acme-staff');
+    expect(await store.isRevoked(principal())).toBe(true);
+    await store.close();
+  });
+});
+
+describe('Redis revocation store across instances', () => {
+  const prefix = `test:revocation:${randomUUID()}:`;
+  const connections: Redis[] = [];
+  const pubsubs: PubSub[] = [];
+  const stores: RevocationStore[] = [];
+
+  function connect(): Redis {
+    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+    connections.push(redis);
+    return redis;
+  }
+
+  /** One instance's PubSub: its own publisher and subscriber connections, channels under the test prefix. */
+  function redisPubSub(): PubSub {
+    const engine = new RedisPubSub({ publisher: connect(), subscriber: connect() });
+    const pubsub: PubSub = {
+      publish: (topic, message) => engine.publish(prefix + topic, message),
+      async subscribe(topic, onMessage) {
+        const id = await engine.subscribe(prefix + topic, onMessage);
+        return () => engine.unsubscribe(id);
+      },
+      status: () => 'up',
+      close: async () => {},
+    };
+    pubsubs.push(pubsub);
+    return pubsub;
+  }
+
+  async function instance(options: { cacheTtlMs?: number; redis?: Redis; logger?: pino.Logger } = {}) {
+    const store = createRevocationStore({
+      redis: options.redis ?? connect(),
+      pubsub: redisPubSub(),
+      keyPrefix: prefix,
+      cacheTtlMs: options.cacheTtlMs,
+      logger: options.logger,
+    });
+    stores.push(store);
+    await store.ready();
+    return store;
+  }
+
+  let a: RevocationStore;
+  let b: RevocationStore;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redis = connect();
+    a = await instance();
+    b = await instance();
+  });
+
+  afterAll(async () => {
+    for (const store of stores) await store.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    for (const connection of connections) connection.disconnect();
+  });
+
+  it('a token revoked on A is refused on B, and B hears of it', async () => {
+    const token = principal();
+    expect(await b.isRevoked(token)).toBe(false); // now cached on B as "not revoked"
+    const heardOnB = nextRevocation(b);
+
+    await a.revokeToken(token.tokenId!, now() + 60);
+
+    expect(await heardOnB).toEqual({ kind: 'token', jti: token.tokenId });
+    expect(await b.isRevoked(token)).toBe(true);
+    expect(await a.isRevoked(token)).toBe(true);
+    expect(await b.isRevoked(principal())).toBe(false);
+  });
+
+  it('keeps a revoked jti in Redis until the token would have expired (plus the clock tolerance)', async () => {
+    const jti = randomUUID();
+    await a.revokeToken(jti, now() + 60);
+    const ttl = await redis.ttl(`${prefix}revoked:jti:${jti}`);
+    expect(ttl).toBeGreaterThanOrEqual(63);
+    expect(ttl).toBeLessThanOrEqual(65);
+  });
+
+  it("a user revoked on A: B refuses the user's earlier tokens and accepts tokens issued after", async () => {
+    const userId = `user-${randomUUID()}`;
+    const before = now();
+    const heardOnB = nextRevocation(b);
+
+    await a.revokeUser('acme', userId, before);
+
+    expect(await heardOnB).toEqual({ kind: 'user', tenantId: 'acme', userId, before });
+    expect(await b.isRevoked(principal({ userId, issuedAt: before - 5 }))).toBe(true);
+    expect(await b.isRevoked(principal({ userId, issuedAt: before }))).toBe(true);
+    expect(await b.isRevoked(principal({ userId, issuedAt: before + 1 }))).toBe(false);
+    expect(await b.isRevoked(principal({ userId, issuedAt: before - 5, tenantId: 'globex' }))).toBe(false);
+    expect(await redis.get(`${prefix}revoked:user:acme:${userId}`)).toBe(String(before));
+  });
+
+  it('an earlier user revocation never shortens a later one', async () => {
+    const userId = `user-${randomUUID()}`;
+    await a.revokeUser('acme', userId, 2_000);
+    const heardOnB = nextRevocation(b);
+    await a.revokeUser('acme', userId, 1_000);
+    expect(await heardOnB).toEqual({ kind: 'user', tenantId: 'acme', userId, before: 2_000 });
+    expect(await redis.get(`${prefix}revoked:user:acme:${userId}`)).toBe('2000');
+  });
+
+  it('an instance started later reads earlier revocations from Redis', async () => {
+    const token = principal({ userId: `user-${randomUUID()}` });
+    await a.revokeToken(token.tokenId!, now() + 60);
+    const late = await instance();
+    expect(await late.isRevoked(token)).toBe(true);
+  });
+
+  it("fires each of its own revocations once on the instance that made it, and the other's too", async () => {
+    const heardOnA: Revocation[] = [];
+    const stop = a.onRevocation((revocation) => heardOnA.push(revocation));
+    await a.revokeToken('own-jti', now() + 60);
+    const fromB = nextRevocation(a);
+    // Redis delivers in publish order, so A's echo of its own message arrives before B's message.
+    await b.revokeToken('other-jti', now() + 60);
+    await fromB;
+    stop();
+    expect(heardOnA).toEqual([
+      { kind: 'token', jti: 'own-jti' },
+      { kind: 'token', jti: 'other-jti' },
+    ]);
+  });
+
+  it('answers from its cache until the entry is older than cacheTtlMs', async () => {
+    const store = await instance({ cacheTtlMs: 100 });
+    const token = principal();
+    expect(await store.isRevoked(token)).toBe(false);
+    // Written behind the stores' back (no broadcast): only a fresh lookup can see it.
+    await redis.set(`${prefix}revoked:jti:${token.tokenId}`, '1', 'EX', 60);
+    expect(await store.isRevoked(token)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await store.isRevoked(token)).toBe(true);
+  });
+
+  it('when Redis is unreachable: answers from the last known state, fails open for unseen tokens, logs', async () => {
+    const { logger, lines } = captureLogs();
+    const ownRedis = connect();
+    const store = await instance({ cacheTtlMs: 0, redis: ownRedis, logger });
+    const known = principal({ userId: `user-${randomUUID()}` });
+    const heard = nextRevocation(store);
+    await a.revokeUser('acme', known.userId);
+    await heard;
+    ownRedis.disconnect();
+
+    expect(await store.isRevoked(known)).toBe(true);
+    expect(await store.isRevoked(principal({ userId: `user-${randomUUID()}` }))).toBe(false);
+    const warnings = lines.filter((line) => line.msg === 'revocation lookup failed; using last known state');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toMatchObject({ level: 40, neverSeen: 2 });
+  });
+
+  describe('when Redis accepts the connection but never answers', () => {
+    let silent: Server;
+    const sockets = new Set<Socket>();
+    beforeAll(async () => {
+      silent = createServer((socket) => sockets.add(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    });
+    afterAll(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    });
+
+    it('gives up after lookupTimeoutMs instead of hanging the caller', async () => {
+      const port = (silent.address() as { port: number }).port;
+      const hanging = new Redis({ host: '127.0.0.1', port, lazyConnect: false, maxRetriesPerRequest: null });
+      connections.push(hanging);
+      const store = createRevocationStore({
+        redis: hanging,
+        pubsub: redisPubSub(),
+        keyPrefix: prefix,
+        lookupTimeoutMs: 100,
+      });
+      stores.push(store);
+      await store.ready();
+      expect(await store.isRevoked(principal())).toBe(false);
+    });
+  });
+});

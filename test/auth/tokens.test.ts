@@ -1,0 +1,168 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { describe, expect, it } from 'vitest';
+import type { AuthError } from '../../src/auth/errors';
+import { createTokenVerifier } from '../../src/auth/jwt';
+import { tokenCommand } from '../../src/auth/token-cli';
+import { DemoTokenError, signToken, tokenForDemoUser } from '../../src/auth/tokens';
+import { DEV_JWT_SECRET } from '../../src/config';
+
+const SECRET = 'tokens-test-secret-long-enough';
+const signing = { secret: SECRET, issuer: 'expediter', audience: 'expediter-api' };
+const verifier = createTokenVerifier(signing);
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('signToken', () => {
+  it('signs HS256 tokens the verifier accepts, with exactly the given claims', async () => {
+    const token = await signToken(
+      {
+        sub: 'acme-kitchen',
+        tid: 'acme',
+        roles: ['KITCHEN'],
+        stores: ['acme-downtown'],
+        stations: ['acme-downtown-grill'],
+        jti: 'fixed-jti',
+        expiresIn: '2h',
+      },
+      signing,
+    );
+    expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'JWT' });
+    const payload = decodeJwt(token);
+    expect(payload).toEqual({
+      sub: 'acme-kitchen',
+      tid: 'acme',
+      roles: ['KITCHEN'],
+      stores: ['acme-downtown'],
+      stations: ['acme-downtown-grill'],
+      jti: 'fixed-jti',
+      iss: 'expediter',
+      aud: 'expediter-api',
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+    });
+    expect(payload.exp! - payload.iat!).toBe(7200);
+    expect(await verifier.verify(token)).toMatchObject({
+      userId: 'acme-kitchen',
+      stations: ['acme-downtown-grill'],
+    });
+  });
+
+  it('writes "*" as stores ["*"], defaults to one hour and a random jti', async () => {
+    const claims = { sub: 'acme-admin', tid: 'acme', roles: ['ADMIN'] as const, stores: '*' as const };
+    const first = decodeJwt(await signToken(claims, signing));
+    const second = decodeJwt(await signToken(claims, signing));
+    expect(first.stores).toEqual(['*']);
+    expect(first.exp! - first.iat!).toBe(3600);
+    expect(first.jti).toMatch(/^[0-9a-f-]{36}$/);
+    expect(first.jti).not.toBe(second.jti);
+    expect(first.stations).toBeUndefined();
+  });
+
+  it('reads a numeric expiresIn as seconds from now', async () => {
+    const token = await signToken(
+      { sub: 'u', tid: 't', roles: ['STAFF'], stores: [], expiresIn: 90 },
+      signing,
+    );
+    expect(decodeJwt(token).exp! - now()).toBeGreaterThanOrEqual(89);
+    expect(decodeJwt(token).exp! - now()).toBeLessThanOrEqual(90);
+  });
+
+  it('sets nbf when asked, which the verifier honours', async () => {
+    const token = await signToken(
+      { sub: 'u', tid: 't', roles: ['STAFF'], stores: [], notBefore: '1h' },
+      signing,
+    );
+    const error = await verifier.verify(token).catch((e: unknown) => e);
+    expect((error as AuthError).reason).toBe('not_yet_valid');
+  });
+});
+
+describe('tokenForDemoUser', () => {
+  it("carries the demo user's tenant, roles, stores and stations", async () => {
+    const kitchen = decodeJwt(await tokenForDemoUser('acme-kitchen', signing));
+    expect(kitchen).toMatchObject({
+      sub: 'acme-kitchen',
+      tid: 'acme',
+      roles: ['KITCHEN'],
+      stores: ['acme-downtown'],
+      stations: ['acme-downtown-grill'],
+    });
+    const admin = await verifier.verify(await tokenForDemoUser('globex-admin', signing));
+    expect(admin).toMatchObject({
+      userId: 'globex-admin',
+      tenantId: 'globex',
+      roles: ['ADMIN'],
+      stores: '*',
+    });
+  });
+
+  it('narrows the token to one store the user may use', async () => {
+    expect(
+      decodeJwt(await tokenForDemoUser('acme-manager', { ...signing, storeId: 'acme-uptown' })).stores,
+    ).toEqual(['acme-uptown']);
+    await expect(tokenForDemoUser('acme-staff', { ...signing, storeId: 'acme-uptown' })).rejects.toThrow(
+      'Demo user acme-staff may not act in store acme-uptown',
+    );
+    await expect(tokenForDemoUser('acme-admin', { ...signing, storeId: 'globex-central' })).rejects.toThrow(
+      DemoTokenError,
+    );
+  });
+
+  it('refuses an unknown user', async () => {
+    await expect(tokenForDemoUser('nobody', signing)).rejects.toThrow('Unknown demo user: nobody');
+  });
+});
+
+describe('token command', () => {
+  const env = { JWT_SECRET: SECRET, JWT_ISSUER: 'expediter', JWT_AUDIENCE: 'expediter-api' };
+
+  it('prints just the token, signed with the configured secret, issuer and audience', async () => {
+    const result = await tokenCommand(['acme-manager', '--expires', '30m', '--store', 'acme-downtown'], env);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
+    const principal = await verifier.verify(result.stdout.trim());
+    expect(principal).toMatchObject({ userId: 'acme-manager', stores: ['acme-downtown'] });
+    expect(principal.expiresAt! - principal.issuedAt!).toBe(1800);
+  });
+
+  it('defaults to eight hours and the development secret', async () => {
+    const result = await tokenCommand(['acme-staff'], {});
+    const principal = await createTokenVerifier({ secret: DEV_JWT_SECRET }).verify(result.stdout.trim());
+    expect(principal.expiresAt! - principal.issuedAt!).toBe(8 * 3600);
+  });
+
+  it('lists the demo users when the user is unknown', async () => {
+    const result = await tokenCommand(['nobody'], env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('Unknown demo user: nobody');
+    expect(result.stderr).toMatch(/^ {2}acme-manager +MANAGER +stores: \*$/m);
+    expect(result.stderr).toMatch(/^ {2}globex-kitchen +KITCHEN +stores: globex-central$/m);
+  });
+
+  it.each([
+    ['no user', [], 'Usage:'],
+    ['an unknown option', ['acme-staff', '--bogus'], "Unknown option '--bogus'"],
+    ['a bad duration', ['acme-staff', '--expires', 'soon'], 'Invalid --expires value: soon'],
+  ])('explains %s and exits 1', async (_name, args, message) => {
+    const result = await tokenCommand(args, env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('refuses to sign when only a JWKS is configured', async () => {
+    const result = await tokenCommand(['acme-staff'], { JWKS_URL: 'https://idp.example/jwks.json' });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('Signing needs JWT_SECRET');
+  });
+
+  it('runs as a script whose stdout is only the token', async () => {
+    const { stdout } = await promisify(execFile)('npx', ['tsx', 'src/auth/token-cli.ts', 'acme-customer'], {
+      env: { ...process.env, ...env },
+    });
+    expect((await verifier.verify(stdout.trim())).userId).toBe('acme-customer');
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+  });
+});
