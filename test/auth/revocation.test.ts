@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import {
   type Revocation,
   type RevocationStore,
 } from '../../src/auth/revocation';
-import type { PubSub } from '../../src/events/pubsub';
+import { createPubSub, type PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -108,33 +107,24 @@ describe('Redis revocation store across instances', () => {
     return redis;
   }
 
-  /** One instance's PubSub: its own publisher and subscriber connections, channels under the test prefix. */
-  function redisPubSub(): PubSub {
-    const engine = new RedisPubSub({ publisher: connect(), subscriber: connect() });
-    const pubsub: PubSub = {
-      publish: (topic, message) => engine.publish(prefix + topic, message),
-      async subscribe(topic, onMessage) {
-        const id = await engine.subscribe(prefix + topic, onMessage);
-        return () => engine.unsubscribe(id);
-      },
-      status: () => 'up',
-      close: async () => {},
-    };
+  /** One instance's PubSub, as the server builds it: channels and keys under the test prefix. */
+  async function redisPubSub(): Promise<PubSub> {
+    const pubsub = await createPubSub({
+      redisUrl: REDIS_URL,
+      keyPrefix: prefix,
+      logger: pino({ level: 'silent' }),
+    });
     pubsubs.push(pubsub);
     return pubsub;
   }
 
-  async function instance(options: { cacheTtlMs?: number; redis?: Redis; logger?: pino.Logger } = {}) {
-    const store = createRevocationStore({
-      redis: options.redis ?? connect(),
-      pubsub: redisPubSub(),
-      keyPrefix: prefix,
-      cacheTtlMs: options.cacheTtlMs,
-      logger: options.logger,
-    });
+  /** One instance's revocation store, wired like the server: on the PubSub's own Redis connection. */
+  async function instance(options: { cacheTtlMs?: number; logger?: pino.Logger } = {}) {
+    const pubsub = await redisPubSub();
+    const store = createRevocationStore({ redis: pubsub.redis?.(), pubsub, ...options });
     stores.push(store);
     await store.ready();
-    return store;
+    return { store, pubsub };
   }
 
   let a: RevocationStore;
@@ -143,12 +133,13 @@ describe('Redis revocation store across instances', () => {
 
   beforeAll(async () => {
     redis = connect();
-    a = await instance();
-    b = await instance();
+    a = (await instance()).store;
+    b = (await instance()).store;
   });
 
   afterAll(async () => {
     for (const store of stores) await store.close();
+    for (const pubsub of pubsubs) await pubsub.close();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     for (const connection of connections) connection.disconnect();
@@ -202,7 +193,7 @@ describe('Redis revocation store across instances', () => {
   it('an instance started later reads earlier revocations from Redis', async () => {
     const token = principal({ userId: `user-${randomUUID()}` });
     await a.revokeToken(token.tokenId!, now() + 60);
-    const late = await instance();
+    const { store: late } = await instance();
     expect(await late.isRevoked(token)).toBe(true);
   });
 
@@ -222,7 +213,7 @@ describe('Redis revocation store across instances', () => {
   });
 
   it('answers from its cache until the entry is older than cacheTtlMs', async () => {
-    const store = await instance({ cacheTtlMs: 100 });
+    const { store } = await instance({ cacheTtlMs: 100 });
     const token = principal();
     expect(await store.isRevoked(token)).toBe(false);
     // Written behind the stores' back (no broadcast): only a fresh lookup can see it.
@@ -234,13 +225,12 @@ describe('Redis revocation store across instances', () => {
 
   it('when Redis is unreachable: answers from the last known state, fails open for unseen tokens, logs', async () => {
     const { logger, lines } = captureLogs();
-    const ownRedis = connect();
-    const store = await instance({ cacheTtlMs: 0, redis: ownRedis, logger });
+    const { store, pubsub } = await instance({ cacheTtlMs: 0, logger });
     const known = principal({ userId: `user-${randomUUID()}` });
     const heard = nextRevocation(store);
     await a.revokeUser('acme', known.userId);
     await heard;
-    ownRedis.disconnect();
+    pubsub.redis?.().disconnect(); // the command connection; broadcasts arrive on another one
 
     expect(await store.isRevoked(known)).toBe(true);
     expect(await store.isRevoked(principal({ userId: `user-${randomUUID()}` }))).toBe(false);
@@ -267,7 +257,7 @@ describe('Redis revocation store across instances', () => {
       connections.push(hanging);
       const store = createRevocationStore({
         redis: hanging,
-        pubsub: redisPubSub(),
+        pubsub: await redisPubSub(),
         keyPrefix: prefix,
         lookupTimeoutMs: 100,
       });
