@@ -1,0 +1,621 @@
+import { canAccessStore, hasAllStores, hasAnyRole } from '../auth/policy';
+import type { Principal, Role } from '../auth/principal';
+import type { Db, Tx } from '../db/types';
+import { topics } from '../events/topics';
+import type { InventoryAlert, InventoryItem } from '../generated/prisma/client';
+import type { AlertKind, AlertStatus, MovementReason, Severity } from '../generated/prisma/enums';
+import { badInput, DomainError, forbidden, notFound } from './errors';
+import { atLeast, evaluateStock, highestSeverity, openAlertKey, severityRank } from './inventory-alerts';
+import { type Emit, filterStream, openEventStream, raiseNotification } from './notifications';
+import type { ServiceDeps } from './services';
+import { requireStore } from './stores';
+
+/**
+ * Stock per store: every change is a StockMovement written in the same transaction as the new quantity,
+ * alert transitions (inventory-alerts.ts) and the events on the store's inventory topic.
+ *
+ * Concurrency: each change is one atomic `UPDATE ... SET quantity = quantity + delta`, which locks the item
+ * row until commit. Concurrent changes of one item therefore run one after another, and each sees the
+ * alerts the previous one committed; the unique openKey is the last line of defence against duplicates.
+ */
+
+export const INVENTORY_EVENT_KINDS = [
+  'LOW_STOCK',
+  'OUT_OF_STOCK',
+  'RESTOCKED',
+  'ADJUSTMENT',
+  'TRANSFER_COMPLETE',
+  'ACKNOWLEDGED',
+] as const;
+export type InventoryEventKind = (typeof INVENTORY_EVENT_KINDS)[number];
+
+export interface InventoryItemView {
+  id: string;
+  storeId: string;
+  productId: string;
+  name: string;
+  quantity: number;
+  lowStockThreshold: number;
+  /** Something left to sell. */
+  available: boolean;
+  updatedAt: string;
+}
+
+export interface InventoryAlertView {
+  id: string;
+  storeId: string;
+  itemId: string;
+  productId: string;
+  kind: AlertKind;
+  severity: Severity;
+  status: AlertStatus;
+  quantityAtRaise: number;
+  createdAt: string;
+  acknowledgedAt: string | null;
+  acknowledgedById: string | null;
+  resolvedAt: string | null;
+}
+
+/** Payload of every `inventory.<kind>` event on topics.storeInventory. */
+export interface InventoryEventPayload {
+  kind: InventoryEventKind;
+  severity: Severity;
+  item: InventoryItemView;
+  alert: InventoryAlertView | null;
+  occurredAt: string;
+}
+
+export interface InventoryAlertEventView extends InventoryEventPayload {
+  cursor: string;
+}
+
+export interface InventoryTransferView {
+  id: string;
+  quantity: number;
+  fromItem: InventoryItemView;
+  toItem: InventoryItemView;
+  createdAt: string;
+}
+
+export interface TransferInput {
+  itemId: string;
+  toStoreId: string;
+  quantity: number;
+  /** The destination item; by default the target store's item with the same name. */
+  toItemId?: string | null;
+}
+
+export interface AlertSubscriptionArgs {
+  storeId?: string | null;
+  minSeverity?: Severity | null;
+  productIds?: readonly string[] | null;
+  after?: string | null;
+}
+
+const READ_ROLES: Role[] = ['STAFF', 'MANAGER', 'ADMIN', 'KITCHEN'];
+const WRITE_ROLES: Role[] = ['MANAGER', 'ADMIN'];
+const ACKNOWLEDGE_ROLES: Role[] = ['MANAGER', 'ADMIN', 'STAFF'];
+const MAX_REASON = 200;
+/** Well below PostgreSQL's int range, so no single change can overflow a quantity by itself. */
+const MAX_CHANGE = 1_000_000;
+const ALERT_LIST_LIMIT = 200;
+
+export function itemView(item: InventoryItem): InventoryItemView {
+  return {
+    id: item.id,
+    storeId: item.storeId,
+    productId: item.productId,
+    name: item.name,
+    quantity: item.quantity,
+    lowStockThreshold: item.lowStockThreshold,
+    available: item.quantity > 0,
+    updatedAt: item.updatedAt.toISOString(),
+  };
+}
+
+export function alertView(alert: InventoryAlert, productId: string): InventoryAlertView {
+  return {
+    id: alert.id,
+    storeId: alert.storeId,
+    itemId: alert.inventoryItemId,
+    productId,
+    kind: alert.kind,
+    severity: alert.severity,
+    status: alert.status,
+    quantityAtRaise: alert.quantityAtRaise,
+    createdAt: alert.createdAt.toISOString(),
+    acknowledgedAt: alert.acknowledgedAt?.toISOString() ?? null,
+    acknowledgedById: alert.acknowledgedById,
+    resolvedAt: alert.resolvedAt?.toISOString() ?? null,
+  };
+}
+
+function emitInventoryEvent(
+  emit: Emit,
+  item: InventoryItem,
+  kind: InventoryEventKind,
+  severity: Severity,
+  alert: InventoryAlertView | null = null,
+): void {
+  const payload: InventoryEventPayload = {
+    kind,
+    severity,
+    item: itemView(item),
+    alert,
+    occurredAt: new Date().toISOString(),
+  };
+  emit({
+    tenantId: item.tenantId,
+    topic: topics.storeInventory(item.tenantId, item.storeId),
+    kind: `inventory.${kind}`,
+    payload,
+  });
+}
+
+interface StockChange {
+  itemId: string;
+  delta: number;
+  reason: MovementReason;
+  actorId: string | null;
+  orderId?: string;
+  transferId?: string;
+  note?: string;
+}
+
+/**
+ * Applies delta to the item (locking its row) and records the movement. A change that would take the
+ * quantity below zero throws `refuse(quantityBefore)` and, with it, rolls back the whole transaction.
+ */
+async function changeStock(
+  tx: Tx,
+  change: StockChange,
+  refuse: (item: InventoryItem, quantityBefore: number) => Error,
+): Promise<InventoryItem> {
+  const item = await tx.inventoryItem.update({
+    where: { id: change.itemId },
+    data: { quantity: { increment: change.delta } },
+  });
+  if (item.quantity < 0) throw refuse(item, item.quantity - change.delta);
+  await tx.stockMovement.create({
+    data: {
+      tenantId: item.tenantId,
+      storeId: item.storeId,
+      inventoryItemId: item.id,
+      delta: change.delta,
+      quantityAfter: item.quantity,
+      reason: change.reason,
+      note: change.note ?? null,
+      orderId: change.orderId ?? null,
+      transferId: change.transferId ?? null,
+      actorId: change.actorId,
+    },
+  });
+  return item;
+}
+
+/**
+ * Raises, dedups and resolves the item's alerts for its new quantity and announces each transition.
+ * Returns true when the change resolved open alerts (a RESTOCKED event was emitted).
+ */
+async function applyAlertRules(
+  tx: Tx,
+  emit: Emit,
+  item: InventoryItem,
+  actorId: string | null,
+): Promise<boolean> {
+  const unresolved = await tx.inventoryAlert.findMany({
+    where: { inventoryItemId: item.id, openKey: { not: null } },
+  });
+  const transition = evaluateStock(
+    { quantity: item.quantity, threshold: item.lowStockThreshold },
+    new Set(unresolved.map((alert) => alert.kind)),
+  );
+  if (transition.restocked) await resolveAlerts(tx, emit, item, unresolved);
+  for (const { kind, severity } of transition.raise) {
+    const openKey = openAlertKey(item.id, kind);
+    const { count } = await tx.inventoryAlert.createMany({
+      data: [
+        {
+          tenantId: item.tenantId,
+          storeId: item.storeId,
+          inventoryItemId: item.id,
+          kind,
+          severity,
+          quantityAtRaise: item.quantity,
+          openKey,
+        },
+      ],
+      skipDuplicates: true,
+    });
+    if (count === 0) continue;
+    const alert = alertView(
+      await tx.inventoryAlert.findUniqueOrThrow({ where: { openKey } }),
+      item.productId,
+    );
+    emitInventoryEvent(emit, item, kind, severity, alert);
+    if (kind === 'OUT_OF_STOCK') await notifyManagersOutOfStock(tx, emit, item, actorId);
+  }
+  return transition.restocked;
+}
+
+async function resolveAlerts(
+  tx: Tx,
+  emit: Emit,
+  item: InventoryItem,
+  unresolved: InventoryAlert[],
+): Promise<void> {
+  const resolvedAt = new Date();
+  await tx.inventoryAlert.updateMany({
+    where: { id: { in: unresolved.map((alert) => alert.id) } },
+    data: { status: 'RESOLVED', openKey: null, resolvedAt },
+  });
+  const mostSevere = unresolved.reduce((a, b) =>
+    severityRank(b.severity) > severityRank(a.severity) ? b : a,
+  );
+  const closed = alertView({ ...mostSevere, status: 'RESOLVED', openKey: null, resolvedAt }, item.productId);
+  emitInventoryEvent(emit, item, 'RESTOCKED', highestSeverity(unresolved.map((a) => a.severity)), closed);
+}
+
+async function notifyManagersOutOfStock(tx: Tx, emit: Emit, item: InventoryItem, actorId: string | null) {
+  await raiseNotification(tx, emit, {
+    tenantId: item.tenantId,
+    audience: 'ROLE',
+    targetRole: 'MANAGER',
+    targetStoreId: item.storeId,
+    kind: 'OUT_OF_STOCK',
+    severity: 'URGENT',
+    title: `${item.name} is out of stock`,
+    body: `${item.name} ran out. Restock it or take it off the menu.`,
+    data: { inventoryItemId: item.id, productId: item.productId, storeId: item.storeId },
+    createdById: actorId ?? undefined,
+  });
+}
+
+function requirePositiveInt(value: number, field: string): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_CHANGE) {
+    throw badInput(`${field} must be a whole number from 1 to ${MAX_CHANGE}`, { field });
+  }
+  return value;
+}
+
+function insufficientStock(item: InventoryItem, left: number, requested: number): DomainError {
+  const message = left <= 0 ? `${item.name} is out of stock` : `Only ${left} ${item.name} left`;
+  return badInput(message, {
+    productId: item.productId,
+    itemId: item.id,
+    available: Math.max(left, 0),
+    requested,
+  });
+}
+
+/**
+ * Takes the stock an order needs (one SALE movement per product), inside the order's transaction.
+ * Products without an inventory item are not stock-tracked and are skipped. Insufficient stock throws
+ * BAD_USER_INPUT, so the whole order fails and nothing is taken.
+ */
+export async function consumeStockForOrder(
+  tx: Tx,
+  emit: Emit,
+  args: {
+    tenantId: string;
+    storeId: string;
+    orderId: string;
+    actorId: string;
+    lines: { productId: string; quantity: number }[];
+  },
+): Promise<void> {
+  const wanted = new Map<string, number>();
+  for (const line of args.lines) {
+    requirePositiveInt(line.quantity, 'quantity');
+    wanted.set(line.productId, (wanted.get(line.productId) ?? 0) + line.quantity);
+  }
+  const items = await tx.inventoryItem.findMany({
+    where: { tenantId: args.tenantId, storeId: args.storeId, productId: { in: [...wanted.keys()] } },
+    orderBy: { id: 'asc' },
+  });
+  for (const tracked of items) {
+    const quantity = wanted.get(tracked.productId) ?? 0;
+    const item = await changeStock(
+      tx,
+      { itemId: tracked.id, delta: -quantity, reason: 'SALE', orderId: args.orderId, actorId: args.actorId },
+      (row, before) => insufficientStock(row, before, quantity),
+    );
+    await applyAlertRules(tx, emit, item, args.actorId);
+  }
+}
+
+/** Gives back what a cancelled order's SALE movements took (SALE_REVERSAL); a second call changes nothing. */
+export async function releaseStockForOrder(
+  tx: Tx,
+  emit: Emit,
+  args: { tenantId: string; storeId: string; orderId: string; actorId: string },
+): Promise<void> {
+  const net = await tx.stockMovement.groupBy({
+    by: ['inventoryItemId'],
+    where: {
+      tenantId: args.tenantId,
+      storeId: args.storeId,
+      orderId: args.orderId,
+      reason: { in: ['SALE', 'SALE_REVERSAL'] },
+    },
+    _sum: { delta: true },
+    orderBy: { inventoryItemId: 'asc' },
+  });
+  for (const row of net) {
+    const taken = -(row._sum.delta ?? 0);
+    if (taken <= 0) continue;
+    const item = await changeStock(
+      tx,
+      {
+        itemId: row.inventoryItemId,
+        delta: taken,
+        reason: 'SALE_REVERSAL',
+        orderId: args.orderId,
+        actorId: args.actorId,
+      },
+      () => new Error('unreachable: a reversal adds stock'),
+    );
+    await applyAlertRules(tx, emit, item, args.actorId);
+  }
+}
+
+/** Stock of the tenant's products that have an inventory item; untracked products are absent from the map. */
+export async function productAvailability(
+  db: Db | Tx,
+  tenantId: string,
+  productIds: readonly string[],
+): Promise<Map<string, { available: boolean; quantity: number }>> {
+  if (productIds.length === 0) return new Map();
+  const items = await db.inventoryItem.findMany({
+    where: { tenantId, productId: { in: [...productIds] } },
+    select: { productId: true, quantity: true },
+  });
+  return new Map(
+    items.map((item) => [item.productId, { available: item.quantity > 0, quantity: item.quantity }]),
+  );
+}
+
+function requireRoles(principal: Principal, roles: Role[], action: string): void {
+  if (!hasAnyRole(principal, roles)) throw forbidden(`Only ${roles.join(', ')} may ${action}`);
+}
+
+export class InventoryService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  async inventoryItems(principal: Principal, storeId: string): Promise<InventoryItemView[]> {
+    requireRoles(principal, READ_ROLES, 'read inventory');
+    await requireStore(this.deps.db, principal, storeId);
+    const items = await this.deps.db.inventoryItem.findMany({
+      where: { tenantId: principal.tenantId, storeId },
+      orderBy: { name: 'asc' },
+    });
+    return items.map(itemView);
+  }
+
+  /** open: true for unresolved (OPEN or ACKNOWLEDGED), false for RESOLVED, null for all; newest first. */
+  async inventoryAlerts(
+    principal: Principal,
+    storeId: string,
+    open?: boolean | null,
+  ): Promise<InventoryAlertView[]> {
+    requireRoles(principal, READ_ROLES, 'read inventory');
+    await requireStore(this.deps.db, principal, storeId);
+    const status = open == null ? undefined : open ? { not: 'RESOLVED' as const } : ('RESOLVED' as const);
+    const alerts = await this.deps.db.inventoryAlert.findMany({
+      where: { tenantId: principal.tenantId, storeId, status },
+      include: { inventoryItem: { select: { productId: true } } },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: ALERT_LIST_LIMIT,
+    });
+    return alerts.map((alert) => alertView(alert, alert.inventoryItem.productId));
+  }
+
+  async adjustInventory(
+    principal: Principal,
+    itemId: string,
+    delta: number,
+    reason: string,
+  ): Promise<InventoryItemView> {
+    requireRoles(principal, WRITE_ROLES, 'adjust inventory');
+    if (!Number.isInteger(delta) || delta === 0 || Math.abs(delta) > MAX_CHANGE) {
+      throw badInput(`delta must be a non-zero whole number within ±${MAX_CHANGE}`, { field: 'delta' });
+    }
+    const note = reason.trim();
+    if (note.length === 0 || note.length > MAX_REASON) {
+      throw badInput(`reason must be 1 to ${MAX_REASON} characters`, { field: 'reason' });
+    }
+    await this.requireItem(principal, itemId);
+    return this.deps.uow.run(async (tx, emit) => {
+      const item = await changeStock(
+        tx,
+        { itemId, delta, reason: 'ADJUSTMENT', note, actorId: principal.userId },
+        (row, before) =>
+          badInput(`Cannot take ${-delta} from ${row.name}: only ${before} in stock`, {
+            field: 'delta',
+            quantity: before,
+          }),
+      );
+      emitInventoryEvent(emit, item, 'ADJUSTMENT', 'LOW');
+      await applyAlertRules(tx, emit, item, principal.userId);
+      return itemView(item);
+    });
+  }
+
+  /** Adds delivered stock: RESTOCKED when it recovers above the threshold, ADJUSTMENT otherwise. */
+  async restockInventory(principal: Principal, itemId: string, quantity: number): Promise<InventoryItemView> {
+    requireRoles(principal, WRITE_ROLES, 'restock inventory');
+    requirePositiveInt(quantity, 'quantity');
+    await this.requireItem(principal, itemId);
+    return this.deps.uow.run(async (tx, emit) => {
+      const item = await changeStock(
+        tx,
+        { itemId, delta: quantity, reason: 'RESTOCK', actorId: principal.userId },
+        () => new Error('unreachable: a restock adds stock'),
+      );
+      const restocked = await applyAlertRules(tx, emit, item, principal.userId);
+      if (!restocked) emitInventoryEvent(emit, item, 'ADJUSTMENT', 'LOW');
+      return itemView(item);
+    });
+  }
+
+  /**
+   * Moves stock to another store of the tenant: both movements, the InventoryTransfer row and the events
+   * of both stores commit together or not at all. The caller needs write access to the source store only;
+   * the destination is the target store's item with the same name (or toItemId, which must match it).
+   */
+  async transferInventory(principal: Principal, input: TransferInput): Promise<InventoryTransferView> {
+    requireRoles(principal, WRITE_ROLES, 'transfer inventory');
+    const quantity = requirePositiveInt(input.quantity, 'quantity');
+    const source = await this.requireItem(principal, input.itemId);
+    if (input.toStoreId === source.storeId)
+      throw badInput('Pick another store to transfer to', { field: 'toStoreId' });
+    const destination = await this.destinationItem(principal, source, input);
+    return this.deps.uow.run(async (tx, emit) => {
+      const transfer = await tx.inventoryTransfer.create({
+        data: {
+          tenantId: principal.tenantId,
+          fromStoreId: source.storeId,
+          toStoreId: destination.storeId,
+          fromItemId: source.id,
+          toItemId: destination.id,
+          quantity,
+          actorId: principal.userId,
+        },
+      });
+      const common = { transferId: transfer.id, actorId: principal.userId };
+      const from = await changeStock(
+        tx,
+        { ...common, itemId: source.id, delta: -quantity, reason: 'TRANSFER_OUT' },
+        (row, before) => insufficientStock(row, before, quantity),
+      );
+      const to = await changeStock(
+        tx,
+        { ...common, itemId: destination.id, delta: quantity, reason: 'TRANSFER_IN' },
+        () => new Error('unreachable: a transfer in adds stock'),
+      );
+      emitInventoryEvent(emit, from, 'TRANSFER_COMPLETE', 'LOW');
+      emitInventoryEvent(emit, to, 'TRANSFER_COMPLETE', 'LOW');
+      await applyAlertRules(tx, emit, from, principal.userId);
+      await applyAlertRules(tx, emit, to, principal.userId);
+      return {
+        id: transfer.id,
+        quantity,
+        fromItem: itemView(from),
+        toItem: itemView(to),
+        createdAt: transfer.createdAt.toISOString(),
+      };
+    });
+  }
+
+  /** Records who acknowledged an open alert and when; acknowledging it again returns it unchanged. */
+  async acknowledgeInventoryAlert(principal: Principal, alertId: string): Promise<InventoryAlertView> {
+    requireRoles(principal, ACKNOWLEDGE_ROLES, 'acknowledge inventory alerts');
+    const found = await this.deps.db.inventoryAlert.findFirst({
+      where: { id: alertId, tenantId: principal.tenantId },
+      include: { inventoryItem: true },
+    });
+    if (!found) throw notFound('InventoryAlert', alertId);
+    if (!canAccessStore(principal, found.storeId)) throw forbidden(`No access to store ${found.storeId}`);
+    if (found.status === 'RESOLVED')
+      throw new DomainError('CONFLICT', 'The alert is already resolved', { alertId });
+    if (found.status === 'ACKNOWLEDGED') return alertView(found, found.inventoryItem.productId);
+    return this.deps.uow.run(async (tx, emit) => {
+      const { count } = await tx.inventoryAlert.updateMany({
+        where: { id: alertId, status: 'OPEN' },
+        data: { status: 'ACKNOWLEDGED', acknowledgedAt: new Date(), acknowledgedById: principal.userId },
+      });
+      const alert = await tx.inventoryAlert.findUniqueOrThrow({
+        where: { id: alertId },
+        include: { inventoryItem: true },
+      });
+      const view = alertView(alert, alert.inventoryItem.productId);
+      if (count === 1) emitInventoryEvent(emit, alert.inventoryItem, 'ACKNOWLEDGED', alert.severity, view);
+      return view;
+    });
+  }
+
+  /**
+   * Live inventory events of one store (storeId, else the connection's current store) or, for callers with
+   * every store, of the whole tenant. Each event is checked again (tenant, store access, filters).
+   */
+  async subscribeInventoryAlerts(
+    principal: Principal,
+    args: AlertSubscriptionArgs = {},
+  ): Promise<AsyncIterableIterator<InventoryAlertEventView>> {
+    requireRoles(principal, READ_ROLES, 'watch inventory');
+    const { streamKey, storeIds } = await this.alertStreamScope(
+      principal,
+      args.storeId ?? principal.currentStoreId,
+    );
+    const productIds = args.productIds?.length ? new Set(args.productIds) : null;
+    const source = await openEventStream<InventoryEventPayload>(this.deps.streams, {
+      streamKey,
+      topics: storeIds.map((storeId) => topics.storeInventory(principal.tenantId, storeId)),
+      after: args.after ?? null,
+    });
+    return filterStream(source, (event) => {
+      const { item } = event.payload;
+      if (event.tenantId !== principal.tenantId || !storeIds.includes(item.storeId)) return null;
+      if (!canAccessStore(principal, item.storeId)) return null;
+      if (!atLeast(event.payload.severity, args.minSeverity)) return null;
+      if (productIds && !productIds.has(item.productId)) return null;
+      return { ...event.payload, cursor: event.cursor };
+    });
+  }
+
+  private async alertStreamScope(
+    principal: Principal,
+    storeId: string | undefined | null,
+  ): Promise<{ streamKey: string; storeIds: string[] }> {
+    if (storeId) {
+      await requireStore(this.deps.db, principal, storeId);
+      return { streamKey: topics.storeInventory(principal.tenantId, storeId), storeIds: [storeId] };
+    }
+    if (!hasAllStores(principal)) {
+      throw badInput('storeId is required: pass it, or connect with a current store', { field: 'storeId' });
+    }
+    const stores = await this.deps.db.store.findMany({
+      where: { tenantId: principal.tenantId },
+      select: { id: true },
+    });
+    return { streamKey: `inventory:${principal.tenantId}`, storeIds: stores.map((s) => s.id) };
+  }
+
+  /** The item in the caller's tenant (NOT_FOUND otherwise) and in a store the caller may access (FORBIDDEN). */
+  private async requireItem(principal: Principal, itemId: string): Promise<InventoryItem> {
+    const item = await this.deps.db.inventoryItem.findFirst({
+      where: { id: itemId, tenantId: principal.tenantId },
+    });
+    if (!item) throw notFound('InventoryItem', itemId);
+    if (!canAccessStore(principal, item.storeId)) throw forbidden(`No access to store ${item.storeId}`);
+    return item;
+  }
+
+  private async destinationItem(
+    principal: Principal,
+    source: InventoryItem,
+    input: TransferInput,
+  ): Promise<InventoryItem> {
+    const store = await this.deps.db.store.findFirst({
+      where: { id: input.toStoreId, tenantId: principal.tenantId },
+    });
+    if (!store) throw notFound('Store', input.toStoreId);
+    const sameName = { equals: source.name, mode: 'insensitive' as const };
+    const destination = await this.deps.db.inventoryItem.findFirst({
+      where: {
+        tenantId: principal.tenantId,
+        storeId: store.id,
+        ...(input.toItemId ? { id: input.toItemId } : { name: sameName }),
+      },
+      orderBy: { id: 'asc' },
+    });
+    if (!destination) {
+      if (input.toItemId) throw notFound('InventoryItem', input.toItemId);
+      throw badInput(`${store.name} has no inventory item named ${source.name}`, { field: 'toStoreId' });
+    }
+    if (destination.name.toLowerCase() !== source.name.toLowerCase()) {
+      throw badInput(`Cannot transfer ${source.name} into ${destination.name}`, { field: 'toItemId' });
+    }
+    return destination;
+  }
+}
