@@ -1,0 +1,208 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/db/types';
+import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
+import { createMemoryPubSub } from '../../src/events/pubsub-memory';
+import type { EventEnvelope } from '../../src/events/types';
+import type { UnitOfWork } from '../../src/events/unit-of-work';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually, type RecordingPubSub, recording, silentLogger } from './support';
+
+const TOPIC = 't:acme:store:acme-downtown:orders';
+
+let database: TestDatabase;
+let db: Db;
+let pubsub: RecordingPubSub;
+let committed: EventEnvelope[][];
+let uow: UnitOfWork;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = database.handle.db;
+});
+afterAll(async () => {
+  await database?.drop();
+});
+beforeEach(async () => {
+  await database.handle.exec('TRUNCATE "Event", "Tenant" CASCADE');
+  pubsub = recording(createMemoryPubSub({ logger: silentLogger }));
+  committed = [];
+  uow = createUnitOfWork({
+    db,
+    publisher: createOutboxPublisher(pubsub),
+    logger: silentLogger,
+    onCommit: [(events) => committed.push([...events])],
+  });
+});
+
+const order = (n: number) => ({ tenantId: 'acme', topic: TOPIC, kind: 'order.CREATED', payload: { n } });
+
+async function storedEvents() {
+  return db.event.findMany({ orderBy: { id: 'asc' } });
+}
+
+describe('unit of work', () => {
+  it('commits the change with its events, then publishes them in id order and marks them published', async () => {
+    const received: unknown[] = [];
+    await pubsub.subscribe(TOPIC, (message) => received.push(message));
+
+    const result = await uow.run(async (tx, emit) => {
+      await tx.tenant.create({ data: { id: 'acme', name: 'Acme' } });
+      emit(order(1));
+      emit(order(2));
+      emit(order(3));
+      expect(pubsub.published).toEqual([]); // nothing leaves before the commit
+      return 'done';
+    });
+
+    expect(result).toBe('done');
+    const rows = await storedEvents();
+    expect(rows.map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    expect(rows.every((row) => row.publishedAt !== null)).toBe(true);
+    expect(await db.tenant.count()).toBe(1);
+
+    const expected = rows.map((row) => ({
+      id: row.id.toString(),
+      tenantId: 'acme',
+      topic: TOPIC,
+      kind: 'order.CREATED',
+      payload: row.payload,
+      createdAt: row.createdAt.toISOString(),
+    }));
+    expect(pubsub.published).toEqual(expected);
+    expect(committed).toEqual([expected]);
+    await eventually(() => received.length === 3);
+    expect(received).toEqual(expected);
+  });
+
+  it('leaves neither the change nor any event behind when the work throws, and publishes nothing', async () => {
+    const failing = uow.run(async (tx, emit) => {
+      await tx.tenant.create({ data: { id: 'acme', name: 'Acme' } });
+      emit(order(1));
+      throw new Error('business rule broken');
+    });
+
+    await expect(failing).rejects.toThrow('business rule broken');
+    expect(await db.tenant.count()).toBe(0);
+    expect(await storedEvents()).toEqual([]);
+    expect(pubsub.published).toEqual([]);
+    expect(committed).toEqual([]);
+  });
+
+  it('does not write or publish anything for a unit without events', async () => {
+    await uow.run((tx) => tx.tenant.create({ data: { id: 'acme', name: 'Acme' } }));
+    expect(await storedEvents()).toEqual([]);
+    expect(committed).toEqual([]);
+  });
+
+  it('stores payloads as plain JSON: BigInts as strings, dates as ISO strings', async () => {
+    const at = new Date('2026-03-04T05:06:07.890Z');
+    await uow.run(async (_tx, emit) => emit({ ...order(1), payload: { total: 1234n, at } }));
+
+    const [row] = await storedEvents();
+    expect(row?.payload).toEqual({ total: '1234', at: '2026-03-04T05:06:07.890Z' });
+    expect(pubsub.published[0]?.payload).toEqual({ total: '1234', at: '2026-03-04T05:06:07.890Z' });
+  });
+
+  it('still commits when publishing fails, leaving the events unpublished for the relay', async () => {
+    pubsub.failing = true;
+    await uow.run(async (tx, emit) => {
+      await tx.tenant.create({ data: { id: 'acme', name: 'Acme' } });
+      emit(order(1));
+    });
+
+    expect(await db.tenant.count()).toBe(1);
+    const rows = await storedEvents();
+    expect(rows.map((row) => row.publishedAt)).toEqual([null]);
+    expect(committed).toHaveLength(1);
+  });
+
+  it('does not fail the mutation when a commit listener throws', async () => {
+    const throwing = createUnitOfWork({
+      db,
+      publisher: createOutboxPublisher(pubsub),
+      logger: silentLogger,
+      onCommit: [
+        () => {
+          throw new Error('listener bug');
+        },
+      ],
+    });
+    await expect(throwing.run(async (_tx, emit) => emit(order(1)))).resolves.toBeUndefined();
+    expect(pubsub.published).toHaveLength(1);
+  });
+
+  it('refuses an event whose topic belongs to another tenant', async () => {
+    const mismatched = uow.run(async (_tx, emit) =>
+      emit({ tenantId: 'globex', topic: TOPIC, kind: 'order.CREATED', payload: {} }),
+    );
+    await expect(mismatched).rejects.toThrow(/topic of another/);
+    expect(await storedEvents()).toEqual([]);
+  });
+
+  it('takes event ids at the end of the transaction, so ids follow commit order', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = uow.run(async (_tx, emit) => {
+      emit(order(1)); // emitted first...
+      await gate;
+    });
+    await uow.run(async (_tx, emit) => emit(order(2)));
+    release();
+    await slow;
+
+    const rows = await storedEvents();
+    expect(rows.map((row) => row.payload)).toEqual([{ n: 2 }, { n: 1 }]); // ...but committed last
+  });
+
+  /** Holds an advisory lock in another session while `fn` runs, as a concurrent uncommitted unit would. */
+  async function whileLockHeld(lockSql: string, fn: () => Promise<void>) {
+    await database.handle.session(async (session) => {
+      await session.query('BEGIN');
+      await session.query(lockSql);
+      try {
+        await fn();
+      } finally {
+        await session.query('COMMIT');
+      }
+    });
+  }
+
+  async function waitingForAdvisoryLock(): Promise<boolean> {
+    const [row] = await database.handle.query<{ waiting: number }>(
+      `SELECT count(*)::int AS waiting FROM pg_locks
+       WHERE locktype = 'advisory' AND NOT granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    );
+    return row?.waiting === 1;
+  }
+
+  it('serialises event writers of one tenant on an advisory lock held until commit', async () => {
+    let blocked: Promise<void> | undefined;
+    await whileLockHeld(`SELECT pg_advisory_xact_lock(${0x45564e54}, hashtext('acme'))`, async () => {
+      blocked = uow.run(async (_tx, emit) => emit(order(1)));
+      await eventually(waitingForAdvisoryLock);
+      // Another tenant's writer is not held up.
+      await uow.run(async (_tx, emit) =>
+        emit({ tenantId: 'globex', topic: 't:globex:orders', kind: 'k', payload: {} }),
+      );
+      expect((await storedEvents()).map((row) => row.tenantId)).toEqual(['globex']);
+    });
+    await blocked;
+    expect((await storedEvents()).map((row) => row.tenantId)).toEqual(['globex', 'acme']);
+  });
+
+  it('orders system events against every tenant: they wait for tenant writers in flight', async () => {
+    let blocked: Promise<void> | undefined;
+    await whileLockHeld(`SELECT pg_advisory_xact_lock_shared(${0x45564e47}, 0)`, async () => {
+      blocked = uow.run(async (_tx, emit) =>
+        emit({ tenantId: null, topic: 'sys:notifications', kind: 'notification.CREATED', payload: {} }),
+      );
+      await eventually(waitingForAdvisoryLock);
+      expect(await storedEvents()).toEqual([]);
+    });
+    await blocked;
+    expect((await storedEvents()).map((row) => row.topic)).toEqual(['sys:notifications']);
+  });
+});
