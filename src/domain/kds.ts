@@ -20,7 +20,7 @@ import {
 } from './order-records';
 import { isTerminal, kitchenBumpMovesOrder, kitchenStartMovesOrder } from './order-status';
 import type { ServiceDeps } from './services';
-import { filterMap } from './stream-iterators';
+import { filterMap, whenReady } from './stream-iterators';
 
 export type { KdsAlert, KdsEventKind, KdsTicketView } from './order-records';
 
@@ -226,7 +226,9 @@ export class KdsService {
     const topic = expo
       ? topics.storeKds(principal.tenantId, station.storeId)
       : topics.stationKds(principal.tenantId, station.id);
-    const source = this.deps.streams.subscribe<KdsEventPayload>({ streamKey: topic, topics: [topic], after });
+    const source = await whenReady(
+      this.deps.streams.subscribe<KdsEventPayload>({ streamKey: topic, topics: [topic], after }),
+    );
     return filterMap(source, (event): KdsStreamEvent | undefined => {
       if (event.tenantId !== principal.tenantId || !event.kind.startsWith('kds.')) return undefined;
       const ticket = event.payload.ticket;

@@ -24,7 +24,7 @@ import {
 import { assertTransition } from './order-status';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
-import { coalesce, filterMap } from './stream-iterators';
+import { coalesce, filterMap, whenReady } from './stream-iterators';
 
 export const ORDER_LIMITS = {
   maxLines: 100,
@@ -350,11 +350,9 @@ export class OrderService {
   ): Promise<AsyncIterableIterator<OrderStreamEvent>> {
     const store = await requireStore(this.deps.db, principal, storeId);
     const topic = topics.storeOrders(principal.tenantId, store.id);
-    const source = this.deps.streams.subscribe<OrderEventPayload>({
-      streamKey: topic,
-      topics: [topic],
-      after,
-    });
+    const source = await whenReady(
+      this.deps.streams.subscribe<OrderEventPayload>({ streamKey: topic, topics: [topic], after }),
+    );
     const visible = filterMap(source, (event): OrderStreamEvent | undefined => {
       if (event.tenantId !== principal.tenantId || !event.kind.startsWith('order.')) return undefined;
       if (!canSeeOrder(principal, event.payload.order)) return undefined;

@@ -117,3 +117,20 @@ export function coalesce<T>(source: AsyncIterator<T>, options: CoalesceOptions<T
   };
   return iterator;
 }
+
+/**
+ * Waits until a stream from EventStreams is live (subscribed and replay loaded) when it says so through a
+ * `ready` promise, so start-up errors (an invalid cursor) reach the subscriber and no event committed
+ * after the subscription returned can be missed. The source is released if it fails to start.
+ */
+export async function whenReady<T extends AsyncIterator<unknown>>(source: T): Promise<T> {
+  const ready = (source as { ready?: Promise<void> }).ready;
+  if (!ready) return source;
+  try {
+    await ready;
+    return source;
+  } catch (error) {
+    await source.return?.();
+    throw error;
+  }
+}

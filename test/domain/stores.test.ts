@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { as, createKitchenFixture, type KitchenFixture } from './kitchen-fixture';
+
+let fx: KitchenFixture;
+beforeAll(async () => {
+  fx = await createKitchenFixture();
+});
+afterAll(() => fx.close());
+
+describe('StoreService', () => {
+  it('describes the caller: roles, tenant, visible stores and the current store', async () => {
+    const me = await fx.stores.me(as('acme-staff', { currentStoreId: 'acme-downtown' }));
+    expect(me).toEqual({
+      id: 'acme-staff',
+      name: 'Acme Burgers Staff',
+      email: 'acme-staff@example.com',
+      roles: ['STAFF'],
+      tenant: { id: 'acme', name: 'Acme Burgers' },
+      stores: [{ id: 'acme-downtown', name: 'Acme Downtown', currency: 'USD', timezone: 'UTC' }],
+      currentStore: { id: 'acme-downtown', name: 'Acme Downtown', currency: 'USD', timezone: 'UTC' },
+      stationIds: [],
+    });
+  });
+
+  it('lists every store of the tenant for a caller with all stores, and only the own tenant', async () => {
+    const stores = await fx.stores.stores(as('acme-manager'));
+    expect(stores.map((store) => store.id)).toEqual(['acme-downtown', 'acme-uptown']);
+  });
+
+  it('lists only the stores in the caller’s stores claim', async () => {
+    const stores = await fx.stores.stores(as('acme-kitchen'));
+    expect(stores.map((store) => store.id)).toEqual(['acme-downtown']);
+  });
+
+  it('reads a store with its stations and its menu with availability', async () => {
+    const manager = as('acme-manager');
+    await fx.database.handle.db.inventoryItem.update({
+      where: { id: 'acme-uptown-lemonade-stock' },
+      data: { quantity: 0 },
+    });
+    expect(await fx.stores.store(manager, 'acme-uptown')).toMatchObject({ id: 'acme-uptown', name: 'Acme Uptown' });
+    const stations = await fx.stores.stations(manager, 'acme-uptown');
+    expect(stations.map((s) => [s.id, s.kind, s.targetSeconds])).toEqual([
+      ['acme-uptown-bar', 'PREP', 300],
+      ['acme-uptown-expo', 'EXPO', 900],
+      ['acme-uptown-grill', 'PREP', 600],
+    ]);
+    const menu = await fx.stores.menu(manager, 'acme-uptown');
+    expect(menu.map((p) => [p.id, p.priceCents, p.available, p.stockQuantity])).toEqual([
+      ['acme-uptown-burger', 1099, true, 50],
+      ['acme-uptown-fries', 399, true, 100],
+      ['acme-uptown-lemonade', 299, false, 0],
+    ]);
+  });
+
+  it('hides another tenant’s store (NOT_FOUND) and refuses an own store outside the claim (FORBIDDEN)', async () => {
+    await expect(fx.stores.store(as('acme-manager'), 'globex-central')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(fx.stores.menu(as('acme-manager'), 'globex-central')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(fx.stores.store(as('acme-staff'), 'acme-uptown')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('finds a station only within the caller’s tenant', async () => {
+    expect(await fx.stores.findStation(as('acme-kitchen'), 'acme-downtown-grill')).toEqual({
+      id: 'acme-downtown-grill',
+      storeId: 'acme-downtown',
+      kind: 'PREP',
+      targetSeconds: 600,
+    });
+    expect(await fx.stores.findStation(as('acme-kitchen'), 'globex-central-grill')).toBeNull();
+    expect(await fx.stores.findStation(as('acme-kitchen'), 'no-such-station')).toBeNull();
+  });
+
+  it('refuses `me` for a token whose user does not exist in its tenant', async () => {
+    await expect(fx.stores.me(as('acme-staff', { tenantId: 'globex' }))).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+});
