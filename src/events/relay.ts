@@ -6,7 +6,8 @@ import type { PubSub } from './pubsub';
 export interface OutboxRelay {
   /** Sweeps every intervalMs until stop(); sweeps never overlap. */
   start(): void;
-  stop(): void;
+  /** No more ticks; resolves once a sweep in flight has finished (await it before closing the database). */
+  stop(): Promise<void>;
   /** Publishes committed-but-unpublished events older than the grace period; resolves with how many. */
   sweepOnce(): Promise<number>;
   /** Unpublished events (published or not by the fast path yet) and the age of the oldest. */
@@ -37,7 +38,7 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const maxBatches = opts.maxBatchesPerSweep ?? 20;
   const publisher = createOutboxPublisher(pubsub);
   let timer: NodeJS.Timeout | undefined;
-  let running = false;
+  let inFlight: Promise<void> | undefined;
 
   /** One transaction: claim a batch, publish it in id order, mark what went out. */
   async function sweepBatch(): Promise<{ published: number; claimed: number; failed: boolean }> {
@@ -81,17 +82,16 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     return total;
   }
 
-  async function tick() {
-    if (running) return;
-    running = true;
-    try {
-      await sweepOnce();
-    } catch (error) {
-      logger.error({ err: error }, 'outbox relay sweep failed');
-    } finally {
-      running = false;
-      if (timer) schedule();
-    }
+  function tick() {
+    inFlight = sweepOnce()
+      .then(
+        () => {},
+        (error: unknown) => logger.error({ err: error }, 'outbox relay sweep failed'),
+      )
+      .finally(() => {
+        inFlight = undefined;
+        if (timer) schedule();
+      });
   }
 
   function schedule() {
@@ -103,9 +103,10 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     start() {
       if (!timer) schedule();
     },
-    stop() {
+    async stop() {
       clearTimeout(timer);
       timer = undefined;
+      await inFlight;
     },
     sweepOnce,
     async backlog() {
