@@ -47,7 +47,3 @@ export class AuthError extends Error {
     this.closeCode = reason === 'store_not_allowed' ? 4403 : 4401;
   }
 }
-
-export function isAuthError(error: unknown): error is AuthError {
-  return error instanceof AuthError;
-}

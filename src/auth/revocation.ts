@@ -32,7 +32,7 @@ export interface RevocationStoreOptions {
   redis?: Redis;
   pubsub: PubSub;
   logger?: Logger;
-  /** Prepended to every Redis key (REDIS_PREFIX), so environments sharing a Redis stay apart. */
+  /** Prepended to every key; only for a connection without its own ioredis keyPrefix (the PubSub's has one). */
   keyPrefix?: string;
   /** How long a Redis answer is trusted before it is asked again (broadcasts update it sooner). */
   cacheTtlMs?: number;

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type Authenticator, createAuthenticator } from '../../src/auth/authenticate';
 import { AuthError } from '../../src/auth/errors';
-import { createTokenVerifier } from '../../src/auth/jwt';
+import { createTokenVerifier, KeySetUnavailableError, type TokenVerifier } from '../../src/auth/jwt';
 import { createMemoryRevocationStore, type RevocationStore } from '../../src/auth/revocation';
 
 const SECRET = 'authenticate-test-secret-long-enough';
@@ -191,6 +191,25 @@ describe('authenticate', () => {
       expect(rawLogs.join('\n')).not.toContain(token.split('.')[2]);
       expect(rawLogs.join('\n')).not.toContain(token.split('.')[1]);
     }
+  });
+
+  it('logs at error when the key set is unavailable, since that is an operator problem', async () => {
+    const outage = new KeySetUnavailableError(new Error('connect ECONNREFUSED'));
+    const verifier: TokenVerifier = {
+      verify: () => Promise.reject(new AuthError('unknown_key', { cause: outage })),
+    };
+    const logger = pino({ level: 'info' }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const failing = createAuthenticator({ verifier, revocations, logger });
+    const error = await refusal(failing.authenticate({ authorization: `Bearer ${await sign(staff)}` }));
+    expect(error.closeCode).toBe(4401);
+    expect(logs).toMatchObject([
+      {
+        level: 50,
+        reason: 'unknown_key',
+        msg: 'authentication failed: key set unavailable',
+        err: { message: 'connect ECONNREFUSED' },
+      },
+    ]);
   });
 
   it('never echoes the token in the error a client sees', async () => {

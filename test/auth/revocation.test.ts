@@ -85,6 +85,17 @@ describe('in-memory revocation store', () => {
     expect(heard).toEqual([{ kind: 'token', jti: 'jti-1' }]);
   });
 
+  it('keeps telling the other listeners when one throws', async () => {
+    const store = createMemoryRevocationStore();
+    const heard: Revocation[] = [];
+    store.onRevocation(() => {
+      throw new Error('listener bug');
+    });
+    store.onRevocation((revocation) => heard.push(revocation));
+    await store.revokeToken('jti-1', now() + 60);
+    expect(heard).toEqual([{ kind: 'token', jti: 'jti-1' }]);
+  });
+
   it('is what the factory returns without Redis', async () => {
     const store = createRevocationStore({
       pubsub: createMemoryPubSub({ logger: pino({ level: 'silent' }) }),
@@ -210,6 +221,16 @@ describe('Redis revocation store across instances', () => {
       { kind: 'token', jti: 'own-jti' },
       { kind: 'token', jti: 'other-jti' },
     ]);
+  });
+
+  it('ignores a malformed broadcast and keeps listening', async () => {
+    const { logger, lines } = captureLogs();
+    const { store, pubsub } = await instance({ logger });
+    const heard = nextRevocation(store);
+    await pubsub.publish('sys:revocations', { origin: 'elsewhere', revocation: { kind: 'everything' } });
+    await a.revokeToken('after-garbage', now() + 60);
+    expect(await heard).toEqual({ kind: 'token', jti: 'after-garbage' });
+    expect(lines.map((line) => line.msg)).toContain('ignoring malformed revocation broadcast');
   });
 
   it('answers from its cache until the entry is older than cacheTtlMs', async () => {
