@@ -1,0 +1,320 @@
+import { type DocumentNode, type FormattedExecutionResult, print } from 'graphql';
+import { type Client, type ClientOptions, createClient, type Sink, type SubscribePayload } from 'graphql-ws';
+import type { BackoffOptions } from './backoff';
+import { CursorTracker, cursorOf } from './cursor-tracker';
+import { ExpediterError, fromGraphQLErrors, toExpediterError } from './errors';
+import { operationInfo } from './operation';
+import { Reconnection } from './reconnection';
+import type { TypedDocument } from './typed';
+
+export interface TokenContext {
+  /** True after the server refused the last token (4401): return a newly minted token, not a cached one. */
+  refresh: boolean;
+}
+
+/**
+ * Called on every connect and reconnect. Return null when there is no session (the client stops with
+ * UNAUTHENTICATED); throw for a temporary failure (the client retries with backoff).
+ */
+export type TokenProvider = (
+  context: TokenContext,
+) => string | null | undefined | Promise<string | null | undefined>;
+
+export interface ExpediterClientOptions {
+  /** ws(s)://host/graphql */
+  url: string | (() => string | Promise<string>);
+  token: TokenProvider;
+  /** The current store, sent in connection_init (must be one the token allows). */
+  storeId?: string;
+  /** A WebSocket implementation where there is no global one (Node < 22: `ws`). */
+  webSocketImpl?: unknown;
+  backoff?: BackoffOptions;
+  /** Failed reconnects in a row before giving up (default: never). */
+  retryAttempts?: number;
+  /** Refreshed tokens refused in a row before giving up with UNAUTHENTICATED (default 2). */
+  maxTokenRefreshes?: number;
+  /** Ping interval that detects a dead socket (default 10 s; 0 disables). */
+  keepAliveMs?: number;
+  /** graphql-ws lifecycle listeners (connecting, connected, closed, ...). */
+  on?: ClientOptions['on'];
+  /** Source of jitter, for tests. */
+  random?: () => number;
+}
+
+export interface SubscriptionObserver<TResult> {
+  next(data: TResult): void;
+  /** The subscription ended with an error it will not recover from. */
+  error?(error: ExpediterError): void;
+  complete?(): void;
+}
+
+/** A urql `forwardSubscription` request, typed structurally so the helper does not depend on urql. */
+export interface ForwardedOperation {
+  query?: string;
+  variables?: Record<string, unknown> | null;
+  operationName?: string | null;
+  extensions?: Record<string, unknown> | null;
+}
+
+export interface ExpediterClient {
+  /**
+   * A graphql-ws `Client` that resumes subscriptions after reconnects and drops duplicates: pass it to
+   * Apollo's `GraphQLWsLink` or use it from urql's `subscriptionExchange`.
+   */
+  readonly graphqlWs: Client;
+  /** Typed subscription; returns the function that ends it. */
+  subscribe<TResult, TVariables>(
+    document: TypedDocument<TResult, TVariables>,
+    variables: TVariables,
+    observer: SubscriptionObserver<TResult>,
+  ): () => void;
+  /** Typed subscription as an async iterator (`for await`); `return()` ends it. */
+  iterate<TResult, TVariables>(
+    document: TypedDocument<TResult, TVariables>,
+    variables: TVariables,
+  ): AsyncIterableIterator<TResult>;
+  /** A query or mutation over the socket; rejects with an ExpediterError. */
+  request<TResult, TVariables>(
+    document: TypedDocument<TResult, TVariables>,
+    variables: TVariables,
+  ): Promise<TResult>;
+  /** urql's `subscriptionExchange({ forwardSubscription })`. */
+  forwardSubscription(operation: ForwardedOperation): {
+    subscribe(sink: Sink<FormattedExecutionResult>): { unsubscribe(): void };
+  };
+  on: Client['on'];
+  /** Drops the socket and reconnects (e.g. after the app switched user); subscriptions resume. */
+  reconnect(): void;
+  dispose(): Promise<void>;
+}
+
+/**
+ * The Expediter client: graphql-ws underneath, plus what a real-time app needs from it: a token on
+ * every (re)connect and a fresh one after 4401, exponential backoff with jitter, and resumption of
+ * every active subscription from its last cursor, so that no event is skipped or delivered twice.
+ */
+export function createExpediterClient(options: ExpediterClientOptions): ExpediterClient {
+  const reconnection = new Reconnection(options);
+  const active = new Set<() => void>();
+  const base = createClient({
+    url: options.url,
+    webSocketImpl: options.webSocketImpl,
+    lazy: true,
+    // Reconnects are this module's job (graphql-ws never retries 4401, and could not resume).
+    retryAttempts: 0,
+    keepAlive: options.keepAliveMs ?? 10_000,
+    on: options.on,
+    connectionParams: async () => {
+      const token = await options.token({ refresh: reconnection.takeRefresh() });
+      if (!token) throw new ExpediterError('No token: the app has no session', { code: 'UNAUTHENTICATED' });
+      return { authorization: `Bearer ${token}`, ...(options.storeId && { storeId: options.storeId }) };
+    },
+  });
+  base.on('connected', () => reconnection.connected());
+
+  function subscribeResumably(payload: SubscribePayload, sink: Sink<FormattedExecutionResult>): () => void {
+    const info = operationInfo(payload.query, payload.operationName);
+    if (info.type !== 'subscription') return subscribeOnce(payload, sink);
+    const tracker = new CursorTracker(payload.variables?.after as string | undefined);
+    let current: (() => void) | undefined;
+    let stopped = false;
+
+    const stop = () => {
+      stopped = true;
+      active.delete(stop);
+      current?.();
+    };
+    const start = () => {
+      if (stopped) return;
+      const variables =
+        info.resumable && tracker.lastCursor
+          ? { ...payload.variables, after: tracker.lastCursor }
+          : payload.variables;
+      current = base.subscribe(
+        { ...payload, variables },
+        {
+          next: (result) => {
+            const cursor = cursorOf(result.data);
+            if (cursor !== undefined && !tracker.accept(cursor)) return;
+            sink.next(result as FormattedExecutionResult);
+          },
+          error: (error) => {
+            // graphql-ws keeps a lock for a subscription that failed to connect until it is released.
+            current?.();
+            current = undefined;
+            if (stopped) return;
+            reconnection.retry(error).then(start, (fatal) => {
+              if (stopped) return;
+              stop();
+              sink.error(fatal);
+            });
+          },
+          complete: () => {
+            if (stopped) return;
+            stop();
+            sink.complete();
+          },
+        },
+      );
+    };
+    active.add(stop);
+    start();
+    return stop;
+  }
+
+  /** Queries and mutations are not retried: a mutation may have taken effect before the socket dropped. */
+  function subscribeOnce(payload: SubscribePayload, sink: Sink<FormattedExecutionResult>): () => void {
+    return base.subscribe(payload, {
+      next: (result) => sink.next(result as FormattedExecutionResult),
+      error: (error) => sink.error(Array.isArray(error) ? error : toExpediterError(error)),
+      complete: () => sink.complete(),
+    });
+  }
+
+  const graphqlWs: Client = {
+    on: base.on,
+    subscribe: subscribeResumably as Client['subscribe'],
+    iterate: (payload) => iterateSink((sink) => subscribeResumably(payload, sink as never)) as never,
+    dispose,
+    terminate: () => base.terminate(),
+    [Symbol.dispose]: () => void dispose(),
+  } as Client;
+
+  async function dispose() {
+    reconnection.dispose();
+    for (const stop of [...active]) stop();
+    await base.dispose();
+  }
+
+  function subscribe<TResult, TVariables>(
+    document: TypedDocument<TResult, TVariables>,
+    variables: TVariables,
+    observer: SubscriptionObserver<TResult>,
+  ): () => void {
+    let ended = false;
+    const end = subscribeResumably(payloadOf(document, variables), {
+      next: (result) => {
+        if (ended) return;
+        if (result.errors?.length) {
+          ended = true;
+          end();
+          observer.error?.(fromGraphQLErrors(result.errors));
+        } else if (result.data) {
+          observer.next(result.data as TResult);
+        }
+      },
+      error: (error) => {
+        ended = true;
+        observer.error?.(toExpediterError(error));
+      },
+      complete: () => {
+        ended = true;
+        observer.complete?.();
+      },
+    });
+    return () => {
+      ended = true;
+      end();
+    };
+  }
+
+  return {
+    graphqlWs,
+    subscribe,
+    iterate: (document, variables) =>
+      iterateSink((sink) =>
+        subscribe(document, variables, { next: sink.next, error: sink.error, complete: sink.complete }),
+      ),
+    request: (document, variables) =>
+      new Promise((resolve, reject) => {
+        let result: FormattedExecutionResult | undefined;
+        subscribeOnce(payloadOf(document, variables), {
+          next: (value) => {
+            result = value;
+          },
+          error: (error) => reject(toExpediterError(error)),
+          complete: () => {
+            if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
+            else if (result?.data) resolve(result.data as never);
+            else reject(new ExpediterError('The server sent no data', { code: 'BAD_RESPONSE' }));
+          },
+        });
+      }),
+    forwardSubscription: (operation) => ({
+      subscribe: (sink) => ({
+        unsubscribe: subscribeResumably(
+          {
+            query: operation.query ?? '',
+            variables: operation.variables ?? undefined,
+            operationName: operation.operationName ?? undefined,
+            extensions: operation.extensions ?? undefined,
+          },
+          sink,
+        ),
+      }),
+    }),
+    on: base.on,
+    reconnect: () => base.terminate(),
+    dispose,
+  };
+}
+
+const printed = new WeakMap<DocumentNode, string>();
+
+function payloadOf(document: DocumentNode, variables: unknown): SubscribePayload {
+  let query = printed.get(document);
+  if (query === undefined) {
+    query = print(document);
+    printed.set(document, query);
+  }
+  return { query, variables: (variables ?? undefined) as Record<string, unknown> | undefined };
+}
+
+/** Adapts a push subscription to an async iterator that buffers what the consumer has not read yet. */
+function iterateSink<T>(start: (sink: Sink<T>) => () => void): AsyncIterableIterator<T> {
+  const buffer: T[] = [];
+  let failure: unknown;
+  let done = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const end = start({
+    next: (value) => {
+      buffer.push(value);
+      notify();
+    },
+    error: (error) => {
+      failure = error;
+      done = true;
+      notify();
+    },
+    complete: () => {
+      done = true;
+      notify();
+    },
+  });
+  const iterator: AsyncIterableIterator<T> = {
+    async next() {
+      while (buffer.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve));
+      if (buffer.length > 0) return { value: buffer.shift() as T, done: false };
+      if (failure !== undefined) {
+        const error = failure;
+        failure = undefined;
+        throw error;
+      }
+      return { value: undefined, done: true };
+    },
+    async return() {
+      done = true;
+      end();
+      notify();
+      return { value: undefined, done: true };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
