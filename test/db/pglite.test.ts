@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/db/client';
+import { migrate } from '../../src/db/migrate';
+import { seed } from '../../src/db/seed';
+
+describe('embedded PGlite mode', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'expediter-pglite-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('migrates, seeds and serves Prisma queries, and keeps the data when reopened', async () => {
+    const first = await createDb({ dataDir });
+    try {
+      expect(first.mode).toBe('pglite');
+      const [a, b] = await Promise.all([migrate(first), migrate(first)]);
+      expect([...(a?.applied ?? []), ...(b?.applied ?? [])]).toHaveLength(1);
+      await seed(first.db);
+      const stores = await first.db.store.findMany({ where: { tenantId: 'acme' }, orderBy: { id: 'asc' } });
+      expect(stores.map((s) => s.id)).toEqual(['acme-downtown', 'acme-uptown']);
+      await first.db.inventoryItem.update({
+        where: { id: 'acme-uptown-burger-stock' },
+        data: { quantity: 3 },
+      });
+    } finally {
+      await first.close();
+    }
+
+    const reopened = await createDb({ dataDir });
+    try {
+      expect(await migrate(reopened)).toEqual({ applied: [] });
+      expect(await reopened.db.store.count()).toBe(3);
+      const burger = await reopened.db.inventoryItem.findUniqueOrThrow({
+        where: { id: 'acme-uptown-burger-stock' },
+      });
+      expect(burger.quantity).toBe(3);
+    } finally {
+      await reopened.close();
+    }
+  }, 60_000);
+});
