@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type LimitsConfig, LimitsEnvShape, limitsFromEnv } from './limits/config';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -22,7 +23,10 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().url().optional(),
-  REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('expediter:'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]*$/)
+    .default('expediter:'),
   JWT_SECRET: z.string().min(16).optional(),
   JWKS_URL: z.string().url().optional(),
   JWKS_FILE: z.string().optional(),
@@ -39,6 +43,8 @@ const EnvSchema = z.object({
   WS_CONNECTION_INIT_TIMEOUT_MS: int(100).default(5000),
   WS_KEEPALIVE_MS: int(1000).default(12000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
+  // Limits (src/limits/config.ts; README "Limits")
+  ...LimitsEnvShape,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -63,6 +69,8 @@ export interface Config {
   events: { retentionHours: number; replayMaxEvents: number; relayIntervalMs: number };
   ws: { connectionInitTimeoutMs: number; keepAliveMs: number };
   shutdownTimeoutMs: number;
+  /** Operation, rate and connection limits (src/limits). */
+  limits: LimitsConfig;
 }
 
 /** Development secret so `npm start` works out of the box; refused in production. */
@@ -82,7 +90,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   if (production && !e.JWT_SECRET && !e.JWKS_URL && !e.JWKS_FILE) {
-    throw new ConfigError('Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production');
+    throw new ConfigError(
+      'Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production',
+    );
   }
   return {
     env: e.NODE_ENV,
@@ -111,5 +121,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    limits: limitsFromEnv(e),
   };
 }

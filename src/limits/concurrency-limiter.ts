@@ -1,0 +1,141 @@
+import type { LimiterMode, LimiterRedis } from './limiter-redis';
+
+export interface SlotDecision {
+  allowed: boolean;
+  limit: number;
+  /** Slots held after this call (including this one when allowed). */
+  count: number;
+}
+
+/**
+ * Counts things that are open at the same time (connections, subscriptions) per subject, across
+ * instances. A slot is a lease in a Redis sorted set (score = expiry) that its instance keeps
+ * renewing, so the slots of a crashed instance free themselves after `leaseMs`. The instance also
+ * remembers its own slots: that is the per-instance count used while Redis is unreachable, and the
+ * renewal puts them back into Redis after an outage.
+ */
+export interface ConcurrencyLimiter {
+  acquire(kind: string, subject: string, holder: string, limit: number): Promise<SlotDecision>;
+  release(kind: string, subject: string, holder: string): Promise<void>;
+  mode(): LimiterMode;
+  /** Stops renewing and gives this instance's slots back (best effort; leases expire anyway). */
+  close(): Promise<void>;
+}
+
+const ACQUIRE_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local limit = tonumber(ARGV[2])
+local lease = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local count = redis.call('ZCARD', KEYS[1])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {1, count} end
+if count >= limit then return {0, count} end
+redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+redis.call('PEXPIRE', KEYS[1], lease)
+return {1, count + 1}
+`;
+
+/** KEYS: slot sets; ARGV[1]: lease ms, then one holder per key. */
+const RENEW_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now + lease, ARGV[i + 1])
+  redis.call('PEXPIRE', key, lease)
+end
+return #KEYS
+`;
+
+export function createConcurrencyLimiter(options: {
+  redis: LimiterRedis;
+  keyPrefix: string;
+  leaseMs?: number;
+}): ConcurrencyLimiter {
+  const { redis, keyPrefix } = options;
+  const leaseMs = options.leaseMs ?? 30_000;
+  /** This instance's slots: key -> holders. */
+  const held = new Map<string, Set<string>>();
+  const keyOf = (kind: string, subject: string) => `${keyPrefix}limits:slots:${kind}:${subject}`;
+
+  const renewal = setInterval(() => void renewAll(), Math.max(Math.floor(leaseMs / 3), 50));
+  renewal.unref();
+  const stopModeWatch = redis.onModeChange((mode) => {
+    if (mode === 'redis') void renewAll();
+  });
+
+  async function renewAll() {
+    const keys: string[] = [];
+    const holders: string[] = [];
+    for (const [key, set] of held) {
+      for (const holder of set) {
+        keys.push(key);
+        holders.push(holder);
+      }
+    }
+    if (keys.length === 0) return;
+    await redis
+      .run(
+        (client) => client.eval(RENEW_SCRIPT, keys.length, ...keys, leaseMs, ...holders),
+        () => 0,
+      )
+      .catch(() => 0);
+  }
+
+  function holdLocally(key: string, holder: string) {
+    let set = held.get(key);
+    if (!set) {
+      set = new Set();
+      held.set(key, set);
+    }
+    set.add(holder);
+  }
+
+  return {
+    mode: () => redis.mode(),
+    async acquire(kind, subject, holder, limit) {
+      const key = keyOf(kind, subject);
+      const result = await redis.run(
+        async (client) => {
+          const reply = (await client.eval(ACQUIRE_SCRIPT, 1, key, holder, limit, leaseMs)) as number[];
+          return { allowed: reply[0] === 1, limit, count: reply[1] ?? 0 };
+        },
+        () => {
+          const count = held.get(key)?.size ?? 0;
+          if (held.get(key)?.has(holder)) return { allowed: true, limit, count };
+          const allowed = count < limit;
+          return { allowed, limit, count: allowed ? count + 1 : count };
+        },
+      );
+      if (result.allowed) holdLocally(key, holder);
+      return result;
+    },
+    async release(kind, subject, holder) {
+      const key = keyOf(kind, subject);
+      const set = held.get(key);
+      if (!set?.delete(holder)) return;
+      if (set.size === 0) held.delete(key);
+      await redis
+        .run(
+          (client) => client.zrem(key, holder),
+          () => 0,
+        )
+        .catch(() => 0);
+    },
+    async close() {
+      clearInterval(renewal);
+      stopModeWatch();
+      const slots = [...held].flatMap(([key, holders]) =>
+        [...holders].map((holder) => [key, holder] as const),
+      );
+      held.clear();
+      await redis
+        .run(
+          (client) => Promise.all(slots.map(([key, holder]) => client.zrem(key, holder))),
+          () => [],
+        )
+        .catch(() => []);
+    },
+  };
+}

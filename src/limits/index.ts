@@ -1,0 +1,63 @@
+import type { Plugin } from 'graphql-yoga';
+import type { Config } from '../config';
+import type { Logger } from '../observability/logger';
+import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter';
+import { defaultLimits, type LimitsConfig } from './config';
+import { type ConnectionGuard, createConnectionGuard } from './connection-limits';
+import { createLimiterRedis, type LimiterMode } from './limiter-redis';
+import { operationLimitPlugins } from './operation-limits';
+import { rateLimitPlugin } from './rate-limit-plugin';
+import { createRateLimiter, type RateLimiter } from './rate-limiter';
+
+export { TOO_MANY_CONNECTIONS } from './connection-limits';
+export type { LimiterMode } from './limiter-redis';
+
+export interface Limits {
+  /** Yoga plugins: operation limits, then rate limits (order matters: refuse cheap things first). */
+  plugins: Plugin<Record<string, unknown>>[];
+  /** WebSocket server options, flood guard and per-user/per-IP connection admission. */
+  connections: ConnectionGuard;
+  rateLimiter: RateLimiter;
+  concurrency: ConcurrencyLimiter;
+  /** 'redis' while limits are shared through Redis, 'local' while they are per instance (degraded or no Redis). */
+  mode(): LimiterMode;
+  onModeChange(listener: (mode: LimiterMode) => void): () => void;
+  close(): Promise<void>;
+}
+
+type LimitsSettings = Pick<
+  Config,
+  'env' | 'redisUrl' | 'redisPrefix' | 'allowedOrigins' | 'introspection'
+> & {
+  limits?: LimitsConfig;
+};
+
+export async function createLimits(config: LimitsSettings, deps: { logger: Logger }): Promise<Limits> {
+  const limits = config.limits ?? defaultLimits();
+  const redis = createLimiterRedis({ redisUrl: config.redisUrl, logger: deps.logger });
+  await redis.ready(2000);
+  const rateLimiter = createRateLimiter({ redis, keyPrefix: config.redisPrefix });
+  const concurrency = createConcurrencyLimiter({ redis, keyPrefix: config.redisPrefix });
+  const shared = { limits, allowedOrigins: config.allowedOrigins, rateLimiter, concurrency };
+
+  return {
+    plugins: [
+      ...operationLimitPlugins({
+        limits: limits.operation,
+        hideSuggestions: config.env !== 'development',
+        introspection: config.introspection,
+      }),
+      rateLimitPlugin(shared),
+    ],
+    connections: createConnectionGuard({ ...shared, logger: deps.logger }),
+    rateLimiter,
+    concurrency,
+    mode: () => redis.mode(),
+    onModeChange: (listener) => redis.onModeChange(listener),
+    async close() {
+      await concurrency.close();
+      rateLimiter.close();
+      await redis.close();
+    },
+  };
+}

@@ -1,0 +1,254 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import {
+  type DocumentNode,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  getOperationAST,
+  Kind,
+  type SelectionSetNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Principal } from '../auth/principal';
+import { clientAddress, isOriginAllowed } from './client-address';
+import type { ConcurrencyLimiter } from './concurrency-limiter';
+import type { LimitsConfig } from './config';
+import {
+  type RateLimitFeedback,
+  rateLimitedError,
+  rateLimitFeedback,
+  tooManyOpenError,
+  toSeconds,
+} from './feedback';
+import type { RateLimitDecision, RateLimiter } from './rate-limiter';
+
+export interface RateLimitPluginOptions {
+  limits: LimitsConfig;
+  allowedOrigins: readonly string[];
+  rateLimiter: RateLimiter;
+  concurrency: ConcurrencyLimiter;
+}
+
+/** What the plugin reads from yoga's context: WebSocket operations carry `socket`, HTTP ones `request`. */
+interface LimitedContext {
+  principal?: Principal | null;
+  req?: IncomingMessage;
+  socket?: object;
+  request?: Request;
+}
+
+/**
+ * Per-operation budgets, for HTTP, SSE and WebSocket operations alike (all execute through yoga's
+ * envelop): each mutation field per user, subscription starts per user, open subscriptions per
+ * connection and per user, and HTTP requests per IP (plus origin and body-size checks).
+ */
+export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<string, unknown>> {
+  const { limits, rateLimiter, concurrency } = options;
+  const { rates } = limits;
+  const openPerConnection = new WeakMap<object, number>();
+  const httpDecisions = new WeakMap<Request, RateLimitDecision>();
+
+  const subjectOf = (context: LimitedContext) =>
+    context.principal
+      ? `user:${context.principal.tenantId}:${context.principal.userId}`
+      : `ip:${clientAddress(context.req, limits.trustProxy)}`;
+
+  return {
+    async onRequest({ request, serverContext, endResponse, fetchAPI }) {
+      if (!isOriginAllowed(request.headers.get('origin'), options.allowedOrigins)) {
+        endResponse(errorResponse(fetchAPI, 403, 'FORBIDDEN', 'Origin not allowed'));
+        return;
+      }
+      const bodyProblem = checkBodySize(request, limits.httpMaxBodyBytes);
+      if (bodyProblem) {
+        endResponse(errorResponse(fetchAPI, bodyProblem.status, 'BAD_REQUEST', bodyProblem.message));
+        return;
+      }
+      const req = (serverContext as { req?: IncomingMessage }).req;
+      const rule = { name: 'http', limit: rates.httpRequestsPerIp, windowMs: rates.windowMs };
+      const decision = await rateLimiter.consume(rule, clientAddress(req, limits.trustProxy));
+      if (!decision.allowed) {
+        const error = rateLimitedError('http requests', decision);
+        const response = errorResponse(fetchAPI, 429, 'RATE_LIMITED', error.message, error.extensions);
+        response.headers.set('retry-after', String(toSeconds(decision.retryAfterMs)));
+        setRateLimitHeaders(response.headers, decision);
+        endResponse(response);
+        return;
+      }
+      httpDecisions.set(request, decision);
+    },
+
+    onResponse({ request, response }) {
+      const decision = httpDecisions.get(request);
+      if (decision) setRateLimitHeaders(response.headers, decision);
+    },
+
+    async onExecute({ args, setResultAndStopExecution }) {
+      const operation = getOperationAST(args.document, args.operationName);
+      if (operation?.operation !== 'mutation') return;
+      const subject = subjectOf(args.contextValue as LimitedContext);
+      let tightest: { budget: string; decision: RateLimitDecision } | undefined;
+      for (const field of rootFieldNames(args.document, operation.selectionSet)) {
+        const budget = `mutation:${field}`;
+        const limit = rates.mutationOverrides[field] ?? rates.mutationsPerUser;
+        const decision = await rateLimiter.consume(
+          { name: budget, limit, windowMs: rates.windowMs },
+          subject,
+        );
+        if (!decision.allowed) {
+          setResultAndStopExecution({
+            errors: [rateLimitedError(budget, decision)],
+            extensions: { rateLimit: rateLimitFeedback(budget, decision, rates.warnRatio) },
+          });
+          return;
+        }
+        if (
+          !tightest ||
+          decision.remaining / decision.limit < tightest.decision.remaining / tightest.decision.limit
+        ) {
+          tightest = { budget, decision };
+        }
+      }
+      if (!tightest) return;
+      const feedback = rateLimitFeedback(tightest.budget, tightest.decision, rates.warnRatio);
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isSingleResult(result)) setResult(withRateLimit(result, feedback));
+        },
+      };
+    },
+
+    async onSubscribe({ args, setResultAndStopExecution }) {
+      const context = args.contextValue as LimitedContext;
+      const connection = context.socket ?? context.request ?? context;
+      const subject = subjectOf(context);
+
+      const open = openPerConnection.get(connection) ?? 0;
+      if (open >= limits.subscriptions.maxPerConnection) {
+        setResultAndStopExecution({
+          errors: [
+            tooManyOpenError('subscriptions on this connection', limits.subscriptions.maxPerConnection),
+          ],
+        });
+        return;
+      }
+      const holder = randomUUID();
+      const slot = await concurrency.acquire(
+        'subscriptions',
+        subject,
+        holder,
+        limits.subscriptions.maxPerUser,
+      );
+      if (!slot.allowed) {
+        setResultAndStopExecution({
+          errors: [tooManyOpenError('subscriptions for this user', limits.subscriptions.maxPerUser)],
+        });
+        return;
+      }
+      const rule = { name: 'subscription', limit: rates.subscriptionStartsPerUser, windowMs: rates.windowMs };
+      const decision = await rateLimiter.consume(rule, subject);
+      const feedback = rateLimitFeedback('subscription starts', decision, rates.warnRatio);
+      if (!decision.allowed) {
+        await concurrency.release('subscriptions', subject, holder);
+        setResultAndStopExecution({
+          errors: [rateLimitedError('subscription starts', decision)],
+          extensions: { rateLimit: feedback },
+        });
+        return;
+      }
+
+      openPerConnection.set(connection, (openPerConnection.get(connection) ?? 0) + 1);
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        openPerConnection.set(connection, Math.max((openPerConnection.get(connection) ?? 1) - 1, 0));
+        void concurrency.release('subscriptions', subject, holder);
+      };
+      return {
+        onSubscribeResult({ result }) {
+          if (isSingleResult(result)) {
+            // Refused while setting up (e.g. not authorised): it never became an open subscription.
+            release();
+            return;
+          }
+          let first = true;
+          return {
+            onNext({ result: event, setResult: setEvent }) {
+              if (!first) return;
+              first = false;
+              setEvent(withRateLimit(event, feedback));
+            },
+            onEnd: release,
+          };
+        },
+      };
+    },
+  };
+}
+
+/** Top-level fields of an operation, through fragments; each mutation field has its own budget. */
+export function rootFieldNames(document: DocumentNode, selectionSet: SelectionSetNode): string[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const names = new Set<string>();
+  const visit = (set: SelectionSetNode, seen: Set<string>) => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        if (!selection.name.value.startsWith('__')) names.add(selection.name.value);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        visit(selection.selectionSet, seen);
+      } else if (!seen.has(selection.name.value)) {
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) visit(fragment.selectionSet, new Set(seen).add(selection.name.value));
+      }
+    }
+  };
+  visit(selectionSet, new Set());
+  return [...names];
+}
+
+function checkBodySize(request: Request, maxBytes: number): { status: number; message: string } | undefined {
+  if (request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS') return undefined;
+  const length = request.headers.get('content-length');
+  if (length === null) {
+    // A streamed body of unknown size could only be measured by reading it: require the length.
+    return request.body ? { status: 411, message: 'Content-Length required' } : undefined;
+  }
+  if (Number(length) > maxBytes) {
+    return { status: 413, message: `Request body exceeds ${maxBytes} bytes` };
+  }
+  return undefined;
+}
+
+function setRateLimitHeaders(headers: Headers, decision: RateLimitDecision) {
+  headers.set('ratelimit-limit', String(decision.limit));
+  headers.set('ratelimit-remaining', String(decision.remaining));
+  headers.set('ratelimit-reset', String(toSeconds(decision.resetAfterMs)));
+}
+
+function errorResponse(
+  fetchAPI: { Response: typeof Response },
+  status: number,
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): Response {
+  return new fetchAPI.Response(
+    JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }),
+    {
+      status,
+      headers: { 'content-type': 'application/json' },
+    },
+  );
+}
+
+function isSingleResult(result: unknown): result is ExecutionResult {
+  return typeof result === 'object' && result !== null && !(Symbol.asyncIterator in result);
+}
+
+function withRateLimit(result: ExecutionResult, rateLimit: RateLimitFeedback): ExecutionResult {
+  return { ...result, extensions: { ...result.extensions, rateLimit } };
+}
