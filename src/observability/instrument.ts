@@ -1,0 +1,315 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { type ExecutionArgs, type FieldNode, GraphQLError, getOperationAST, Kind } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Authenticator } from '../auth/authenticate';
+import { AuthError } from '../auth/errors';
+import type { Principal } from '../auth/principal';
+import type { PubSub } from '../events/pubsub';
+import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
+import type { Activity } from './activity';
+import type { Logger } from './logger';
+import { type Metrics, topicKind } from './metrics';
+
+/** What this module knows about one WebSocket connection; its id is in every log line about it. */
+export interface ConnectionInfo {
+  id: string;
+  openedAt: number;
+  logger: Logger;
+  userId?: string;
+  tenantId?: string;
+}
+
+/** The drain state the GraphQL plugin consults (src/server/ops.ts implements it). */
+export interface OperationGate {
+  readonly draining: boolean;
+  /** Marks a query or mutation as in flight until the returned function is called. */
+  operationStarted(): () => void;
+}
+
+export interface Instrumentation {
+  metrics: Metrics;
+  activity: Activity;
+  /** Counts and logs every connection of the server: opened, acknowledged, closed (with its code). */
+  trackConnections(wsServer: WebSocketServer): void;
+  connectionOf(socket: WebSocket | undefined): ConnectionInfo | undefined;
+  /** Call when graphql-ws acknowledges a connection (connect latency, who it is). */
+  connectionAcknowledged(socket: WebSocket, principal: Principal): void;
+  /** Call just before the heartbeat terminates a socket that stopped answering pings. */
+  connectionStale(socket: WebSocket): void;
+  authenticator(authenticator: Authenticator): Authenticator;
+  pubsub(pubsub: PubSub): PubSub;
+  streams<S extends EventStreams>(streams: S): S;
+  /** Yoga/envelop plugin: operations, in-flight tracking, refusal while draining, subscriptions, logs. */
+  yogaPlugin(gate: OperationGate, contextExtension?: Record<string, unknown>): Plugin;
+}
+
+export function createInstrumentation(deps: {
+  metrics: Metrics;
+  activity: Activity;
+  logger: Logger;
+}): Instrumentation {
+  const { metrics, activity, logger } = deps;
+  const connections = new WeakMap<WebSocket, ConnectionInfo>();
+
+  function trackConnections(wsServer: WebSocketServer) {
+    wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+      const id = randomUUID();
+      const info: ConnectionInfo = {
+        id,
+        openedAt: performance.now(),
+        logger: logger.child({ connectionId: id }),
+      };
+      connections.set(socket, info);
+      metrics.connectionsActive.inc();
+      metrics.connectionsTotal.inc();
+      activity.connectionOpened();
+      info.logger.info(
+        { remoteAddress: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
+        'ws connected',
+      );
+      socket.once('close', (code: number, reason: Buffer) => {
+        metrics.connectionsActive.dec();
+        metrics.connectionCloses.inc({ code: String(code) });
+        activity.connectionClosed();
+        info.logger.info(
+          {
+            code,
+            reason: reason.toString(),
+            userId: info.userId,
+            durationMs: Math.round(performance.now() - info.openedAt),
+          },
+          'ws disconnected',
+        );
+      });
+    });
+  }
+
+  return {
+    metrics,
+    activity,
+    trackConnections,
+    connectionOf: (socket) => (socket ? connections.get(socket) : undefined),
+    connectionAcknowledged(socket, principal) {
+      const info = connections.get(socket);
+      if (!info) return;
+      info.userId = principal.userId;
+      info.tenantId = principal.tenantId;
+      info.logger = info.logger.child({ userId: principal.userId, tenantId: principal.tenantId });
+      metrics.connectDuration.observe((performance.now() - info.openedAt) / 1000);
+      info.logger.info(
+        { roles: principal.roles, storeId: principal.currentStoreId },
+        'ws connection acknowledged',
+      );
+    },
+    connectionStale(socket) {
+      metrics.staleConnectionsTerminated.inc();
+      connections.get(socket)?.logger.warn('ws peer did not answer ping; terminating');
+    },
+    authenticator: (authenticator) => instrumentAuthenticator(authenticator, metrics),
+    pubsub: (pubsub) => instrumentPubSub(pubsub, metrics, activity),
+    streams: (streams) => instrumentStreams(streams, metrics, activity),
+    yogaPlugin: (gate, contextExtension) =>
+      operationsPlugin({
+        metrics,
+        activity,
+        logger,
+        gate,
+        contextExtension,
+        connectionOf: (s) => connections.get(s),
+      }),
+  };
+}
+
+function instrumentAuthenticator(authenticator: Authenticator, metrics: Metrics): Authenticator {
+  return {
+    async authenticate(input) {
+      const stop = metrics.authDuration.startTimer();
+      try {
+        return await authenticator.authenticate(input);
+      } catch (error) {
+        metrics.authFailures.inc({ reason: error instanceof AuthError ? error.reason : 'error' });
+        throw error;
+      } finally {
+        stop();
+      }
+    },
+  };
+}
+
+/** Counts publishes by topic kind; everything else goes straight to the wrapped PubSub. */
+function instrumentPubSub(pubsub: PubSub, metrics: Metrics, activity: Activity): PubSub {
+  const instrumented: PubSub = {
+    async publish(topic, message) {
+      try {
+        await pubsub.publish(topic, message);
+      } catch (error) {
+        metrics.eventPublishFailures.inc({ kind: topicKind(topic) });
+        throw error;
+      }
+      metrics.eventsPublished.inc({ kind: topicKind(topic) });
+      activity.eventPublished();
+    },
+    subscribe: (topic, onMessage) => pubsub.subscribe(topic, onMessage),
+    status: () => pubsub.status(),
+    close: () => pubsub.close(),
+  };
+  if (pubsub.redis) instrumented.redis = () => pubsub.redis!();
+  if (pubsub.stats) instrumented.stats = () => pubsub.stats!();
+  return instrumented;
+}
+
+/**
+ * Counts every event a subscription receives and, for live ones (committed after the subscription
+ * started, so not a catch-up replay), observes the commit-to-delivery latency.
+ */
+function instrumentStreams<S extends EventStreams>(streams: S, metrics: Metrics, activity: Activity): S {
+  const subscribe = <P>(request: StreamRequest): AsyncIterableIterator<StreamEvent<P>> => {
+    const source = streams.subscribe<P>(request);
+    const startedAt = Date.now();
+    const observe = (event: StreamEvent<P>) => {
+      const kind = topicKind(event.topic);
+      metrics.eventsDelivered.inc({ kind });
+      activity.eventDelivered();
+      const committedAt = Date.parse(event.createdAt);
+      if (committedAt >= startedAt)
+        metrics.deliveryLatency.observe({ kind }, Math.max(0, Date.now() - committedAt) / 1000);
+    };
+    return observeIterator(source, observe);
+  };
+  return new Proxy(streams, {
+    get: (target, property, receiver) =>
+      property === 'subscribe' ? subscribe : Reflect.get(target, property, receiver),
+  });
+}
+
+function observeIterator<T>(
+  source: AsyncIterableIterator<T>,
+  observe: (value: T) => void,
+): AsyncIterableIterator<T> {
+  return {
+    async next() {
+      const result = await source.next();
+      if (!result.done) observe(result.value);
+      return result;
+    },
+    return: (value?: unknown) =>
+      source.return ? source.return(value) : Promise.resolve({ done: true as const, value: undefined }),
+    throw: (error?: unknown) => (source.throw ? source.throw(error) : Promise.reject(error)),
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
+interface PluginDeps {
+  metrics: Metrics;
+  activity: Activity;
+  logger: Logger;
+  gate: OperationGate;
+  contextExtension?: Record<string, unknown>;
+  connectionOf(socket: WebSocket): ConnectionInfo | undefined;
+}
+
+type OpsContext = { requestId?: string; socket?: WebSocket; principal?: Principal | null };
+
+function operationsPlugin(deps: PluginDeps): Plugin {
+  const { metrics, activity, gate } = deps;
+
+  function operationLogger(args: ExecutionArgs, type: string) {
+    const context = (args.contextValue ?? {}) as OpsContext;
+    const connection = context.socket ? deps.connectionOf(context.socket) : undefined;
+    return (connection?.logger ?? deps.logger).child({
+      requestId: context.requestId,
+      operationId: randomUUID(),
+      operationName: args.operationName ?? undefined,
+      operationType: type,
+    });
+  }
+
+  return {
+    onContextBuilding({ extendContext }) {
+      if (deps.contextExtension) extendContext(deps.contextExtension);
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      const type = getOperationAST(args.document, args.operationName)?.operation ?? 'unknown';
+      if (gate.draining) {
+        setResultAndStopExecution({ errors: [shuttingDownError()] });
+        return;
+      }
+      const log = operationLogger(args, type);
+      const finish = gate.operationStarted();
+      metrics.operationsInFlight.inc();
+      const startedAt = performance.now();
+      return {
+        onExecuteDone({ result }) {
+          finish();
+          metrics.operationsInFlight.dec();
+          activity.operationExecuted();
+          const errors = 'errors' in result ? result.errors : undefined;
+          metrics.operations.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
+          const durationMs = Math.round(performance.now() - startedAt);
+          if (errors?.length) log.info({ durationMs, errors: errorCodes(errors) }, 'operation failed');
+          else log.debug({ durationMs }, 'operation completed');
+        },
+      };
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (gate.draining) {
+        setResultAndStopExecution({ errors: [shuttingDownError()] });
+        return;
+      }
+      const { field, storeId } = subscriptionTarget(args);
+      const principal = (args.contextValue as OpsContext).principal ?? undefined;
+      return {
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterable(result)) return;
+          const log = operationLogger(args, 'subscription');
+          const store = storeId ?? principal?.currentStoreId;
+          const endActivity = activity.subscriptionStarted(field, principal?.tenantId, store);
+          metrics.subscriptionsActive.inc({ field });
+          log.debug({ field, storeId: store }, 'subscription started');
+          return {
+            onEnd() {
+              endActivity();
+              metrics.subscriptionsActive.dec({ field });
+              log.debug({ field }, 'subscription ended');
+            },
+          };
+        },
+      };
+    },
+  };
+}
+
+/** The root field a subscription listens to and the store it names (argument or connection's store). */
+export function subscriptionTarget(
+  args: Pick<ExecutionArgs, 'document' | 'operationName' | 'variableValues'>,
+): {
+  field: string;
+  storeId?: string;
+} {
+  const operation = getOperationAST(args.document, args.operationName);
+  const selection = operation?.selectionSet.selections.find((s): s is FieldNode => s.kind === Kind.FIELD);
+  const field = selection?.name.value ?? 'unknown';
+  const argument = selection?.arguments?.find((a) => a.name.value === 'storeId')?.value;
+  let storeId: unknown;
+  if (argument?.kind === Kind.STRING) storeId = argument.value;
+  if (argument?.kind === Kind.VARIABLE) storeId = args.variableValues?.[argument.name.value];
+  return typeof storeId === 'string' ? { field, storeId } : { field };
+}
+
+function errorCodes(errors: readonly { message: string; extensions?: Record<string, unknown> }[]) {
+  return errors.map((error) => ({ code: error.extensions?.code ?? 'UNKNOWN', message: error.message }));
+}
+
+function shuttingDownError(): GraphQLError {
+  return new GraphQLError('Server is shutting down; retry on another instance', {
+    extensions: { code: 'UNAVAILABLE' },
+  });
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}

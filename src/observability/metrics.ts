@@ -1,0 +1,189 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics of one server instance. Each instance owns its Registry (tests start several
+ * servers in one process, and prom-client's global registry would refuse the second registration).
+ * README "Operations" lists every metric and the alerts worth setting on them.
+ */
+export interface Metrics {
+  registry: Registry;
+  connectionsActive: Gauge;
+  connectionsTotal: Counter;
+  /** WebSocket closes by close code (1000, 1001, 1006, 4401, 4403, 4408, ...). */
+  connectionCloses: Counter<'code'>;
+  /** Sockets the heartbeat terminated because they did not answer a ping in time. */
+  staleConnectionsTerminated: Counter;
+  /** From socket open to connection_ack. */
+  connectDuration: Histogram;
+  authDuration: Histogram;
+  authFailures: Counter<'reason'>;
+  /** Incremented by the limits module: `metrics.rateLimitRefusals.inc({ scope })`. */
+  rateLimitRefusals: Counter<'scope'>;
+  subscriptionsActive: Gauge<'field'>;
+  operations: Counter<'type' | 'outcome'>;
+  operationsInFlight: Gauge;
+  eventsPublished: Counter<'kind'>;
+  eventPublishFailures: Counter<'kind'>;
+  eventsDelivered: Counter<'kind'>;
+  /** From the event's commit (envelope createdAt) to its hand-over to a live subscriber. */
+  deliveryLatency: Histogram<'kind'>;
+  outboxBacklog: Gauge;
+  outboxOldestAge: Gauge;
+  redisUp: Gauge;
+  databaseUp: Gauge;
+  degraded: Gauge;
+  draining: Gauge;
+  /** 0 closed, 1 half-open, 2 open. */
+  circuitState: Gauge<'dependency'>;
+}
+
+export const CIRCUIT_STATE_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const HANDSHAKE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const name = (suffix: string) => `expediter_${suffix}`;
+
+  return {
+    registry,
+    connectionsActive: new Gauge({
+      name: name('ws_connections_active'),
+      help: 'Open WebSocket connections',
+      registers,
+    }),
+    connectionsTotal: new Counter({
+      name: name('ws_connections_total'),
+      help: 'WebSocket connections accepted since start',
+      registers,
+    }),
+    connectionCloses: new Counter({
+      name: name('ws_closes_total'),
+      help: 'WebSocket closes by close code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    staleConnectionsTerminated: new Counter({
+      name: name('ws_stale_terminated_total'),
+      help: 'WebSocket connections terminated because the peer did not answer a ping in time',
+      registers,
+    }),
+    connectDuration: new Histogram({
+      name: name('ws_connect_duration_seconds'),
+      help: 'Time from WebSocket open to connection_ack (includes authentication)',
+      buckets: HANDSHAKE_BUCKETS,
+      registers,
+    }),
+    authDuration: new Histogram({
+      name: name('auth_duration_seconds'),
+      help: 'Token verification and revocation check (WebSocket connection_init and HTTP)',
+      buckets: HANDSHAKE_BUCKETS,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: name('auth_failures_total'),
+      help: 'Refused authentications by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    rateLimitRefusals: new Counter({
+      name: name('rate_limit_refusals_total'),
+      help: 'Operations or connections refused by a rate or operation limit, by scope',
+      labelNames: ['scope'] as const,
+      registers,
+    }),
+    subscriptionsActive: new Gauge({
+      name: name('subscriptions_active'),
+      help: 'Active GraphQL subscriptions by root field',
+      labelNames: ['field'] as const,
+      registers,
+    }),
+    operations: new Counter({
+      name: name('operations_total'),
+      help: 'Executed GraphQL queries and mutations (HTTP and WebSocket) by outcome',
+      labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+    operationsInFlight: new Gauge({
+      name: name('operations_in_flight'),
+      help: 'Queries and mutations executing now (what a graceful shutdown waits for)',
+      registers,
+    }),
+    eventsPublished: new Counter({
+      name: name('events_published_total'),
+      help: 'Events handed to pub/sub, by topic kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    eventPublishFailures: new Counter({
+      name: name('event_publish_failures_total'),
+      help: 'Publishes that failed (the event stays in the outbox for the relay), by topic kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    eventsDelivered: new Counter({
+      name: name('events_delivered_total'),
+      help: 'Events handed to subscriptions (replayed and live), by topic kind',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    deliveryLatency: new Histogram({
+      name: name('event_delivery_latency_seconds'),
+      help: 'Live events: from commit (event createdAt) to hand-over to the subscriber, by topic kind',
+      labelNames: ['kind'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    outboxBacklog: new Gauge({
+      name: name('outbox_backlog'),
+      help: 'Committed events not yet published to pub/sub',
+      registers,
+    }),
+    outboxOldestAge: new Gauge({
+      name: name('outbox_oldest_age_seconds'),
+      help: 'Age of the oldest unpublished event (0 when the outbox is empty)',
+      registers,
+    }),
+    redisUp: new Gauge({
+      name: name('redis_up'),
+      help: '1 when Redis pub/sub is connected (also 1 in single-instance mode without Redis)',
+      registers,
+    }),
+    databaseUp: new Gauge({
+      name: name('database_up'),
+      help: '1 when the last database health check succeeded',
+      registers,
+    }),
+    degraded: new Gauge({
+      name: name('degraded'),
+      help: '1 while Redis is unreachable: local subscribers are served, remote delivery waits in the outbox',
+      registers,
+    }),
+    draining: new Gauge({
+      name: name('draining'),
+      help: '1 while the instance shuts down gracefully',
+      registers,
+    }),
+    circuitState: new Gauge({
+      name: name('circuit_breaker_state'),
+      help: 'Circuit breaker state by dependency: 0 closed, 1 half-open, 2 open',
+      labelNames: ['dependency'] as const,
+      registers,
+    }),
+  };
+}
+
+/**
+ * The metric label for a topic: its last segment (`orders`, `kds`, `inventory`, `dashboard`,
+ * `notifications`) or the `sys:` name. Bounded, unlike topics themselves (one per store or user).
+ */
+export function topicKind(topic: string): string {
+  if (topic.startsWith('sys:')) return topic.slice(4) || 'sys';
+  const last = topic.slice(topic.lastIndexOf(':') + 1);
+  return KNOWN_KINDS.has(last) ? last : 'other';
+}
+
+const KNOWN_KINDS = new Set(['orders', 'kds', 'inventory', 'dashboard', 'notifications']);
