@@ -23,10 +23,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().url().optional(),
-  REDIS_PREFIX: z
-    .string()
-    .regex(/^[\w:.-]*$/)
-    .default('expediter:'),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('expediter:'),
   JWT_SECRET: z.string().min(16).optional(),
   JWKS_URL: z.string().url().optional(),
   JWKS_FILE: z.string().optional(),
@@ -90,9 +87,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   if (production && !e.JWT_SECRET && !e.JWKS_URL && !e.JWKS_FILE) {
-    throw new ConfigError(
-      'Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production',
-    );
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production');
   }
   return {
     env: e.NODE_ENV,
