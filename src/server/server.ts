@@ -61,7 +61,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
   const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
   const relay = createOutboxRelay({ db, pubsub, logger, intervalMs: config.events.relayIntervalMs });
 
-  const revocations = createRevocationStore({ redis: pubsub.redis?.(), pubsub });
+  const revocations = createRevocationStore({ redis: pubsub.redis?.(), pubsub, logger });
   const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations });
   commitListeners.push(services.dashboard.onCommit);
   const authenticator = createAuthenticator({
