@@ -188,47 +188,62 @@ export function startOfDay(now: Date, timeZone: string): Date {
  * held back. Runs of one key never overlap.
  */
 export function createKeyedThrottle(windowMs: number, work: (key: string) => Promise<void>) {
-  const state = new Map<
-    string,
-    { timer: ReturnType<typeof setTimeout>; pending: boolean; running: Promise<void> }
-  >();
+  const windows = new Map<string, { timer: ReturnType<typeof setTimeout>; pending: boolean }>();
+  /** The last run of each key still in flight; the next run of the key waits for it. */
+  const runs = new Map<string, Promise<void>>();
+  let stopped = false;
 
-  const run = (key: string, after: Promise<void>) =>
-    after
-      .then(() => work(key))
+  const run = (key: string) => {
+    const previous = runs.get(key) ?? Promise.resolve();
+    const current = previous
+      .then(() => (stopped ? undefined : work(key)))
       .catch(() => {
         // work reports its own errors; a failed run must not stop the next one
       });
+    runs.set(key, current);
+    void current.then(() => {
+      if (runs.get(key) === current) runs.delete(key);
+    });
+  };
 
-  const openWindow = (key: string, running: Promise<void>) => {
-    const entry = { pending: false, running, timer: setTimeout(() => closeWindow(key), windowMs) };
-    entry.timer.unref?.();
-    state.set(key, entry);
+  const openWindow = (key: string) => {
+    const timer = setTimeout(() => closeWindow(key), windowMs);
+    timer.unref?.();
+    windows.set(key, { timer, pending: false });
   };
 
   const closeWindow = (key: string) => {
-    const entry = state.get(key);
-    if (!entry) return;
-    state.delete(key);
-    if (entry.pending) openWindow(key, run(key, entry.running));
+    const window = windows.get(key);
+    windows.delete(key);
+    if (!window?.pending || stopped) return;
+    run(key);
+    openWindow(key);
   };
 
   return {
     trigger(key: string) {
-      const entry = state.get(key);
-      if (entry) entry.pending = true;
-      else openWindow(key, run(key, Promise.resolve()));
+      if (stopped) return;
+      const window = windows.get(key);
+      if (window) {
+        window.pending = true;
+        return;
+      }
+      run(key);
+      openWindow(key);
     },
-    /** Resolves once no window is open and every run has finished (for shutdown and tests). */
+    /** Resolves once no window is open and no run is in flight (tests). */
     async idle() {
-      while (state.size > 0) {
-        await Promise.all([...state.values()].map((e) => e.running));
-        await new Promise((resolve) => setTimeout(resolve, Math.min(windowMs, 20)));
+      while (windows.size > 0 || runs.size > 0) {
+        await Promise.all(runs.values());
+        if (windows.size > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(windowMs, 20)));
       }
     },
-    cancel() {
-      for (const entry of state.values()) clearTimeout(entry.timer);
-      state.clear();
+    /** Drops pending trailing runs and waits for the ones in flight (shutdown). */
+    async stop() {
+      stopped = true;
+      for (const window of windows.values()) clearTimeout(window.timer);
+      windows.clear();
+      await Promise.all(runs.values());
     },
   };
 }

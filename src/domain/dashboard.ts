@@ -121,8 +121,7 @@ export class DashboardService {
   async stop(): Promise<void> {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     this.snapshotTimer = undefined;
-    this.throttle.cancel();
-    await this.snapshotting;
+    await Promise.all([this.throttle.stop(), this.snapshotting]);
   }
 
   /** Resolves once every scheduled recomputation has been pushed (tests). */

@@ -1,0 +1,125 @@
+import type { Principal } from '../../src/auth/principal';
+import { loadConfig } from '../../src/config';
+import { findDemoUser } from '../../src/db/demo-data';
+import { type DashboardOptions, DashboardService } from '../../src/domain/dashboard';
+import { InventoryService } from '../../src/domain/inventory';
+import { NotificationService } from '../../src/domain/notifications';
+import { OrderService } from '../../src/domain/orders';
+import type { ServiceDeps } from '../../src/domain/services';
+import { createEventStreams } from '../../src/events/event-streams';
+import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
+import { createPubSub } from '../../src/events/pubsub';
+import type { CommitListener } from '../../src/events/unit-of-work';
+import { createLogger } from '../../src/observability/logger';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+export interface StoredEvent {
+  id: bigint;
+  topic: string;
+  kind: string;
+  // biome-ignore lint/suspicious/noExplicitAny: payload shapes are asserted field by field in tests
+  payload: any;
+}
+
+/**
+ * Inventory, notification and dashboard services (plus orders, which consume stock) over a fresh seeded
+ * PostgreSQL database with the real unit of work (outbox), in-process pub/sub and event streams.
+ */
+export interface StockFixture {
+  database: TestDatabase;
+  deps: ServiceDeps;
+  inventory: InventoryService;
+  notifications: NotificationService;
+  dashboard: DashboardService;
+  orders: OrderService;
+  /** Event rows written after `afterId` (all by default), in id order. */
+  events(afterId?: bigint): Promise<StoredEvent[]>;
+  lastEventId(): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+export async function createStockFixture(
+  options: { dashboard?: Partial<DashboardOptions> } = {},
+): Promise<StockFixture> {
+  const database = await createTestDatabase({ seed: true });
+  const db = database.handle.db;
+  const logger = createLogger('silent');
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
+  const pubsub = await createPubSub({ logger });
+  const listeners: CommitListener[] = [];
+  const uow = createUnitOfWork({
+    db,
+    publisher: createOutboxPublisher(pubsub),
+    logger,
+    onCommit: [(events) => listeners.forEach((listener) => listener(events))],
+  });
+  const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
+  const deps: ServiceDeps = { db, uow, streams, pubsub, config, logger };
+  const dashboard = new DashboardService(deps, options.dashboard);
+  listeners.push(dashboard.onCommit);
+  return {
+    database,
+    deps,
+    inventory: new InventoryService(deps),
+    notifications: new NotificationService(deps),
+    dashboard,
+    orders: new OrderService(deps),
+    async events(afterId = 0n) {
+      const rows = await db.event.findMany({ where: { id: { gt: afterId } }, orderBy: { id: 'asc' } });
+      return rows.map((row) => ({ id: row.id, topic: row.topic, kind: row.kind, payload: row.payload }));
+    },
+    async lastEventId() {
+      const last = await db.event.findFirst({ orderBy: { id: 'desc' }, select: { id: true } });
+      return last?.id ?? 0n;
+    },
+    async close() {
+      await dashboard.stop();
+      await pubsub.close();
+      await database.drop();
+    },
+  };
+}
+
+/** The principal a verified token of a demo user yields, with optional overrides. */
+export function as(userId: string, overrides: Partial<Principal> = {}): Principal {
+  const user = findDemoUser(userId);
+  if (!user) throw new Error(`No demo user ${userId}`);
+  return {
+    userId: user.id,
+    tenantId: user.tenantId,
+    roles: user.roles,
+    stores: user.storeIds.includes('*') ? '*' : user.storeIds,
+    stations: user.stationIds,
+    ...overrides,
+  };
+}
+
+/** Resolves with the next value, or rejects after timeoutMs. */
+export async function nextWithin<T>(iterator: AsyncIterator<T>, timeoutMs = 3000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`nothing within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([iterator.next(), timeout]);
+    if (result.done) throw new Error('stream ended');
+    return result.value;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects what the iterator yields within ms (for proving that something was NOT delivered). */
+export async function drainFor<T>(iterator: AsyncIterator<T>, ms: number): Promise<T[]> {
+  const values: T[] = [];
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) return values;
+    try {
+      values.push(await nextWithin(iterator, left));
+    } catch {
+      return values;
+    }
+  }
+}
