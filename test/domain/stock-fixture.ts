@@ -51,7 +51,11 @@ export async function createStockFixture(
     db,
     publisher: createOutboxPublisher(pubsub),
     logger,
-    onCommit: [(events) => listeners.forEach((listener) => listener(events))],
+    onCommit: [
+      (events) => {
+        for (const listener of listeners) listener(events);
+      },
+    ],
   });
   const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
   const deps: ServiceDeps = { db, uow, streams, pubsub, config, logger };
