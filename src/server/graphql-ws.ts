@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, type ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -8,6 +8,7 @@ import { AuthError } from '../auth/errors';
 import type { Authenticator } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
 import type { Revocation } from '../auth/revocation';
+import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
 
 /** Close codes Expediter uses on WebSockets; README "Close codes" documents each. */
@@ -33,6 +34,8 @@ export interface GraphqlWsOptions {
   logger: Logger;
   connectionInitTimeoutMs: number;
   keepAliveMs: number;
+  /** Connection limits (src/limits): per-user/per-IP slots taken after authentication, freed on close. */
+  connectionLimits?: Pick<ConnectionGuard, 'admit' | 'release'>;
 }
 
 /**
@@ -55,6 +58,12 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
             authorization: params.authorization ?? params.Authorization,
             storeId: params.storeId,
           });
+          // limits: refuse (4429) over the per-user or per-IP connection budget
+          const refusal = await options.connectionLimits?.admit(ctx.extra.socket, ctx.extra.request, principal);
+          if (refusal) {
+            ctx.extra.socket.close(refusal.code, refusal.reason);
+            return false;
+          }
           const state: ConnectionState = { principal, socket: ctx.extra.socket };
           state.expiryTimer = scheduleExpiry(state, logger);
           ctx.extra.state = state;
@@ -68,6 +77,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         }
       },
       onClose: (ctx) => {
+        void options.connectionLimits?.release(ctx.extra.socket);
         const state = ctx.extra.state;
         if (!state) return;
         clearTimeout(state.expiryTimer);
@@ -81,7 +91,14 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           params: payload,
           principal: ctx.extra.state?.principal ?? null,
         });
-        const document = parse(payload.query);
+        // limits: a document refused while parsing (tokens, size) is an error on that operation, not a 4500 close
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
         return {

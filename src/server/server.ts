@@ -19,6 +19,7 @@ import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
 import { createPubSub } from '../events/pubsub';
 import type { CommitListener } from '../events/unit-of-work';
 import { createOutboxRelay } from '../events/relay';
+import { createLimits, type Limits } from '../limits/index';
 import { createLogger, type Logger } from '../observability/logger';
 import type { GraphQLContext } from '../schema/context';
 import { buildSchema } from '../schema/index';
@@ -34,6 +35,8 @@ export interface ExpediterServer {
   services: Services;
   db: DbHandle;
   logger: Logger;
+  /** Operation, rate and connection limits; `limits.mode()` says whether they are shared through Redis. */
+  limits: Limits;
   /** Graceful: stops accepting, closes sockets with 1001, flushes the outbox, closes pools. */
   close(): Promise<void>;
 }
@@ -70,8 +73,10 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     logger,
   });
 
+  const limits = await createLimits(config, { logger });
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema: buildSchema(),
+    plugins: [...limits.plugins],
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
@@ -130,7 +135,12 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     yoga.handle(req, res);
   }
 
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  const wsServer = new WebSocketServer({
+    server: httpServer,
+    path: GRAPHQL_PATH,
+    ...limits.connections.serverOptions,
+  });
+  limits.connections.attach(wsServer);
   const graphqlWs = attachGraphqlWs({
     wsServer,
     yoga: yoga as never,
@@ -138,6 +148,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     logger,
     connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
     keepAliveMs: config.ws.keepAliveMs,
+    connectionLimits: limits.connections,
   });
   const stopRevocations = revocations.onRevocation((revocation) => graphqlWs.applyRevocation(revocation));
 
@@ -159,6 +170,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     services,
     db: dbHandle,
     logger,
+    limits,
     close: () => {
       closing ??= (async () => {
         draining = true;
@@ -173,6 +185,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
           }, config.shutdownTimeoutMs).unref();
         });
         await graphqlWs.dispose();
+        await limits.close();
         await services.stop();
         relay.stop();
         await relay.sweepOnce().catch(() => 0);
