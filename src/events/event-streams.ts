@@ -37,16 +37,19 @@ export function assertTopicsOfTenant(topics: readonly string[], tenantId: string
   }
 }
 
-export function createEventStreams(opts: EventStreamsOptions): EventStreams & {
+/** EventStreams whose iterators also expose `ready`. */
+export interface ReadyEventStreams extends EventStreams {
   subscribe<P = unknown>(request: StreamRequest): EventStreamIterator<P>;
-} {
+}
+
+export function createEventStreams(opts: EventStreamsOptions): ReadyEventStreams {
   return {
     subscribe<P>(request: StreamRequest) {
       const topics = [...new Set(request.topics)];
       if (topics.length === 0) throw badInput('No topics to subscribe to');
-      assertSingleTenant(topics);
+      const tenantId = assertSingleTenant(topics);
       const after = request.after == null ? undefined : decodeCursor(request.streamKey, request.after);
-      return openStream<P>(opts, { streamKey: request.streamKey, topics, after });
+      return openStream<P>(opts, { streamKey: request.streamKey, topics, tenantId, after });
     },
   };
 }
@@ -59,10 +62,11 @@ function ownerOf(topic: string): string | null {
   }
 }
 
-/** A stream never merges two tenants' topics (system topics may join any tenant's). */
-function assertSingleTenant(topics: readonly string[]) {
-  const tenant = topics.map(ownerOf).find((owner) => owner !== null);
+/** A stream never merges two tenants' topics (system topics may join any tenant's); returns that tenant. */
+function assertSingleTenant(topics: readonly string[]): string | null {
+  const tenant = topics.map(ownerOf).find((owner) => owner !== null) ?? null;
   if (tenant) assertTopicsOfTenant(topics, tenant);
+  return tenant;
 }
 
 const DONE: IteratorResult<never, undefined> = { done: true, value: undefined };
@@ -83,7 +87,7 @@ interface Waiter<P> {
  */
 function openStream<P>(
   opts: EventStreamsOptions,
-  stream: { streamKey: string; topics: string[]; after: bigint | undefined },
+  stream: { streamKey: string; topics: string[]; tenantId: string | null; after: bigint | undefined },
 ): EventStreamIterator<P> {
   const { pubsub, logger } = opts;
   const maxBuffered = opts.maxBufferedEvents ?? 1000;
@@ -95,11 +99,20 @@ function openStream<P>(
   const waiters: Array<Waiter<P>> = [];
   const unsubscribers: Array<() => void> = [];
   const recentIds = new Set<string>();
-  /** Every id at or below this was delivered, by this stream's replay or to the client before it resumed. */
+  /**
+   * Every id at or below this is settled: delivered by this stream's replay, delivered to the client
+   * before it resumed, or committed before a stream without cursor started.
+   */
   let watermark = stream.after ?? 0n;
+  /** The highest id received or replayed: where a catch-up after a pub/sub outage starts. */
+  let highestKnown = watermark;
   let live = false;
   let ended = false;
   let failure: unknown;
+  let catchingUp: Promise<void> = Promise.resolve();
+  const stopCatchingUp = pubsub.onResubscribe?.(() => {
+    catchingUp = catchingUp.then(catchUp).catch(fail);
+  });
 
   function onMessage(message: unknown) {
     if (ended) return;
@@ -108,6 +121,10 @@ function openStream<P>(
       logger.warn({ streamKey: stream.streamKey }, 'dropping a malformed event message');
       return;
     }
+    accept(envelope);
+  }
+
+  function accept(envelope: EventEnvelope) {
     if (liveQueue.length >= maxBuffered) {
       logger.warn({ streamKey: stream.streamKey, maxBuffered }, 'cutting off a slow event stream consumer');
       fail(
@@ -118,6 +135,7 @@ function openStream<P>(
       return;
     }
     liveQueue.push(envelope);
+    if (BigInt(envelope.id) > highestKnown) highestKnown = BigInt(envelope.id);
     flush();
   }
 
@@ -129,7 +147,12 @@ function openStream<P>(
 
   async function start() {
     await Promise.all(stream.topics.map(subscribeTopic));
-    if (ended || stream.after === undefined) return;
+    if (ended) return;
+    if (stream.after === undefined) {
+      watermark = await latestEventId(opts.db, stream.tenantId);
+      if (watermark > highestKnown) highestKnown = watermark;
+      return;
+    }
     const rows = await replayAfter(opts, stream.topics, stream.after);
     if (ended) return;
     if (rows.length > opts.replayMaxEvents) {
@@ -139,6 +162,28 @@ function openStream<P>(
       });
     }
     replayQueue.push(...rows.map(envelopeOf));
+    const last = rows.at(-1);
+    if (last && last.id > highestKnown) highestKnown = last.id;
+  }
+
+  /** After pub/sub lost messages (Redis reconnect): reads what was committed meanwhile from the table. */
+  async function catchUp() {
+    if (
+      !(await ready.then(
+        () => true,
+        () => false,
+      )) ||
+      ended
+    )
+      return;
+    const rows = await replayAfter(opts, stream.topics, highestKnown);
+    if (ended) return;
+    if (rows.length > opts.replayMaxEvents) {
+      throw new DomainError('SLOW_CONSUMER', 'Too many events missed; resume with the last cursor', {
+        reason: 'RESYNC_REQUIRED',
+      });
+    }
+    for (const row of rows) accept(envelopeOf(row));
   }
 
   /** The next event to deliver, or undefined; skips duplicates. */
@@ -179,6 +224,7 @@ function openStream<P>(
   function end() {
     if (ended) return;
     ended = true;
+    stopCatchingUp?.();
     replayQueue.length = 0;
     liveQueue.length = 0;
     for (const unsubscribe of unsubscribers.splice(0)) {
@@ -248,6 +294,18 @@ async function replayAfter(opts: EventStreamsOptions, topics: string[], after: b
     WHERE "topic" = ANY(${topics}::text[]) AND "id" > ${after.toString()}::bigint
     ORDER BY "id"
     LIMIT ${opts.replayMaxEvents + 1}::int`;
+}
+
+/**
+ * The newest committed event id of the tenant (and of system events). Any event of theirs that commits
+ * later gets a larger id (see the outbox locks), so it is a safe starting position for a live stream.
+ */
+async function latestEventId(db: Db, tenantId: string | null): Promise<bigint> {
+  const [row] = await db.$queryRaw<Array<{ id: bigint | null }>>`
+    SELECT GREATEST(
+      (SELECT max("id") FROM "Event" WHERE "tenantId" = ${tenantId}),
+      (SELECT max("id") FROM "Event" WHERE "tenantId" IS NULL)) AS "id"`;
+  return row?.id ?? 0n;
 }
 
 function asEnvelope(message: unknown): EventEnvelope | undefined {

@@ -84,6 +84,7 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
       };
     },
     status: health.status,
+    onResubscribe: health.onResubscribe,
     redis: () => connections.publisher,
     stats() {
       let handlers = 0;
@@ -102,17 +103,22 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
 
 /** Follows both connections (ioredis reconnects by itself) and logs each up/down transition. */
 function trackHealth(connections: RedisConnections, logger: Logger) {
-  const ready = { publisher: connections.publisher.status === 'ready', subscriber: false };
-  ready.subscriber = connections.subscriber.status === 'ready';
+  const ready = {
+    publisher: connections.publisher.status === 'ready',
+    subscriber: connections.subscriber.status === 'ready',
+  };
   let last: 'up' | 'down' = status();
   let stopped = false;
+  let subscriberDropped = false;
   const upWaiters = new Set<() => void>();
+  const resubscribeListeners = new Set<() => void>();
 
   function status(): 'up' | 'down' {
     return ready.publisher && ready.subscriber ? 'up' : 'down';
   }
 
   function update(role: keyof typeof ready, isReady: boolean) {
+    if (role === 'subscriber') trackResubscription(ready.subscriber, isReady);
     ready[role] = isReady;
     const now = status();
     if (now === last || stopped) return;
@@ -123,6 +129,28 @@ function trackHealth(connections: RedisConnections, logger: Logger) {
     } else {
       logger.warn({ connection: role }, 'redis pub/sub down; reconnecting');
     }
+  }
+
+  /**
+   * ioredis re-sends SUBSCRIBE for every channel on reconnect, before emitting 'ready'. A PING queued
+   * behind them answers once they are all active: only then can a catch-up read miss nothing.
+   */
+  function trackResubscription(wasReady: boolean, isReady: boolean) {
+    if (wasReady && !isReady) subscriberDropped = true;
+    if (wasReady || !isReady || !subscriberDropped) return;
+    subscriberDropped = false;
+    connections.subscriber.ping().then(
+      () => {
+        for (const listener of resubscribeListeners) {
+          try {
+            listener();
+          } catch (error) {
+            logger.error({ err: error }, 'resubscribe listener failed');
+          }
+        }
+      },
+      (error: unknown) => logger.warn({ err: error }, 'redis resubscription not confirmed'),
+    );
   }
 
   for (const role of ['publisher', 'subscriber'] as const) {
@@ -154,8 +182,15 @@ function trackHealth(connections: RedisConnections, logger: Logger) {
         upWaiters.add(done);
       });
     },
+    onResubscribe(listener: () => void) {
+      resubscribeListeners.add(listener);
+      return () => {
+        resubscribeListeners.delete(listener);
+      };
+    },
     stop() {
       stopped = true;
+      resubscribeListeners.clear();
     },
   };
 }

@@ -20,6 +20,12 @@ export interface PubSub {
    * Commands fail fast while Redis is down (no offline queue) and keys carry the PubSub's keyPrefix.
    */
   redis?(): Redis;
+  /**
+   * Redis mode only: `listener` fires each time the subscriber connection came back after a drop and its
+   * subscriptions are active again. Messages published meanwhile were lost: listeners catch up from the
+   * Event table. Returns an unsubscribe.
+   */
+  onResubscribe?(listener: () => void): () => void;
   /** Local subscriptions: distinct topics and handlers (for metrics and leak tests). */
   stats?(): { topics: number; handlers: number };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/types';
@@ -153,6 +154,19 @@ describe('event streams', () => {
     const live = await commit(1);
 
     expect(ids(await take(stream, 3))).toEqual(ids([...unpublished, ...live]));
+  });
+
+  it('without a cursor, starts at the present: an older event published late is not delivered', async () => {
+    pubsub.failing = true;
+    await commit(1);
+    pubsub.failing = false;
+    const stream = open({});
+    await stream.ready;
+    const relay = createOutboxRelay({ db, pubsub, logger: silentLogger, intervalMs: 1000, graceMs: 0 });
+    expect(await relay.sweepOnce()).toBe(1);
+    const live = await commit(1);
+
+    expect(ids(await take(stream, 1))).toEqual(ids(live));
   });
 
   it('drops a live duplicate but not an unseen smaller id arriving late', async () => {
@@ -330,6 +344,39 @@ describe('event streams over Redis', () => {
     const live = await commit(2, { transport: a });
 
     expect(ids(await take(stream, 4))).toEqual(ids([...missed, ...live]));
+  });
+
+  it('catches up from the table when its subscriber connection comes back (Redis dropped what was published meanwhile)', async () => {
+    const prefix = uniquePrefix();
+    const a = await instance(prefix);
+    const connectionName = `test-${randomUUID()}`;
+    // No automatic reconnect, so the test decides how long the connection stays away.
+    const subscriber = new Redis(REDIS_URL, { connectionName, retryStrategy: () => null });
+    const b = await createRedisPubSub({
+      connections: { publisher: new Redis(REDIS_URL, { enableOfflineQueue: false }), subscriber },
+      logger: silentLogger,
+      channelPrefix: prefix,
+    });
+    transports.push(b);
+    const stream = open({}, b);
+    await stream.ready;
+    const before = await commit(1, { transport: a });
+    expect(ids(await take(stream, 1))).toEqual(ids(before));
+
+    const clients = String(await admin.client('LIST'));
+    const id = /id=(\d+) [^\n]* name=([^ ]+) /.exec(
+      clients.split('\n').find((line) => line.includes(connectionName)) ?? '',
+    );
+    await admin.client('KILL', 'ID', String(id?.[1]));
+    await eventually(() => subscriber.status === 'end');
+    expect(b.status()).toBe('down');
+    const missed = await commit(2, { transport: a });
+
+    await subscriber.connect();
+    expect(ids(await take(stream, 2))).toEqual(ids(missed));
+    expect(b.status()).toBe('up');
+    const live = await commit(1, { transport: a });
+    expect(ids(await take(stream, 1))).toEqual(ids(live));
   });
 
   it('releases the Redis subscription when the iterator is returned without ever being read', async () => {
