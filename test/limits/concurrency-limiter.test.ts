@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ConcurrencyLimiter, createConcurrencyLimiter } from '../../src/limits/concurrency-limiter';
+import { createLimiterRedis, type LimiterRedis } from '../../src/limits/limiter-redis';
+import { createLogger } from '../../src/observability/logger';
+import { uniqueRedisPrefix } from '../support/server';
+import { eventually, REDIS_URL, sleep, startRedisProxy } from './support';
+
+const silent = createLogger('silent');
+
+describe('open slots shared through Redis', () => {
+  const open: Array<{ slots: ConcurrencyLimiter; redis: LimiterRedis }> = [];
+  async function instance(keyPrefix: string, options: { leaseMs?: number; redisUrl?: string } = {}) {
+    const redis = createLimiterRedis({
+      redisUrl: options.redisUrl ?? REDIS_URL,
+      logger: silent,
+      commandTimeoutMs: 300,
+    });
+    await redis.ready(2000);
+    const created = {
+      slots: createConcurrencyLimiter({ redis, keyPrefix, leaseMs: options.leaseMs }),
+      redis,
+    };
+    open.push(created);
+    return created;
+  }
+  afterEach(async () => {
+    for (const { slots, redis } of open.splice(0)) {
+      await slots.close();
+      await redis.close();
+    }
+  });
+
+  it('allows N open at once across instances, refuses N+1, and frees a slot when it is released', async () => {
+    const prefix = uniqueRedisPrefix();
+    const { slots: a } = await instance(prefix);
+    const { slots: b } = await instance(prefix);
+    expect(await a.acquire('conn', 'user-1', 'c1', 2)).toEqual({ allowed: true, limit: 2, count: 1 });
+    expect(await b.acquire('conn', 'user-1', 'c2', 2)).toEqual({ allowed: true, limit: 2, count: 2 });
+    expect(await a.acquire('conn', 'user-1', 'c3', 2)).toEqual({ allowed: false, limit: 2, count: 2 });
+    expect((await b.acquire('conn', 'user-2', 'c4', 2)).allowed).toBe(true);
+    await b.release('conn', 'user-1', 'c2');
+    expect((await a.acquire('conn', 'user-1', 'c3', 2)).allowed).toBe(true);
+  });
+
+  it('acquiring the same holder twice takes one slot', async () => {
+    const { slots } = await instance(uniqueRedisPrefix());
+    await slots.acquire('conn', 'u', 'c1', 1);
+    expect(await slots.acquire('conn', 'u', 'c1', 1)).toEqual({ allowed: true, limit: 1, count: 1 });
+  });
+
+  it('keeps the slots of a live instance by renewing them past their lease', async () => {
+    const prefix = uniqueRedisPrefix();
+    const { slots: a } = await instance(prefix, { leaseMs: 200 });
+    const { slots: b } = await instance(prefix, { leaseMs: 200 });
+    await a.acquire('conn', 'u', 'c1', 1);
+    await sleep(500);
+    expect((await b.acquire('conn', 'u', 'c2', 1)).allowed).toBe(false);
+  });
+
+  it('frees the slots of an instance that vanished once their lease runs out', async () => {
+    const prefix = uniqueRedisPrefix();
+    const proxy = await startRedisProxy();
+    const crashed = await instance(prefix, { leaseMs: 300, redisUrl: proxy.url });
+    const { slots: survivor } = await instance(prefix, { leaseMs: 300 });
+    await crashed.slots.acquire('conn', 'u', 'c1', 1);
+    expect((await survivor.acquire('conn', 'u', 'c2', 1)).allowed).toBe(false);
+    await proxy.cut(); // the instance can neither renew nor release any more
+    await eventually(async () => (await survivor.acquire('conn', 'u', 'c2', 1)).allowed, 2000);
+    await proxy.close();
+  });
+
+  it('counts per instance while Redis is unreachable and puts its slots back into Redis after', async () => {
+    const prefix = uniqueRedisPrefix();
+    const proxy = await startRedisProxy();
+    const { slots: a, redis } = await instance(prefix, { leaseMs: 300, redisUrl: proxy.url });
+    const { slots: b } = await instance(prefix, { leaseMs: 300 });
+    await proxy.cut();
+    await eventually(() => redis.mode() === 'local');
+    expect((await a.acquire('conn', 'u', 'c1', 1)).allowed).toBe(true);
+    expect((await a.acquire('conn', 'u', 'c2', 1)).allowed).toBe(false);
+    await proxy.restore();
+    await eventually(() => redis.mode() === 'redis');
+    // The slot taken during the outage now counts on the other instance too.
+    await eventually(async () => !(await b.acquire('conn', 'u', 'c3', 1)).allowed, 2000);
+    await proxy.close();
+  });
+});
