@@ -7,8 +7,8 @@ export type DependencyStatus = 'up' | 'down';
 export interface OutboxBacklog {
   /** Committed events not yet published. */
   count: number;
-  /** Age of the oldest of them in ms (0 when none). */
-  oldestAgeMs: number;
+  /** Age of the oldest of them in seconds (0 when none). */
+  oldestAgeSeconds: number;
 }
 
 export interface HealthSnapshot {
@@ -100,7 +100,7 @@ export function createHealthMonitor(options: HealthMonitorOptions): HealthMonito
     metrics.degraded.set(current.degraded ? 1 : 0);
     if (current.outbox) {
       metrics.outboxBacklog.set(current.outbox.count);
-      metrics.outboxOldestAge.set(current.outbox.oldestAgeMs / 1000);
+      metrics.outboxOldestAge.set(current.outbox.oldestAgeSeconds);
     }
     if (current.degraded !== lastDegraded) {
       lastDegraded = current.degraded;

@@ -138,26 +138,22 @@ function instrumentAuthenticator(authenticator: Authenticator, metrics: Metrics)
   };
 }
 
-/** Counts publishes by topic kind; everything else goes straight to the wrapped PubSub. */
+/** Counts publishes by topic kind; everything else (subscribe, status, onResubscribe, ...) is the wrapped PubSub. */
 function instrumentPubSub(pubsub: PubSub, metrics: Metrics, activity: Activity): PubSub {
-  const instrumented: PubSub = {
-    async publish(topic, message) {
-      try {
-        await pubsub.publish(topic, message);
-      } catch (error) {
-        metrics.eventPublishFailures.inc({ kind: topicKind(topic) });
-        throw error;
-      }
-      metrics.eventsPublished.inc({ kind: topicKind(topic) });
-      activity.eventPublished();
-    },
-    subscribe: (topic, onMessage) => pubsub.subscribe(topic, onMessage),
-    status: () => pubsub.status(),
-    close: () => pubsub.close(),
+  const publish: PubSub['publish'] = async (topic, message) => {
+    try {
+      await pubsub.publish(topic, message);
+    } catch (error) {
+      metrics.eventPublishFailures.inc({ kind: topicKind(topic) });
+      throw error;
+    }
+    metrics.eventsPublished.inc({ kind: topicKind(topic) });
+    activity.eventPublished();
   };
-  if (pubsub.redis) instrumented.redis = () => pubsub.redis!();
-  if (pubsub.stats) instrumented.stats = () => pubsub.stats!();
-  return instrumented;
+  return new Proxy(pubsub, {
+    get: (target, property, receiver) =>
+      property === 'publish' ? publish : Reflect.get(target, property, receiver),
+  });
 }
 
 /**
@@ -184,11 +180,13 @@ function instrumentStreams<S extends EventStreams>(streams: S, metrics: Metrics,
   });
 }
 
+/** Wraps next(); return(), throw() and any extra property of the source (e.g. `ready`) are the source's. */
 function observeIterator<T>(
   source: AsyncIterableIterator<T>,
   observe: (value: T) => void,
 ): AsyncIterableIterator<T> {
   return {
+    ...source,
     async next() {
       const result = await source.next();
       if (!result.done) observe(result.value);

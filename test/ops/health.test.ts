@@ -74,8 +74,8 @@ describe('health monitor', () => {
   });
 
   it('publishes the outbox backlog and its age', async () => {
-    const { health, gauge } = monitor({ outboxBacklog: async () => ({ count: 7, oldestAgeMs: 2500 }) });
-    expect((await health.refresh()).outbox).toEqual({ count: 7, oldestAgeMs: 2500 });
+    const { health, gauge } = monitor({ outboxBacklog: async () => ({ count: 7, oldestAgeSeconds: 2.5 }) });
+    expect((await health.refresh()).outbox).toEqual({ count: 7, oldestAgeSeconds: 2.5 });
     expect(await gauge('expediter_outbox_backlog')).toBe(7);
     expect(await gauge('expediter_outbox_oldest_age_seconds')).toBe(2.5);
   });

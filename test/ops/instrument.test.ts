@@ -191,3 +191,28 @@ describe('activity', () => {
     });
   });
 });
+
+describe('instrumented wrappers keep the wrapped contract', () => {
+  it("keeps a pub/sub's optional methods and a stream iterator's extra properties", async () => {
+    const { instrumentation } = setup();
+    let listener: (() => void) | undefined;
+    const inner = Object.assign(createMemoryPubSub({ logger }), {
+      onResubscribe: (l: () => void) => {
+        listener = l;
+        return () => {};
+      },
+    });
+    const pubsub = instrumentation.pubsub(inner);
+    pubsub.onResubscribe?.(() => {});
+    expect(listener).toBeTypeOf('function');
+
+    const ready = Promise.resolve();
+    const streams = instrumentation.streams({
+      subscribe: () => Object.assign((async function* () {})(), { ready }),
+    });
+    const iterator = streams.subscribe({ streamKey: 'k', topics: [] }) as AsyncIterableIterator<unknown> & {
+      ready?: Promise<void>;
+    };
+    expect(iterator.ready).toBe(ready);
+  });
+});
