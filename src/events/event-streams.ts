@@ -168,14 +168,11 @@ function openStream<P>(
 
   /** After pub/sub lost messages (Redis reconnect): reads what was committed meanwhile from the table. */
   async function catchUp() {
-    if (
-      !(await ready.then(
-        () => true,
-        () => false,
-      )) ||
-      ended
-    )
-      return;
+    const started = await ready.then(
+      () => true,
+      () => false,
+    );
+    if (!started || ended) return;
     const rows = await replayAfter(opts, stream.topics, highestKnown);
     if (ended) return;
     if (rows.length > opts.replayMaxEvents) {
