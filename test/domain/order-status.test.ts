@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { OrderStatus } from '../../src/generated/prisma/enums';
 import { DomainError } from '../../src/domain/errors';
 import { assertTransition, canTransition, isTerminal } from '../../src/domain/order-status';
+import type { OrderStatus } from '../../src/generated/prisma/enums';
 
 const ALL: OrderStatus[] = ['PENDING', 'ACCEPTED', 'IN_PROGRESS', 'READY', 'COMPLETED', 'CANCELLED'];
 

@@ -38,7 +38,10 @@ describe('StoreService', () => {
       where: { id: 'acme-uptown-lemonade-stock' },
       data: { quantity: 0 },
     });
-    expect(await fx.stores.store(manager, 'acme-uptown')).toMatchObject({ id: 'acme-uptown', name: 'Acme Uptown' });
+    expect(await fx.stores.store(manager, 'acme-uptown')).toMatchObject({
+      id: 'acme-uptown',
+      name: 'Acme Uptown',
+    });
     const stations = await fx.stores.stations(manager, 'acme-uptown');
     expect(stations.map((s) => [s.id, s.kind, s.targetSeconds])).toEqual([
       ['acme-uptown-bar', 'PREP', 300],
@@ -54,9 +57,15 @@ describe('StoreService', () => {
   });
 
   it('hides another tenant’s store (NOT_FOUND) and refuses an own store outside the claim (FORBIDDEN)', async () => {
-    await expect(fx.stores.store(as('acme-manager'), 'globex-central')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(fx.stores.menu(as('acme-manager'), 'globex-central')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-    await expect(fx.stores.store(as('acme-staff'), 'acme-uptown')).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(fx.stores.store(as('acme-manager'), 'globex-central')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(fx.stores.menu(as('acme-manager'), 'globex-central')).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    await expect(fx.stores.store(as('acme-staff'), 'acme-uptown')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
   });
 
   it('finds a station only within the caller’s tenant', async () => {
