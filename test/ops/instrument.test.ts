@@ -207,7 +207,7 @@ describe('instrumented wrappers keep the wrapped contract', () => {
     expect(listener).toBeTypeOf('function');
 
     const ready = Promise.resolve();
-    const streams = instrumentation.streams({
+    const streams = instrumentation.streams<EventStreams>({
       subscribe: () => Object.assign((async function* () {})(), { ready }),
     });
     const iterator = streams.subscribe({ streamKey: 'k', topics: [] }) as AsyncIterableIterator<unknown> & {
