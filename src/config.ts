@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { type LimitsConfig, LimitsEnvShape, limitsFromEnv } from './limits/config';
 
@@ -42,6 +44,11 @@ const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
   // Limits (src/limits/config.ts; README "Limits")
   ...LimitsEnvShape,
+  // Operations (src/server/ops.ts; README "Operations")
+  WS_PONG_TIMEOUT_MS: int(100).default(10000),
+  HEALTH_CHECK_INTERVAL_MS: int(100).default(2000),
+  STATS_REPORT_INTERVAL_MS: int(100).default(5000),
+  INSTANCE_ID: z.string().regex(/^[\w.:-]{1,100}$/).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -68,6 +75,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Operation, rate and connection limits (src/limits). */
   limits: LimitsConfig;
+  /** Operations (src/server/ops.ts): heartbeat bound, health checks, cluster stats reports. */
+  ops: { instanceId: string; pongTimeoutMs: number; healthCheckIntervalMs: number; statsReportIntervalMs: number };
 }
 
 /** Development secret so `npm start` works out of the box; refused in production. */
@@ -117,5 +126,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     limits: limitsFromEnv(e),
+    ops: {
+      instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`,
+      pongTimeoutMs: e.WS_PONG_TIMEOUT_MS,
+      healthCheckIntervalMs: e.HEALTH_CHECK_INTERVAL_MS,
+      statsReportIntervalMs: e.STATS_REPORT_INTERVAL_MS,
+    },
   };
 }
