@@ -530,6 +530,17 @@ describe('subscribeOrders', () => {
     }
   });
 
+  it('releases its pub/sub subscription when the subscriber leaves a quiet stream', async () => {
+    const handlers = () => fx.deps.pubsub.stats!().handlers;
+    const before = handlers();
+    const stream = await fx.orders.subscribeOrders(manager, 'acme-uptown');
+    expect(handlers()).toBe(before + 1);
+    const waiting = stream.next().catch(() => undefined); // nothing happens in uptown meanwhile
+    await stream.return?.();
+    expect(handlers()).toBe(before);
+    void waiting;
+  });
+
   it('refuses another tenant’s store and a store outside the claim before streaming', async () => {
     await expect(fx.orders.subscribeOrders(staff, 'globex-central')).rejects.toMatchObject({
       code: 'NOT_FOUND',
