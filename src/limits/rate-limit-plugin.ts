@@ -88,7 +88,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
       if (operation?.operation !== 'mutation') return;
       const subject = subjectOf(args.contextValue as LimitedContext);
       let tightest: { budget: string; decision: RateLimitDecision } | undefined;
-      for (const field of rootFieldNames(args.document, operation.selectionSet)) {
+      for (const field of rootFieldCalls(args.document, operation.selectionSet)) {
         const budget = `mutation:${field}`;
         const limit = rates.mutationOverrides[field] ?? rates.mutationsPerUser;
         const decision = await rateLimiter.consume(
@@ -187,17 +187,21 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
   };
 }
 
-/** Top-level fields of an operation, through fragments; each mutation field has its own budget. */
-export function rootFieldNames(document: DocumentNode, selectionSet: SelectionSetNode): string[] {
+/**
+ * The top-level fields an operation executes, one entry per response key (so `a: createOrder`
+ * and `b: createOrder` are two calls), through fragments. Each call counts against its budget.
+ */
+export function rootFieldCalls(document: DocumentNode, selectionSet: SelectionSetNode): string[] {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const names = new Set<string>();
+  const calls = new Map<string, string>();
   const visit = (set: SelectionSetNode, seen: Set<string>) => {
     for (const selection of set.selections) {
       if (selection.kind === Kind.FIELD) {
-        if (!selection.name.value.startsWith('__')) names.add(selection.name.value);
+        const name = selection.name.value;
+        if (!name.startsWith('__')) calls.set(selection.alias?.value ?? name, name);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         visit(selection.selectionSet, seen);
       } else if (!seen.has(selection.name.value)) {
@@ -207,7 +211,7 @@ export function rootFieldNames(document: DocumentNode, selectionSet: SelectionSe
     }
   };
   visit(selectionSet, new Set());
-  return [...names];
+  return [...calls.values()];
 }
 
 function checkBodySize(request: Request, maxBytes: number): { status: number; message: string } | undefined {

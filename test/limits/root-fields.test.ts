@@ -1,17 +1,20 @@
 import { getOperationAST, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { rootFieldNames } from '../../src/limits/rate-limit-plugin';
+import { rootFieldCalls } from '../../src/limits/rate-limit-plugin';
 
-const fieldsOf = (source: string) => {
+const callsOf = (source: string) => {
   const document = parse(source);
-  return rootFieldNames(document, getOperationAST(document)!.selectionSet);
+  return rootFieldCalls(document, getOperationAST(document)!.selectionSet).sort();
 };
 
-describe('root fields of a mutation (each has its own budget)', () => {
-  it('names each top-level field once, aliased or not, without __typename', () => {
+describe('root field calls of a mutation (each counts against its budget)', () => {
+  it('counts every alias as a call, merged duplicates once, and never __typename', () => {
     expect(
-      fieldsOf('mutation { a: createOrder(input: {}) { id } b: createOrder(input: {}) { id } __typename }'),
-    ).toEqual(['createOrder']);
+      callsOf('mutation { a: createOrder(input: {}) { id } b: createOrder(input: {}) { id } __typename }'),
+    ).toEqual(['createOrder', 'createOrder']);
+    expect(callsOf('mutation { markAllNotificationsRead markAllNotificationsRead }')).toEqual([
+      'markAllNotificationsRead',
+    ]);
   });
 
   it('sees through inline fragments and fragment spreads, even recursive ones', () => {
@@ -19,6 +22,6 @@ describe('root fields of a mutation (each has its own budget)', () => {
       mutation { ...M ... on Mutation { bumpTicket(ticketId: "t") { id } } }
       fragment M on Mutation { markAllNotificationsRead ...M }
     `;
-    expect(fieldsOf(source).sort()).toEqual(['bumpTicket', 'markAllNotificationsRead']);
+    expect(callsOf(source)).toEqual(['bumpTicket', 'markAllNotificationsRead']);
   });
 });
