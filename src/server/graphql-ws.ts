@@ -36,6 +36,8 @@ export interface GraphqlWsOptions {
   keepAliveMs: number;
   /** Connection limits (src/limits): per-user/per-IP slots taken after authentication, freed on close. */
   connectionLimits?: Pick<ConnectionGuard, 'admit' | 'release'>;
+  /** ops: called when a connection is acknowledged (connect latency, who it is in the logs). */
+  onAcknowledged?: (socket: WebSocket, principal: Principal) => void;
 }
 
 /**
@@ -68,6 +70,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           state.expiryTimer = scheduleExpiry(state, logger);
           ctx.extra.state = state;
           connections.add(state);
+          options.onAcknowledged?.(ctx.extra.socket, principal); // ops
           return true;
         } catch (error) {
           const code = error instanceof AuthError ? error.closeCode : WsCloseCode.Unauthorized;
@@ -83,9 +86,10 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         clearTimeout(state.expiryTimer);
         connections.delete(state);
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
+          operationId: id, // ops: the graphql-ws message id, in this operation's log lines
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
