@@ -1,0 +1,19 @@
+import { type ServerRequest, serverStats, tell } from '../protocol';
+
+/** Common child-process loop: report readiness, answer stats, close on request or when the parent leaves. */
+export async function serveBench(start: () => Promise<{ port: number; close(): Promise<void> }>) {
+  const server = await start();
+  let closing = false;
+  const close = async () => {
+    if (closing) return;
+    closing = true;
+    await Promise.race([server.close(), new Promise((r) => setTimeout(r, 3000))]);
+    process.exit(0);
+  };
+  process.on('message', (message: ServerRequest) => {
+    if (message.cmd === 'stats') void tell({ type: 'stats', ...serverStats(message.gc ?? false) });
+    if (message.cmd === 'close') void close();
+  });
+  process.on('disconnect', () => void close());
+  await tell({ type: 'ready', port: server.port });
+}
