@@ -189,6 +189,7 @@ export class KdsService {
     const candidates = await this.deps.db.kdsTicket.findMany({
       where: { status: { not: 'BUMPED' }, lateAt: null },
       select: { id: true, firedAt: true, station: { select: { targetSeconds: true } } },
+      orderBy: { firedAt: 'asc' },
     });
     const due = candidates
       .filter((ticket) => now.getTime() - ticket.firedAt.getTime() > ticket.station.targetSeconds * 1000)

@@ -254,9 +254,14 @@ export function emitKdsEvent(
 
 const SEVERITY_RANK: Record<Severity, number> = { URGENT: 0, HIGH: 1, NORMAL: 2, LOW: 3 };
 
-/** Kitchen order: most urgent first, then the ticket fired earliest. */
+/** Kitchen order: most urgent first, then the ticket fired earliest (ties: by order, then station). */
 export function compareTickets(a: KdsTicketView, b: KdsTicketView): number {
-  return SEVERITY_RANK[a.priority] - SEVERITY_RANK[b.priority] || a.firedAt.localeCompare(b.firedAt);
+  return (
+    SEVERITY_RANK[a.priority] - SEVERITY_RANK[b.priority] ||
+    a.firedAt.localeCompare(b.firedAt) ||
+    a.orderNumber - b.orderNumber ||
+    a.stationId.localeCompare(b.stationId)
+  );
 }
 
 export function isRush(priority: Severity): boolean {

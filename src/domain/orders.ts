@@ -237,7 +237,11 @@ export class OrderService {
       });
       const order = await loadOrderView(tx, tenantId, orderId);
       emitOrderEvent(emit, tenantId, { kind: 'CREATED', order, at: now });
-      for (const ticket of await loadTicketViews(tx, { tenantId, orderId })) {
+      // Tickets fire in the order their stations first appear in the lines.
+      const firing = [...ticketIds.values()];
+      const tickets = await loadTicketViews(tx, { tenantId, orderId });
+      tickets.sort((a, b) => firing.indexOf(a.id) - firing.indexOf(b.id));
+      for (const ticket of tickets) {
         emitKdsEvent(emit, tenantId, {
           kind: 'ORDER_INCOMING',
           ticket,

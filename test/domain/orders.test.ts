@@ -107,9 +107,9 @@ describe('createOrder', () => {
     const events = (await fx.events(since)).filter((e) => !e.kind.startsWith('inventory.'));
     expect(events.map((e) => [e.kind, e.topic])).toEqual([
       ['order.CREATED', 't:acme:store:acme-downtown:orders'],
-      ['kds.ORDER_INCOMING', 't:acme:station:acme-downtown-bar:kds'],
-      ['kds.ORDER_INCOMING', 't:acme:store:acme-downtown:kds'],
       ['kds.ORDER_INCOMING', 't:acme:station:acme-downtown-grill:kds'],
+      ['kds.ORDER_INCOMING', 't:acme:store:acme-downtown:kds'],
+      ['kds.ORDER_INCOMING', 't:acme:station:acme-downtown-bar:kds'],
       ['kds.ORDER_INCOMING', 't:acme:store:acme-downtown:kds'],
     ]);
     expect(events[0]!.payload).toEqual({
@@ -124,8 +124,9 @@ describe('createOrder', () => {
       ticket: {
         orderId: order.id,
         orderNumber: order.number,
-        stationId: 'acme-downtown-bar',
-        targetSeconds: 300,
+        stationId: 'acme-downtown-grill',
+        targetSeconds: 600,
+        items: [{ name: 'Burger', quantity: 2, notes: 'no onions' }, { name: 'Fries' }],
       },
     });
   });
