@@ -39,7 +39,7 @@ export interface MetricsInput {
   ordersToday: { status: OrderStatus; totalCents: number }[];
   /** Orders not yet completed or cancelled, whatever day they were placed. */
   openOrders: number;
-  /** Tickets bumped today. */
+  /** Tickets bumped today, of orders that were not cancelled (cancelling closes tickets). */
   bumpedTickets: { firedAt: Date; bumpedAt: Date }[];
   /** Customers who ordered today, with their first order ever in this scope. */
   customers: { customerId: string; firstOrderAt: Date }[];
@@ -194,16 +194,24 @@ export function createKeyedThrottle(windowMs: number, work: (key: string) => Pro
   let stopped = false;
 
   const run = (key: string) => {
-    const previous = runs.get(key) ?? Promise.resolve();
-    const current = previous
-      .then(() => (stopped ? undefined : work(key)))
-      .catch(() => {
-        // work reports its own errors; a failed run must not stop the next one
-      });
+    const previous = runs.get(key);
+    // A leading run starts right away; a run queued behind one still in flight starts after it.
+    const started = previous ? previous.then(() => (stopped ? undefined : work(key))) : startNow(key);
+    const current = started.catch(() => {
+      // work reports its own errors; a failed run must not stop the next one
+    });
     runs.set(key, current);
     void current.then(() => {
       if (runs.get(key) === current) runs.delete(key);
     });
+  };
+
+  const startNow = (key: string): Promise<void> => {
+    try {
+      return work(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 
   const openWindow = (key: string) => {

@@ -110,10 +110,15 @@ export class DashboardService {
   start(): void {
     if (this.snapshotTimer) return;
     const skipRecentMs = this.options.snapshotIntervalMs / 2;
+    let busy = false;
     this.snapshotTimer = setInterval(() => {
-      this.snapshotting = this.snapshotNow({ skipRecentMs }).catch((error) =>
-        this.deps.logger.warn({ err: error }, 'dashboard snapshot failed'),
-      );
+      if (busy) return; // a slow round is never overlapped by the next one
+      busy = true;
+      this.snapshotting = this.snapshotNow({ skipRecentMs })
+        .catch((error) => this.deps.logger.warn({ err: error }, 'dashboard snapshot failed'))
+        .finally(() => {
+          busy = false;
+        });
     }, this.options.snapshotIntervalMs);
     this.snapshotTimer.unref?.();
   }
@@ -284,7 +289,7 @@ export class DashboardService {
       }),
       db.order.count({ where: { tenantId, storeId, status: { in: OPEN_STATUSES } } }),
       db.kdsTicket.findMany({
-        where: { tenantId, storeId, bumpedAt: today },
+        where: { tenantId, storeId, bumpedAt: today, order: { status: { not: 'CANCELLED' } } },
         select: { firedAt: true, bumpedAt: true },
       }),
       db.station.findMany({ where: { tenantId, storeId }, select: { id: true, name: true } }),

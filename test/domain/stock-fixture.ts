@@ -11,7 +11,7 @@ import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox
 import { createPubSub } from '../../src/events/pubsub';
 import type { CommitListener } from '../../src/events/unit-of-work';
 import { createLogger } from '../../src/observability/logger';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { createTestDatabase, type TestDatabase, withAdmin } from '../support/db';
 
 export interface StoredEvent {
   id: bigint;
@@ -32,6 +32,8 @@ export interface StockFixture {
   notifications: NotificationService;
   dashboard: DashboardService;
   orders: OrderService;
+  /** Registers another commit listener (e.g. a second DashboardService). */
+  listen(listener: CommitListener): void;
   /** Event rows written after `afterId` (all by default), in id order. */
   events(afterId?: bigint): Promise<StoredEvent[]>;
   lastEventId(): Promise<bigint>;
@@ -68,6 +70,9 @@ export async function createStockFixture(
     notifications: new NotificationService(deps),
     dashboard,
     orders: new OrderService(deps),
+    listen: (listener) => {
+      listeners.push(listener);
+    },
     async events(afterId = 0n) {
       const rows = await db.event.findMany({ where: { id: { gt: afterId } }, orderBy: { id: 'asc' } });
       return rows.map((row) => ({ id: row.id, topic: row.topic, kind: row.kind, payload: row.payload }));
@@ -79,9 +84,26 @@ export async function createStockFixture(
     async close() {
       await dashboard.stop();
       await pubsub.close();
+      await database.handle.close();
+      await connectionsClosed(database.name);
       await database.drop();
     },
   };
+}
+
+/**
+ * pg's pool.end() resolves before its sockets are closed; dropping the database WITH (FORCE) then kills
+ * those backends, and the closing clients report it as an unhandled error. Wait for them to go first.
+ */
+async function connectionsClosed(databaseName: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await withAdmin((admin) =>
+      admin.query('SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1', [databaseName]),
+    );
+    if (rows[0]?.open === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** The principal a verified token of a demo user yields, with optional overrides. */
