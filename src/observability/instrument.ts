@@ -210,7 +210,12 @@ interface PluginDeps {
   connectionOf(socket: WebSocket): ConnectionInfo | undefined;
 }
 
-type OpsContext = { requestId?: string; socket?: WebSocket; principal?: Principal | null };
+type OpsContext = {
+  requestId?: string;
+  operationId?: string;
+  socket?: WebSocket;
+  principal?: Principal | null;
+};
 
 function operationsPlugin(deps: PluginDeps): Plugin {
   const { metrics, activity, gate } = deps;
@@ -220,7 +225,7 @@ function operationsPlugin(deps: PluginDeps): Plugin {
     const connection = context.socket ? deps.connectionOf(context.socket) : undefined;
     return (connection?.logger ?? deps.logger).child({
       requestId: context.requestId,
-      operationId: randomUUID(),
+      operationId: context.operationId ?? randomUUID(),
       operationName: args.operationName ?? undefined,
       operationType: type,
     });

@@ -8,6 +8,7 @@ import './inventory';
 import './notifications';
 import './dashboard';
 import './sessions';
+import './ops';
 
 let schema: GraphQLSchema | undefined;
 

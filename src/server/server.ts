@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { createYoga } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import { createAuthenticator } from '../auth/authenticate';
@@ -20,11 +21,18 @@ import { createPubSub } from '../events/pubsub';
 import type { CommitListener } from '../events/unit-of-work';
 import { createOutboxRelay } from '../events/relay';
 import { createLimits, type Limits } from '../limits/index';
+import { Activity } from '../observability/activity';
+import { createHealthMonitor } from '../observability/health';
+import { startHeartbeat } from '../observability/heartbeat';
+import { createInstrumentation } from '../observability/instrument';
 import { createLogger, type Logger } from '../observability/logger';
+import { createMetrics, type Metrics } from '../observability/metrics';
 import type { GraphQLContext } from '../schema/context';
 import { buildSchema } from '../schema/index';
+import { createClusterStats } from './cluster-stats';
 import { createErrorMasker } from './errors';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
+import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining } from './ops';
 
 export interface ExpediterServer {
   /** http://host:port */
@@ -37,6 +45,8 @@ export interface ExpediterServer {
   logger: Logger;
   /** Operation, rate and connection limits; `limits.mode()` says whether they are shared through Redis. */
   limits: Limits;
+  /** Prometheus metrics of this instance (its own registry); e.g. `metrics.rateLimitRefusals.inc({ scope })`. */
+  metrics: Metrics;
   /** Graceful: stops accepting, closes sockets with 1001, flushes the outbox, closes pools. */
   close(): Promise<void>;
 }
@@ -52,8 +62,14 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     logger.info('loaded demo data');
   }
   const db = dbHandle.db;
+  // ops: one registry per instance; the wrappers count connections, operations and events
+  const metrics = createMetrics();
+  const activity = new Activity();
+  const instrument = createInstrumentation({ metrics, activity, logger });
 
-  const pubsub = await createPubSub({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, logger });
+  const pubsub = instrument.pubsub(
+    await createPubSub({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, logger }),
+  );
   const commitListeners: CommitListener[] = [];
   const uow = createUnitOfWork({
     db,
@@ -61,22 +77,55 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     logger,
     onCommit: [(events) => commitListeners.forEach((listener) => listener(events))],
   });
-  const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
+  const streams = instrument.streams(
+    createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents }),
+  );
   const relay = createOutboxRelay({ db, pubsub, logger, intervalMs: config.events.relayIntervalMs });
 
   const revocations = createRevocationStore({ redis: pubsub.redis?.(), pubsub, logger });
   const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations });
   commitListeners.push(services.dashboard.onCommit);
-  const authenticator = createAuthenticator({
-    verifier: createTokenVerifier(config.jwt),
-    revocations,
+  const authenticator = instrument.authenticator(
+    createAuthenticator({
+      verifier: createTokenVerifier(config.jwt),
+      revocations,
+      logger,
+    }),
+  );
+  // ops: health (database behind a circuit breaker, Redis, outbox), drain state, cluster stats
+  const health = createHealthMonitor({
+    checkDatabase: () => dbHandle.query('SELECT 1'),
+    redisStatus: config.redisUrl ? () => pubsub.status() : undefined,
+    outboxBacklog: () => relay.backlog(),
+    metrics,
+    logger,
+    intervalMs: config.ops.healthCheckIntervalMs,
+  });
+  const drain = createDrainState({ metrics, logger });
+  const opsRoutes = createOpsRoutes({ metrics, health, drain });
+  const clusterStats = createClusterStats({
+    instanceId: config.ops.instanceId,
+    hostname: hostname(),
+    activity,
+    state: () => {
+      const snapshot = health.snapshot();
+      return {
+        ready: !drain.draining && snapshot.database === 'up' && !snapshot.degraded,
+        degraded: snapshot.degraded,
+        draining: drain.draining,
+        outboxBacklog: snapshot.outbox?.count ?? null,
+      };
+    },
+    redis: pubsub.redis ? () => pubsub.redis!() : undefined,
+    redisUp: () => pubsub.status() === 'up',
+    intervalMs: config.ops.statsReportIntervalMs,
     logger,
   });
 
   const limits = await createLimits(config, { logger });
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema: buildSchema(),
-    plugins: [...limits.plugins],
+    plugins: [instrument.yogaPlugin(drain, { serverStats: clusterStats }), ...limits.plugins],
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
@@ -121,12 +170,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
   const httpServer = createHttpServer((req, res) => route(req, res));
   async function route(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/ready') {
-      const ready = !draining && pubsub.status() === 'up' && (await databaseReachable(dbHandle));
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ready, draining, redis: pubsub.status() }));
-      return;
-    }
+    if (await opsRoutes(req, res)) return; // ops: /health, /ready, /metrics
     if (draining && path === GRAPHQL_PATH) {
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ errors: [{ message: 'Server is shutting down', extensions: { code: 'UNAVAILABLE' } }] }));
@@ -141,13 +185,23 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     ...limits.connections.serverOptions,
   });
   limits.connections.attach(wsServer);
+  // ops: connection metrics and logs, 503 on upgrades while draining, ping/pong heartbeat
+  instrument.trackConnections(wsServer);
+  refuseUpgradesWhileDraining(wsServer, drain);
+  const heartbeat = startHeartbeat({
+    wsServer,
+    intervalMs: config.ws.keepAliveMs,
+    timeoutMs: config.ops.pongTimeoutMs,
+    onStale: (socket) => instrument.connectionStale(socket),
+  });
   const graphqlWs = attachGraphqlWs({
     wsServer,
     yoga: yoga as never,
     authenticator,
     logger,
     connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
-    keepAliveMs: config.ws.keepAliveMs,
+    keepAliveMs: 0, // ops: the heartbeat above pings and terminates dead peers instead
+    onAcknowledged: (socket, principal) => instrument.connectionAcknowledged(socket, principal),
     connectionLimits: limits.connections,
   });
   const stopRevocations = revocations.onRevocation((revocation) => graphqlWs.applyRevocation(revocation));
@@ -157,6 +211,8 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     httpServer.listen(config.port, config.host, () => resolve());
   });
   relay.start();
+  health.start(); // ops
+  clusterStats.start(); // ops
   services.start();
   const port = (httpServer.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -171,24 +227,34 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     db: dbHandle,
     logger,
     limits,
+    metrics,
     close: () => {
       closing ??= (async () => {
         draining = true;
+        // ops: readiness off, new connections and operations refused; in-flight operations finish
+        // (their events still reach subscribers) before sockets close; the whole close is bounded.
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        drain.start();
+        await drain.settled(config.shutdownTimeoutMs / 2);
+        heartbeat.stop();
         stopRevocations();
         graphqlWs.closeAll(WsCloseCode.GoingAway, 'Server shutting down');
         await new Promise<void>((resolve) => {
           httpServer.close(() => resolve());
           httpServer.closeIdleConnections();
+          const remainingMs = Math.max(0, deadline - Date.now()); // ops: what is left of the budget
           setTimeout(() => {
             httpServer.closeAllConnections();
             for (const socket of wsServer.clients) socket.terminate();
-          }, config.shutdownTimeoutMs).unref();
+          }, remainingMs).unref();
         });
         await graphqlWs.dispose();
         await limits.close();
         await services.stop();
         relay.stop();
         await relay.sweepOnce().catch(() => 0);
+        health.stop(); // ops
+        await clusterStats.stop(); // ops: withdraws this instance's report
         await revocations.close();
         await pubsub.close();
         await dbHandle.close();
@@ -197,15 +263,6 @@ export async function createServer(config: Config, options: { logger?: Logger } 
       return closing;
     },
   };
-}
-
-async function databaseReachable(handle: DbHandle): Promise<boolean> {
-  try {
-    await handle.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export { AuthError };
