@@ -42,6 +42,10 @@ const EnvSchema = z.object({
   WS_CONNECTION_INIT_TIMEOUT_MS: int(100).default(5000),
   WS_KEEPALIVE_MS: int(1000).default(12000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
+  ORDER_UPDATE_COALESCE_MS: int(0).default(250),
+  KDS_LATE_SWEEP_INTERVAL_MS: int(100).default(5000),
+  DASHBOARD_THROTTLE_MS: int(0).default(1000),
+  DASHBOARD_SNAPSHOT_INTERVAL_MS: int(1000).default(60000),
   // Limits (src/limits/config.ts; README "Limits")
   ...LimitsEnvShape,
   // Operations (src/server/ops.ts; README "Operations")
@@ -125,6 +129,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    domain: {
+      orderUpdateCoalesceMs: e.ORDER_UPDATE_COALESCE_MS,
+      kdsLateSweepIntervalMs: e.KDS_LATE_SWEEP_INTERVAL_MS,
+      dashboardThrottleMs: e.DASHBOARD_THROTTLE_MS,
+      dashboardSnapshotIntervalMs: e.DASHBOARD_SNAPSHOT_INTERVAL_MS,
+    },
     limits: limitsFromEnv(e),
     ops: {
       instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`,

@@ -22,11 +22,15 @@ export interface Services {
 }
 
 export function createServices(deps: ServiceDeps, auth: { revocations: RevocationStore }): Services {
-  const kds = new KdsService(deps);
-  const dashboard = new DashboardService(deps);
+  const windows = deps.config.domain;
+  const kds = new KdsService(deps, { lateSweepIntervalMs: windows.kdsLateSweepIntervalMs });
+  const dashboard = new DashboardService(deps, {
+    throttleMs: windows.dashboardThrottleMs,
+    snapshotIntervalMs: windows.dashboardSnapshotIntervalMs,
+  });
   return {
     stores: new StoreService(deps),
-    orders: new OrderService(deps),
+    orders: new OrderService(deps, { updateCoalesceMs: windows.orderUpdateCoalesceMs }),
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),
