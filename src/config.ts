@@ -81,6 +81,13 @@ export interface Config {
   limits: LimitsConfig;
   /** Operations (src/server/ops.ts): heartbeat bound, health checks, cluster stats reports. */
   ops: { instanceId: string; pongTimeoutMs: number; healthCheckIntervalMs: number; statsReportIntervalMs: number };
+  /** Windows of the domain's background behaviour (README "Configuration"). */
+  domain: {
+    orderUpdateCoalesceMs: number;
+    kdsLateSweepIntervalMs: number;
+    dashboardThrottleMs: number;
+    dashboardSnapshotIntervalMs: number;
+  };
 }
 
 /** Development secret so `npm start` works out of the box; refused in production. */
