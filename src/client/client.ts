@@ -143,6 +143,12 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
             current?.();
             current = undefined;
             if (stopped) return;
+            if (Array.isArray(error)) {
+              // GraphQL errors are the server's answer (Apollo and urql expect them as they are).
+              stop();
+              sink.error(error);
+              return;
+            }
             reconnection.retry(error).then(start, (fatal) => {
               if (stopped) return;
               stop();

@@ -10,5 +10,6 @@ export {
 } from './client';
 export { CursorTracker, cursorOf } from './cursor-tracker';
 export { ExpediterError, type ExpediterErrorCode, fromGraphQLErrors, toExpediterError } from './errors';
+export { type HttpRequestOptions, httpRequest } from './http';
 export { isRetryable } from './reconnection';
 export type { ResultOf, TypedDocument, VariablesOf } from './typed';
