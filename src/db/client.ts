@@ -31,6 +31,8 @@ export async function createDb(opts: { databaseUrl?: string; dataDir: string }):
 async function createPostgres(url: string): Promise<DbHandle> {
   const pg = await import('pg');
   const pool = new pg.default.Pool({ connectionString: url, max: 10 });
+  // An idle client whose connection the server ends (restart, failover) emits 'error'; the pool replaces it.
+  pool.on('error', () => {});
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     db,
