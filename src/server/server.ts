@@ -14,6 +14,8 @@ import type { Config } from '../config';
 import { createDb, type DbHandle } from '../db/client';
 import { migrate } from '../db/migrate';
 import { seed } from '../db/seed';
+import { renderOfflineGraphiQL } from '../demo/graphiql';
+import { createWebPages } from '../demo/web-pages';
 import { createServices, type Services } from '../domain/index';
 import { createEventStreams } from '../events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
@@ -129,6 +131,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
+    renderGraphiQL: renderOfflineGraphiQL, // clients: assets from the npm package, not a CDN
     logging: {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
@@ -167,10 +170,12 @@ export async function createServer(config: Config, options: { logger?: Logger } 
   }
 
   let draining = false;
+  const webPages = createWebPages(); // clients: GraphiQL assets and the /demo page
   const httpServer = createHttpServer((req, res) => route(req, res));
   async function route(req: IncomingMessage, res: ServerResponse) {
     const path = (req.url ?? '/').split('?')[0];
     if (await opsRoutes(req, res)) return; // ops: /health, /ready, /metrics
+    if (config.graphiql && (await webPages.handle(req, res))) return; // clients: developer pages
     if (draining && path === GRAPHQL_PATH) {
       res.writeHead(503, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ errors: [{ message: 'Server is shutting down', extensions: { code: 'UNAVAILABLE' } }] }));
