@@ -1,0 +1,63 @@
+/** The demo page shell; demo/app.ts (bundled at /demo/app.js) fills it in. */
+export function demoPage(): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Expediter live demo</title>
+<style>
+  :root { font-family: system-ui, sans-serif; color: #1d232a; background: #eef1f4; }
+  body { margin: 0; }
+  header { display: flex; gap: 1rem; align-items: center; padding: .75rem 1.25rem; background: #1d232a; color: #fff; }
+  header h1 { font-size: 1.1rem; margin: 0; flex: 1; }
+  #status { font-size: .85rem; padding: .2rem .6rem; border-radius: 1rem; background: #7a828b; }
+  #status[data-state="live"] { background: #2e9d5b; }
+  #status[data-state="reconnecting"] { background: #c98a14; }
+  #status[data-state="error"] { background: #c0392b; }
+  main { display: grid; grid-template-columns: 2fr 1fr; gap: 1.25rem; padding: 1.25rem; }
+  section > h2 { font-size: 1rem; margin: 0 0 .75rem; }
+  #tickets { display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: .75rem; }
+  .ticket { background: #fff; border-radius: .5rem; border-top: .35rem solid #3b82c4; padding: .6rem .75rem; box-shadow: 0 1px 2px #0002; }
+  .ticket.late { border-top-color: #c0392b; }
+  .ticket.rush { border-top-color: #c98a14; }
+  .ticket h3 { display: flex; justify-content: space-between; margin: 0 0 .4rem; font-size: 1rem; }
+  .ticket ul { margin: 0 0 .6rem; padding-left: 1.1rem; }
+  .ticket button { width: 100%; padding: .4rem; border: 0; border-radius: .3rem; background: #1d232a; color: #fff; cursor: pointer; }
+  .empty { color: #7a828b; }
+  #metrics { display: grid; grid-template-columns: 1fr 1fr; gap: .6rem; margin-bottom: 1rem; }
+  .metric { background: #fff; border-radius: .5rem; padding: .6rem .75rem; }
+  .metric span { display: block; font-size: .75rem; color: #7a828b; }
+  .metric strong { font-size: 1.4rem; }
+  #feed { list-style: none; margin: 0; padding: 0; font-size: .85rem; }
+  #feed li { background: #fff; border-radius: .3rem; padding: .35rem .6rem; margin-bottom: .3rem; }
+  form { max-width: 36rem; margin: 3rem auto; display: grid; gap: .6rem; }
+  textarea { min-height: 6rem; font-family: monospace; }
+  #error { color: #c0392b; padding: 0 1.25rem; }
+</style>
+</head>
+<body>
+<header><h1>Expediter · <span id="store"></span></h1><span id="status" data-state="connecting">connecting</span></header>
+<p id="error" hidden></p>
+<form id="token-form" hidden>
+  <label for="token">Paste a token (<code>npm run -s token -- acme-manager</code>):</label>
+  <textarea id="token" required></textarea>
+  <button type="submit">Open the demo</button>
+</form>
+<main id="app" hidden>
+  <section>
+    <h2>Kitchen display · <span id="station"></span></h2>
+    <div id="tickets"><p class="empty">No open tickets</p></div>
+  </section>
+  <section>
+    <h2>Manager</h2>
+    <div id="metrics"></div>
+    <h2>Live orders</h2>
+    <ul id="feed"></ul>
+  </section>
+</main>
+<script type="module" src="/demo/app.js"></script>
+</body>
+</html>
+`;
+}
