@@ -483,16 +483,23 @@ export class InventoryService {
         },
       });
       const common = { transferId: transfer.id, actorId: principal.userId };
-      const from = await changeStock(
-        tx,
-        { ...common, itemId: source.id, delta: -quantity, reason: 'TRANSFER_OUT' },
-        (row, before) => insufficientStock(row, before, quantity),
-      );
-      const to = await changeStock(
-        tx,
-        { ...common, itemId: destination.id, delta: quantity, reason: 'TRANSFER_IN' },
-        () => new Error('unreachable: a transfer in adds stock'),
-      );
+      const takeOut = () =>
+        changeStock(
+          tx,
+          { ...common, itemId: source.id, delta: -quantity, reason: 'TRANSFER_OUT' },
+          (row, before) => insufficientStock(row, before, quantity),
+        );
+      const putIn = () =>
+        changeStock(
+          tx,
+          { ...common, itemId: destination.id, delta: quantity, reason: 'TRANSFER_IN' },
+          () => new Error('unreachable: a transfer in adds stock'),
+        );
+      // Rows are locked in id order (as orders do), so opposite transfers cannot deadlock.
+      const [from, to] =
+        source.id < destination.id
+          ? await takeOut().then(async (out) => [out, await putIn()] as const)
+          : await putIn().then(async (into) => [await takeOut(), into] as const);
       emitInventoryEvent(emit, from, 'TRANSFER_COMPLETE', 'LOW');
       emitInventoryEvent(emit, to, 'TRANSFER_COMPLETE', 'LOW');
       await applyAlertRules(tx, emit, from, principal.userId);

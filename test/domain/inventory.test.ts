@@ -411,6 +411,16 @@ describe('transferInventory', () => {
     expect(await inventoryEventsSince(before)).toEqual([]);
   });
 
+  it('runs opposite transfers at the same time without deadlocking or losing stock', async () => {
+    const both = Array.from({ length: 4 }, () => [
+      f.inventory.transferInventory(manager, { itemId: BURGER, toStoreId: 'acme-uptown', quantity: 2 }),
+      f.inventory.transferInventory(manager, { itemId: UPTOWN_BURGER, toStoreId: 'acme-downtown', quantity: 1 }),
+    ]).flat();
+    await Promise.all(both);
+    expect([await quantity(BURGER), await quantity(UPTOWN_BURGER)]).toEqual([46, 54]);
+    expect(await f.deps.db.inventoryTransfer.count()).toBe(8);
+  });
+
   it('refuses the same store, another tenant’s store, a mismatched item and bad quantities', async () => {
     const transfer = (input: Partial<Parameters<typeof f.inventory.transferInventory>[1]>) =>
       f.inventory.transferInventory(manager, {
