@@ -414,7 +414,11 @@ describe('transferInventory', () => {
   it('runs opposite transfers at the same time without deadlocking or losing stock', async () => {
     const both = Array.from({ length: 4 }, () => [
       f.inventory.transferInventory(manager, { itemId: BURGER, toStoreId: 'acme-uptown', quantity: 2 }),
-      f.inventory.transferInventory(manager, { itemId: UPTOWN_BURGER, toStoreId: 'acme-downtown', quantity: 1 }),
+      f.inventory.transferInventory(manager, {
+        itemId: UPTOWN_BURGER,
+        toStoreId: 'acme-downtown',
+        quantity: 1,
+      }),
     ]).flat();
     await Promise.all(both);
     expect([await quantity(BURGER), await quantity(UPTOWN_BURGER)]).toEqual([46, 54]);
