@@ -8,6 +8,7 @@ import { AuthError } from '../auth/errors';
 import type { Authenticator } from '../auth/authenticate';
 import type { Principal } from '../auth/principal';
 import type { Revocation } from '../auth/revocation';
+import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
 
@@ -19,6 +20,8 @@ export const WsCloseCode = {
   Forbidden: CloseCode.Forbidden,
   /** Server is shutting down: reconnect elsewhere and resume from your cursor. */
   GoingAway: 1001,
+  /** The client did not read fast enough (send buffer over its cap): reconnect and resume from your cursor. */
+  SlowConsumer: SlowConsumerCloseCode,
 } as const;
 
 interface ConnectionState {
@@ -38,6 +41,8 @@ export interface GraphqlWsOptions {
   connectionLimits?: Pick<ConnectionGuard, 'admit' | 'release'>;
   /** ops: called when a connection is acknowledged (connect latency, who it is in the logs). */
   onAcknowledged?: (socket: WebSocket, principal: Principal) => void;
+  /** Fan-out engine (src/fanout): serves the subscription fields it knows, executed once per group. */
+  fanout?: FanoutEngine;
 }
 
 /**
@@ -105,7 +110,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
-        return {
+        const args = {
           schema,
           document,
           operationName: payload.operationName,
@@ -113,6 +118,12 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } as EnvelopedRoot,
         };
+        // fanout: the engine delivers this subscription's events (executed once per group of subscribers)
+        if (options.fanout?.serves(args)) {
+          const principal = ctx.extra.state?.principal ?? null;
+          options.fanout.prepare({ id, socket: ctx.extra.socket, principal, args, query: payload.query });
+        }
+        return args;
       },
     },
     wsServer,

@@ -33,6 +33,7 @@ import type { GraphQLContext } from '../schema/context';
 import { buildSchema } from '../schema/index';
 import { createClusterStats } from './cluster-stats';
 import { createErrorMasker } from './errors';
+import { createFanoutEngine, type FanoutEngine, type FanoutOptions } from '../fanout/engine';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
 import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining } from './ops';
 
@@ -47,6 +48,8 @@ export interface ExpediterServer {
   logger: Logger;
   /** Operation, rate and connection limits; `limits.mode()` says whether they are shared through Redis. */
   limits: Limits;
+  /** fanout: the engine delivering subscription events (undefined when disabled); `fanout.stats()` for leak checks. */
+  fanout?: FanoutEngine;
   /** Prometheus metrics of this instance (its own registry); e.g. `metrics.rateLimitRefusals.inc({ scope })`. */
   metrics: Metrics;
   /** Graceful: stops accepting, closes sockets with 1001, flushes the outbox, closes pools. */
@@ -55,7 +58,10 @@ export interface ExpediterServer {
 
 const GRAPHQL_PATH = '/graphql';
 
-export async function createServer(config: Config, options: { logger?: Logger } = {}): Promise<ExpediterServer> {
+export async function createServer(
+  config: Config,
+  options: { logger?: Logger; fanout?: Omit<FanoutOptions, 'logger'> | false } = {},
+): Promise<ExpediterServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const dbHandle = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   await migrate(dbHandle, { logger });
@@ -199,6 +205,8 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     timeoutMs: config.ops.pongTimeoutMs,
     onStale: (socket) => instrument.connectionStale(socket),
   });
+  // fanout: subscription events executed once per group of subscribers (options.fanout === false: per subscriber)
+  const fanout = options.fanout === false ? undefined : createFanoutEngine({ logger, ...options.fanout });
   const graphqlWs = attachGraphqlWs({
     wsServer,
     yoga: yoga as never,
@@ -208,6 +216,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     keepAliveMs: 0, // ops: the heartbeat above pings and terminates dead peers instead
     onAcknowledged: (socket, principal) => instrument.connectionAcknowledged(socket, principal),
     connectionLimits: limits.connections,
+    fanout,
   });
   const stopRevocations = revocations.onRevocation((revocation) => graphqlWs.applyRevocation(revocation));
 
@@ -232,6 +241,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     db: dbHandle,
     logger,
     limits,
+    fanout,
     metrics,
     close: () => {
       closing ??= (async () => {
