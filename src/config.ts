@@ -45,6 +45,7 @@ const EnvSchema = z.object({
   ORDER_UPDATE_COALESCE_MS: int(0).default(250),
   KDS_LATE_SWEEP_INTERVAL_MS: int(100).default(5000),
   DASHBOARD_THROTTLE_MS: int(0).default(1000),
+  SYSTEM_BROADCAST_TENANTS: list.default([]),
   DASHBOARD_SNAPSHOT_INTERVAL_MS: int(1000).default(60000),
   // Limits (src/limits/config.ts; README "Limits")
   ...LimitsEnvShape,
@@ -81,6 +82,11 @@ export interface Config {
   limits: LimitsConfig;
   /** Operations (src/server/ops.ts): heartbeat bound, health checks, cluster stats reports. */
   ops: { instanceId: string; pongTimeoutMs: number; healthCheckIntervalMs: number; statsReportIntervalMs: number };
+  /**
+   * Tenants whose ADMINs operate the platform and may send SYSTEM notifications to every tenant. Empty: nobody
+   * may, so no tenant's admin can push content into another tenant.
+   */
+  systemBroadcastTenants: string[];
   /** Windows of the domain's background behaviour (README "Configuration"). */
   domain: {
     orderUpdateCoalesceMs: number;
@@ -136,6 +142,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    systemBroadcastTenants: e.SYSTEM_BROADCAST_TENANTS,
     domain: {
       orderUpdateCoalesceMs: e.ORDER_UPDATE_COALESCE_MS,
       kdsLateSweepIntervalMs: e.KDS_LATE_SWEEP_INTERVAL_MS,

@@ -347,7 +347,9 @@ export class NotificationService {
   private async checkAudience(principal: Principal, input: SendNotificationInput): Promise<void> {
     switch (input.audience) {
       case 'SYSTEM':
-        if (!isAdmin(principal)) throw forbidden('Only admins send SYSTEM notifications');
+        if (!isAdmin(principal) || !this.deps.config.systemBroadcastTenants.includes(principal.tenantId)) {
+          throw forbidden('Only platform admins send SYSTEM notifications');
+        }
         return;
       case 'TENANT':
         if (!hasAllStores(principal)) throw forbidden('TENANT notifications need access to every store');

@@ -140,11 +140,13 @@ describe('sendNotification', () => {
     });
   });
 
-  it('is for managers and admins, within their stores; TENANT needs every store, SYSTEM needs an admin', async () => {
+  it('is for managers and admins, within their stores; TENANT needs every store, SYSTEM a platform admin', async () => {
     const uptownManager = as('acme-manager', { stores: ['acme-uptown'] });
     const refused = [
       [staff, message()],
       [manager, message({ audience: 'SYSTEM' })],
+      // globex is not in SYSTEM_BROADCAST_TENANTS: its admin cannot reach other tenants.
+      [as('globex-admin'), message({ audience: 'SYSTEM' })],
       [downtownManager, message()],
       [downtownManager, message({ audience: 'STORE', targetStoreId: 'acme-uptown' })],
       [uptownManager, message({ audience: 'USER', targetUserId: 'acme-staff' })],

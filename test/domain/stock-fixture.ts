@@ -46,7 +46,7 @@ export async function createStockFixture(
   const database = await createTestDatabase({ seed: true });
   const db = database.handle.db;
   const logger = createLogger('silent');
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SYSTEM_BROADCAST_TENANTS: 'acme' });
   const pubsub = await createPubSub({ logger });
   const listeners: CommitListener[] = [];
   const uow = createUnitOfWork({

@@ -38,7 +38,8 @@ const tokens: Record<string, string> = {};
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 beforeAll(async () => {
-  app = await startTestServer();
+  // acme operates the platform in this suite: its admins may broadcast to every tenant.
+  app = await startTestServer({ env: { SYSTEM_BROADCAST_TENANTS: 'acme' } });
   for (const user of [
     'acme-admin',
     'acme-manager',
@@ -175,6 +176,12 @@ describe('history and read receipts', () => {
       { token: tokens['acme-manager'] },
     );
     expect(managerSystem.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const otherTenantAdminSystem = await app.gql(
+      SEND,
+      { input: { audience: 'SYSTEM', title: 't', body: 'b' } },
+      { token: await app.token('globex-admin') },
+    );
+    expect(otherTenantAdminSystem.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const missingStore = await app.gql(
       SEND,
       { input: { audience: 'STORE', title: 't', body: 'b' } },
