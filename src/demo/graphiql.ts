@@ -20,6 +20,7 @@ export function renderOfflineGraphiQL(options: GraphiQLOptions): string {
 <head>
 <meta charset="utf-8">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${GRAPHIQL_ASSETS_PATH}graphiql.css">
 </head>
 <body id="body" class="no-focus-outline">
@@ -36,7 +37,7 @@ export function renderOfflineGraphiQL(options: GraphiQLOptions): string {
 <script src="${GRAPHIQL_ASSETS_PATH}yoga-graphiql.umd.js"></script>
 <script>
   ${HEADERS_TO_CONNECTION_PARAMS}
-  const options = ${JSON.stringify(options).replace(/</g, '\\u003c')};
+  const options = ${JSON.stringify(withDefaultQuery(options)).replace(/</g, '\\u003c')};
   options.connectionParams = () => headersToConnectionParams(localStorage.getItem('graphiql:headers'));
   YogaGraphiQL.renderYogaGraphiQL(document.getElementById('root'), options);
 </script>
@@ -65,6 +66,11 @@ export const HEADERS_TO_CONNECTION_PARAMS = `function headersToConnectionParams(
     if (header('x-store-id')) params.storeId = header('x-store-id');
     return params;
   }`;
+
+/** Yoga's GraphiQL 4.5 opens with `query` (else its welcome text) and never reads `defaultQuery`. */
+function withDefaultQuery(options: GraphiQLOptions): GraphiQLOptions & { query?: string } {
+  return { ...options, query: (options as { query?: string }).query ?? options.defaultQuery };
+}
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

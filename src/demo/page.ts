@@ -9,6 +9,7 @@ export function demoPage(): string {
 <style>
   :root { font-family: system-ui, sans-serif; color: #1d232a; background: #eef1f4; }
   body { margin: 0; }
+  [hidden] { display: none !important; }
   header { display: flex; gap: 1rem; align-items: center; padding: .75rem 1.25rem; background: #1d232a; color: #fff; }
   header h1 { font-size: 1.1rem; margin: 0; flex: 1; }
   #status { font-size: .85rem; padding: .2rem .6rem; border-radius: 1rem; background: #7a828b; }
