@@ -31,3 +31,10 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "services: Redis did not start" >&2; exit 1; }
 echo "services: PostgreSQL and Redis are up"
+
+# --- Clients: the browser test (test/e2e) drives the system Chromium through playwright-core, which downloads
+# no browser of its own. Installed only when missing.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "services: installing chromium for the browser test"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
