@@ -1,7 +1,8 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { Redis } from 'ioredis';
+import { redisRetryStrategy } from '../observability/circuit-breaker';
 import type { Logger } from '../observability/logger';
-import { deliverSafely, type PubSub, toJson } from './pubsub';
+import { asJsonValue, deliverSafely, type PubSub, toJson } from './pubsub';
 
 export interface RedisConnections {
   /** Commands and PUBLISH; no offline queue, so callers fail fast while Redis is down. */
@@ -28,8 +29,9 @@ export function createRedisConnections(url: string, opts: RedisConnectionOptions
       commandTimeout: opts.commandTimeoutMs ?? 2000,
       maxRetriesPerRequest: 1,
       connectionName: `${name}:pub`,
+      retryStrategy: redisRetryStrategy(), // ops: exponential backoff with jitter, capped
     }),
-    subscriber: new Redis(url, { connectionName: `${name}:sub` }),
+    subscriber: new Redis(url, { connectionName: `${name}:sub`, retryStrategy: redisRetryStrategy() }),
   };
 }
 
@@ -52,6 +54,8 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
     serializer: toJson,
   });
   const handlerCounts = new Map<string, number>();
+  /** ops (degraded mode): this instance's handlers by topic, for local delivery while Redis is down. */
+  const localHandlers = new Map<string, Set<(message: unknown) => void>>();
   let closed = false;
 
   function count(topic: string, delta: number) {
@@ -60,12 +64,40 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
     else handlerCounts.delete(topic);
   }
 
+  // ops (degraded mode): local delivery that does not depend on Redis.
+  function addLocal(topic: string, handler: (message: unknown) => void) {
+    const handlers = localHandlers.get(topic) ?? new Set();
+    handlers.add(handler);
+    localHandlers.set(topic, handlers);
+  }
+  function removeLocal(topic: string, handler: (message: unknown) => void) {
+    const handlers = localHandlers.get(topic);
+    if (!handlers?.delete(handler)) return;
+    if (handlers.size === 0) localHandlers.delete(topic);
+  }
+  function deliverLocally(topic: string, message: unknown) {
+    const handlers = localHandlers.get(topic);
+    if (!handlers || closed) return;
+    const json = asJsonValue(message);
+    queueMicrotask(() => {
+      for (const handler of handlers) handler(json);
+    });
+  }
+
   await health.firstUp(opts.connectTimeoutMs ?? 5000);
 
   return {
     async publish(topic, message) {
       if (closed) throw new Error('PubSub is closed');
-      await engine.publish(prefix + topic, message);
+      try {
+        await engine.publish(prefix + topic, message);
+      } catch (error) {
+        // ops (degraded mode): Redis is unreachable. This instance's own subscribers get the event now;
+        // other instances get it when the relay publishes the outbox backlog (the caller leaves it
+        // unpublished), and streams here drop that second copy by event id.
+        deliverLocally(topic, message);
+        throw error;
+      }
     },
     async subscribe(topic, onMessage) {
       if (closed) throw new Error('PubSub is closed');
@@ -75,11 +107,14 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
         deliverSafely(logger, topic, onMessage, message),
       );
       count(topic, 1);
+      const local = (message: unknown) => deliverSafely(logger, topic, onMessage, message); // ops
+      addLocal(topic, local); // ops
       let active = true;
       return () => {
         if (!active || closed) return;
         active = false;
         count(topic, -1);
+        removeLocal(topic, local); // ops
         engine.unsubscribe(id);
       };
     },
@@ -96,6 +131,7 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
       closed = true;
       health.stop();
       handlerCounts.clear();
+      localHandlers.clear(); // ops
       await Promise.all([quit(connections.publisher), quit(connections.subscriber)]);
     },
   };
