@@ -28,7 +28,8 @@ import {
  */
 
 const USAGE = `npm run bench -- [--n 1000,5000] [--events 100] [--rate 50] [--connections 10000]
-  [--cross 1000] [--systems expediter,socketio,ws] [--skip connections,cross] [--profile] [--clients 2]`;
+  [--cross 1000] [--systems expediter,socketio,ws] [--skip connections,cross] [--profile] [--clients 2]
+  [--no-fanout (Expediter without its fan-out engine)] [--no-results (do not write bench/RESULTS.md)]`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -42,6 +43,7 @@ const { values: flags } = parseArgs({
     clients: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
     'no-results': { type: 'boolean', default: false },
+    'no-fanout': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -257,9 +259,12 @@ function expediterTrigger(url: string, token: string): Trigger {
     async fire(i) {
       const slot = i % slotCount;
       const step = Math.floor(i / slotCount) % STEPS.length;
-      const previous = step === 0 ? undefined : await slots.get(slot);
-      const at = nowMs();
+      const prior = slots.get(slot);
+      let at = nowMs();
+      // Registered synchronously, so the slot's next step always waits for this one.
       const done = (async () => {
+        const previous = step === 0 ? undefined : await prior;
+        at = nowMs();
         if (step === 0) {
           const data = await gql<{ createOrder: { id: string } }>(CREATE_ORDER, {
             input: { storeId: BENCH_STORE, channel: 'POS', items: ORDER_ITEMS },

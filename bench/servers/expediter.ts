@@ -31,6 +31,6 @@ void serveBench(async () => {
         .map(([key, value]) => [key.slice('EXPEDITER_'.length), value]),
     ),
   });
-  const server = await createServer(config);
+  const server = await createServer(config, process.env.BENCH_FANOUT === 'off' ? { fanout: false } : {});
   return { port: server.port, close: () => server.close() };
 });
