@@ -226,7 +226,7 @@ function operationsPlugin(deps: PluginDeps): Plugin {
     return (connection?.logger ?? deps.logger).child({
       requestId: context.requestId,
       operationId: context.operationId ?? randomUUID(),
-      operationName: args.operationName ?? undefined,
+      operationName: args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value,
       operationType: type,
     });
   }
