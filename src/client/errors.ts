@@ -54,6 +54,7 @@ export class ExpediterError extends Error {
 const CLOSE_CODE_ERRORS: Record<number, ExpediterErrorCode> = {
   4401: 'UNAUTHENTICATED',
   4403: 'FORBIDDEN',
+  4429: 'RATE_LIMITED',
 };
 
 export interface CloseEventLike {

@@ -5,13 +5,14 @@ import { ExpediterError, isCloseEvent, toExpediterError } from './errors';
 const FATAL_CLOSE_CODES = new Set([
   1002, // protocol error
   1003, // unsupported data
+  1009, // a message larger than the server accepts: sending it again will not help
   4400, // malformed message
   4403, // the token does not allow the requested store
   4406, // subprotocol not acceptable
   4409, // subscriber already exists
-  4429, // too many initialisation requests
   4500, // internal server error
 ]);
+// 4429 is not among them: Expediter closes a connection flood with it, which backing off resolves.
 
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
 

@@ -20,6 +20,9 @@ describe('toExpediterError', () => {
       message: 'Connection closed with 4401: Token expired',
     });
     expect(toExpediterError({ code: 4403, reason: 'Store not allowed' }).code).toBe('FORBIDDEN');
+    expect(toExpediterError({ code: 4429, reason: 'Too many connections for this user' }).code).toBe(
+      'RATE_LIMITED',
+    );
     expect(toExpediterError({ code: 1001, reason: '' }).code).toBe('CONNECTION_CLOSED');
   });
 
@@ -35,9 +38,11 @@ describe('isRetryable', () => {
     expect(isRetryable({ code: 1001 })).toBe(true);
     expect(isRetryable({ code: 1006 })).toBe(true);
     expect(isRetryable({ code: 4401 })).toBe(true);
+    expect(isRetryable({ code: 4429 })).toBe(true);
     expect(isRetryable(new Error('ECONNREFUSED'))).toBe(true);
     expect(isRetryable({ code: 4403 })).toBe(false);
     expect(isRetryable({ code: 4400 })).toBe(false);
+    expect(isRetryable({ code: 1009 })).toBe(false);
     expect(isRetryable([{ message: 'Not allowed', extensions: { code: 'FORBIDDEN' } }])).toBe(false);
     expect(isRetryable(new ExpediterError('no session', { code: 'UNAUTHENTICATED' }))).toBe(false);
   });
