@@ -122,9 +122,9 @@ describe('heartbeat over a real server', () => {
         sample(await scrape(app.url), 'expediter_subscriptions_active', { field: 'orderUpdated' }) === 1,
     );
 
-    const [code] = (await new Promise((resolve) => socket.once('close', (...args) => resolve(args)))) as [
-      number,
-    ];
+    const code = await new Promise<number>((resolve) =>
+      socket.once('close', (closeCode: number) => resolve(closeCode)),
+    );
     expect(code).toBe(1006); // terminated: no close frame
     const text = await eventually(async () => {
       const scraped = await scrape(app.url);

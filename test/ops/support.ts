@@ -63,18 +63,20 @@ export async function readiness(baseUrl: string): Promise<{ status: number; body
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
+type Truthy<T> = Exclude<T, undefined | null | false | '' | 0>;
+
 /** Polls until check() returns a truthy value (or throws after timeoutMs with the last error). */
 export async function eventually<T>(
   check: () => Promise<T> | T,
   timeoutMs = 10_000,
   everyMs = 50,
-): Promise<T> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as Truthy<T>;
     } catch (error) {
       lastError = error;
     }
