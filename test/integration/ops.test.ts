@@ -2,11 +2,13 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { tokenForDemoUser } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createServer, type ExpediterServer } from '../../src/server/server';
 import { createOrder, eventually, ORDER_EVENTS, type OrderEvent, sample, scrape } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import {
+  connectClient,
   startTestServer,
   TEST_JWT_SECRET,
   TEST_REDIS_URL,
@@ -259,13 +261,17 @@ describe('structured logs', () => {
   });
 
   it('log connections, operations and refusals with their ids, and never a token', async () => {
-    const { connectClient } = await import('../support/server');
-    const { tokenForDemoUser } = await import('../../src/auth/tokens');
     const token = await tokenForDemoUser('acme-manager', { secret: TEST_JWT_SECRET, expiresIn: '1h' });
-    const client = await connectClient(server.wsUrl, { authorization: `Bearer ${token}` });
-    const failed = client.subscribe('query Missing { order(id: "no-such-order") { id } }');
-    await failed.next().catch(() => undefined);
-    await client.dispose();
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const messages: Array<{ type: string; id?: string }> = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await eventually(() => messages.some((m) => m.type === 'connection_ack'));
+    const query = 'query Missing { order(id: "no-such-order") { id } }';
+    socket.send(JSON.stringify({ id: 'op-7', type: 'subscribe', payload: { query } }));
+    await eventually(() => messages.some((m) => m.type === 'complete' && m.id === 'op-7'));
+    socket.close(1000);
     await connectClient(server.wsUrl, { authorization: `Bearer ${token}x` }).catch(() => undefined);
 
     const connected = await eventually(() => lines.find((l) => l.msg === 'ws connection acknowledged'));
@@ -274,7 +280,7 @@ describe('structured logs', () => {
     const operation = await eventually(() =>
       lines.find((l) => l.connectionId === connectionId && l.operationName === 'Missing'),
     );
-    expect(operation).toMatchObject({ operationId: '1', operationType: 'query' });
+    expect(operation).toMatchObject({ operationId: 'op-7', operationType: 'query' });
     expect(operation.requestId).toEqual(expect.any(String));
     const disconnected = await eventually(() =>
       lines.find((l) => l.msg === 'ws disconnected' && l.connectionId === connectionId),
