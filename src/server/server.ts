@@ -22,6 +22,7 @@ import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
 import { createPubSub } from '../events/pubsub';
 import type { CommitListener } from '../events/unit-of-work';
 import { createOutboxRelay } from '../events/relay';
+import { pruneEvents } from '../events/retention';
 import { createLimits, type Limits } from '../limits/index';
 import { Activity } from '../observability/activity';
 import { createHealthMonitor } from '../observability/health';
@@ -225,6 +226,7 @@ export async function createServer(
     httpServer.listen(config.port, config.host, () => resolve());
   });
   relay.start();
+  const stopRetention = scheduleRetention(db, config.events.retentionHours, logger);
   health.start(); // ops
   clusterStats.start(); // ops
   services.start();
@@ -266,7 +268,8 @@ export async function createServer(
         await graphqlWs.dispose();
         await limits.close();
         await services.stop();
-        relay.stop();
+        await relay.stop();
+        stopRetention();
         await relay.sweepOnce().catch(() => 0);
         health.stop(); // ops
         await clusterStats.stop(); // ops: withdraws this instance's report
@@ -277,6 +280,22 @@ export async function createServer(
       })();
       return closing;
     },
+  };
+}
+
+/** Prunes published events past the retention window every hour (and once shortly after start). */
+function scheduleRetention(db: ExpediterServer['db']['db'], retentionHours: number, logger: Logger): () => void {
+  const prune = () =>
+    pruneEvents(db, { retentionHours })
+      .then((deleted) => {
+        if (deleted > 0) logger.info({ deleted }, 'pruned events past retention');
+      })
+      .catch((err) => logger.warn({ err }, 'event pruning failed'));
+  const first = setTimeout(prune, 30_000).unref();
+  const hourly = setInterval(prune, 3_600_000).unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(hourly);
   };
 }
 
