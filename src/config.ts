@@ -25,7 +25,10 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
   REDIS_URL: z.string().url().optional(),
-  REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/).default('expediter:'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[\w:.-]*$/)
+    .default('expediter:'),
   JWT_SECRET: z.string().min(16).optional(),
   JWKS_URL: z.string().url().optional(),
   JWKS_FILE: z.string().optional(),
@@ -53,7 +56,10 @@ const EnvSchema = z.object({
   WS_PONG_TIMEOUT_MS: int(100).default(10000),
   HEALTH_CHECK_INTERVAL_MS: int(100).default(2000),
   STATS_REPORT_INTERVAL_MS: int(100).default(5000),
-  INSTANCE_ID: z.string().regex(/^[\w.:-]{1,100}$/).optional(),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.:-]{1,100}$/)
+    .optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -81,7 +87,12 @@ export interface Config {
   /** Operation, rate and connection limits (src/limits). */
   limits: LimitsConfig;
   /** Operations (src/server/ops.ts): heartbeat bound, health checks, cluster stats reports. */
-  ops: { instanceId: string; pongTimeoutMs: number; healthCheckIntervalMs: number; statsReportIntervalMs: number };
+  ops: {
+    instanceId: string;
+    pongTimeoutMs: number;
+    healthCheckIntervalMs: number;
+    statsReportIntervalMs: number;
+  };
   /**
    * Tenants whose ADMINs operate the platform and may send SYSTEM notifications to every tenant. Empty: nobody
    * may, so no tenant's admin can push content into another tenant.
@@ -113,7 +124,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   if (production && !e.JWT_SECRET && !e.JWKS_URL && !e.JWKS_FILE) {
-    throw new ConfigError('Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production');
+    throw new ConfigError(
+      'Invalid configuration:\n  JWT_SECRET, JWKS_URL or JWKS_FILE is required in production',
+    );
   }
   return {
     env: e.NODE_ENV,

@@ -19,6 +19,8 @@ describe('schema.graphql', () => {
     ]) {
       expect(sdl).toContain(field);
     }
-    expect(sdl).toMatch(/inventoryAlert\(\s+after: String\s+minSeverity: Severity[^)]*storeId: ID\s+\): InventoryAlertEvent!/);
+    expect(sdl).toMatch(
+      /inventoryAlert\(\s+after: String\s+minSeverity: Severity[^)]*storeId: ID\s+\): InventoryAlertEvent!/,
+    );
   });
 });

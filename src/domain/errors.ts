@@ -27,6 +27,7 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
   new DomainError('BAD_USER_INPUT', message, details);
 
 /** Also used for rows of another tenant or store: their existence is never revealed. */
-export const notFound = (what: string, id: string) => new DomainError('NOT_FOUND', `${what} ${id} not found`, { id });
+export const notFound = (what: string, id: string) =>
+  new DomainError('NOT_FOUND', `${what} ${id} not found`, { id });
 
 export const forbidden = (message = 'Not allowed') => new DomainError('FORBIDDEN', message);

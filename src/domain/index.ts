@@ -1,9 +1,9 @@
+import type { RevocationStore } from '../auth/revocation';
 import { DashboardService } from './dashboard';
 import { InventoryService } from './inventory';
 import { KdsService } from './kds';
 import { NotificationService } from './notifications';
 import { OrderService } from './orders';
-import type { RevocationStore } from '../auth/revocation';
 import type { ServiceDeps } from './services';
 import { SessionService } from './sessions';
 import { StoreService } from './stores';

@@ -1,6 +1,6 @@
-import type { RevocationStore } from '../auth/revocation';
-import type { Principal } from '../auth/principal';
 import { isAdmin } from '../auth/policy';
+import type { Principal } from '../auth/principal';
+import type { RevocationStore } from '../auth/revocation';
 import type { Db } from '../db/types';
 import { forbidden, notFound } from './errors';
 
@@ -9,7 +9,8 @@ export class SessionService {
   constructor(private readonly deps: { db: Db; revocations: RevocationStore }) {}
 
   async revokeSessions(principal: Principal, userId: string): Promise<{ userId: string; revokedAt: string }> {
-    if (!isAdmin(principal) && principal.userId !== userId) throw forbidden('Only an admin may revoke other users');
+    if (!isAdmin(principal) && principal.userId !== userId)
+      throw forbidden('Only an admin may revoke other users');
     const user = await this.deps.db.user.findFirst({ where: { id: userId, tenantId: principal.tenantId } });
     if (!user) throw notFound('User', userId);
     const now = new Date();

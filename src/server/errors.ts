@@ -23,7 +23,10 @@ export function createErrorMasker(logger: Logger) {
       return new GraphQLError(original.message, {
         nodes: graphqlError?.nodes,
         path: graphqlError?.path,
-        extensions: { code: original.closeCode === 4403 ? 'FORBIDDEN' : 'UNAUTHENTICATED', reason: original.reason },
+        extensions: {
+          code: original.closeCode === 4403 ? 'FORBIDDEN' : 'UNAUTHENTICATED',
+          reason: original.reason,
+        },
       });
     }
     if (graphqlError && !graphqlError.originalError && graphqlError.extensions?.code) return graphqlError;

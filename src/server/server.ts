@@ -36,7 +36,7 @@ import { createClusterStats } from './cluster-stats';
 import { createErrorMasker } from './errors';
 import { createFanoutEngine, type FanoutEngine, type FanoutOptions } from '../fanout/engine';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
-import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining } from './ops';
+import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining, withinDeadline } from './ops';
 
 export interface ExpediterServer {
   /** http://host:port */
@@ -246,11 +246,11 @@ export async function createServer(
     fanout,
     metrics,
     close: () => {
-      closing ??= (async () => {
+      // ops: readiness off, new connections and operations refused; in-flight operations finish
+      // (their events still reach subscribers) before sockets close; the whole close is bounded.
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      closing ??= withinDeadline(deadline, logger, (async () => {
         draining = true;
-        // ops: readiness off, new connections and operations refused; in-flight operations finish
-        // (their events still reach subscribers) before sockets close; the whole close is bounded.
-        const deadline = Date.now() + config.shutdownTimeoutMs;
         drain.start();
         await drain.settled(config.shutdownTimeoutMs / 2);
         heartbeat.stop();
@@ -277,7 +277,7 @@ export async function createServer(
         await pubsub.close();
         await dbHandle.close();
         logger.info('expediter stopped');
-      })();
+      })());
       return closing;
     },
   };

@@ -80,8 +80,12 @@ describe('authentication at connection_init', () => {
 
   it('closes with 4403 when the requested store is not in the token', async () => {
     const token = await app.token('acme-staff');
-    expect((await closeCodeFor({ authorization: `Bearer ${token}`, storeId: 'acme-uptown' }))?.code).toBe(4403);
-    expect((await closeCodeFor({ authorization: `Bearer ${token}`, storeId: 'globex-central' }))?.code).toBe(4403);
+    expect((await closeCodeFor({ authorization: `Bearer ${token}`, storeId: 'acme-uptown' }))?.code).toBe(
+      4403,
+    );
+    expect((await closeCodeFor({ authorization: `Bearer ${token}`, storeId: 'globex-central' }))?.code).toBe(
+      4403,
+    );
   });
 
   it('closes an open connection with 4401 when its token expires', async () => {
@@ -113,14 +117,22 @@ describe('authentication over HTTP', () => {
   });
 
   it('answers FORBIDDEN for a store header the token does not allow', async () => {
-    const result = await app.gql('{ stores { id } }', {}, { token: await app.token('acme-staff'), storeId: 'acme-uptown' });
+    const result = await app.gql(
+      '{ stores { id } }',
+      {},
+      { token: await app.token('acme-staff'), storeId: 'acme-uptown' },
+    );
     expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('serves a seeded query with a dev token', async () => {
-    const result = await app.gql<{ stores: Array<{ id: string }> }>('{ stores { id } }', {}, {
-      token: await app.token('acme-manager'),
-    });
+    const result = await app.gql<{ stores: Array<{ id: string }> }>(
+      '{ stores { id } }',
+      {},
+      {
+        token: await app.token('acme-manager'),
+      },
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data?.stores.map((s) => s.id).sort()).toEqual(['acme-downtown', 'acme-uptown']);
   });
@@ -138,13 +150,25 @@ describe('revokeSessions', () => {
   const REVOKE = 'mutation ($userId: ID!) { revokeSessions(userId: $userId) { userId revokedAt } }';
 
   it('lets only an admin revoke someone else', async () => {
-    const result = await app.gql(REVOKE, { userId: 'acme-manager' }, { token: await app.token('acme-staff') });
+    const result = await app.gql(
+      REVOKE,
+      { userId: 'acme-manager' },
+      { token: await app.token('acme-staff') },
+    );
     expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it("does not reveal another tenant's users", async () => {
-    const result = await app.gql(REVOKE, { userId: 'globex-staff' }, { token: await app.token('acme-admin') });
-    const missing = await app.gql(REVOKE, { userId: 'no-such-user' }, { token: await app.token('acme-admin') });
+    const result = await app.gql(
+      REVOKE,
+      { userId: 'globex-staff' },
+      { token: await app.token('acme-admin') },
+    );
+    const missing = await app.gql(
+      REVOKE,
+      { userId: 'no-such-user' },
+      { token: await app.token('acme-admin') },
+    );
     // Indistinguishable from a user that does not exist at all.
     expect(result.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(result.errors?.[0]?.message.replace('globex-staff', 'X')).toBe(
@@ -156,7 +180,11 @@ describe('revokeSessions', () => {
     const oldToken = await app.token('acme-kitchen');
     const socket = await app.connect(oldToken);
     await new Promise((r) => setTimeout(r, 1100)); // iat has one-second resolution
-    const result = await app.gql(REVOKE, { userId: 'acme-kitchen' }, { token: await app.token('acme-admin') });
+    const result = await app.gql(
+      REVOKE,
+      { userId: 'acme-kitchen' },
+      { token: await app.token('acme-admin') },
+    );
     expect(result.errors).toBeUndefined();
     expect((await socket.closed).code).toBe(4401);
     await expect(app.connect(oldToken)).rejects.toMatchObject({ code: 4401 });
@@ -186,7 +214,13 @@ describe('tenant isolation for subscriptions', () => {
 
   it('delivers nothing to a validly signed token that names a store of another tenant', async () => {
     const token = await signToken(
-      { sub: 'acme-admin', tid: 'acme', roles: ['ADMIN'] as const, stores: ['globex-central'], expiresIn: '1h' },
+      {
+        sub: 'acme-admin',
+        tid: 'acme',
+        roles: ['ADMIN'] as const,
+        stores: ['globex-central'],
+        expiresIn: '1h',
+      },
       { secret: TEST_JWT_SECRET },
     );
     const client = await app.connect(token);

@@ -14,7 +14,12 @@ const UPDATE_STATUS = /* GraphQL */ `
 `;
 
 type OrderEvent = {
-  orderUpdated: { cursor: string; kind: string; previousStatus: string | null; order: { id: string; status: string } };
+  orderUpdated: {
+    cursor: string;
+    kind: string;
+    previousStatus: string | null;
+    order: { id: string; status: string };
+  };
 };
 
 async function createOrder(app: TestServer, token: string, storeId = 'acme-downtown') {
@@ -50,7 +55,10 @@ describe('two instances sharing one Redis', () => {
     const orderId = await createOrder(a, await a.token('acme-staff'));
     const event = await downtownEvents.next();
     expect(event.errors).toBeUndefined();
-    expect(event.data?.orderUpdated).toMatchObject({ kind: 'CREATED', order: { id: orderId, status: 'PENDING' } });
+    expect(event.data?.orderUpdated).toMatchObject({
+      kind: 'CREATED',
+      order: { id: orderId, status: 'PENDING' },
+    });
     await uptownEvents.expectSilence(300);
   });
 
@@ -98,8 +106,16 @@ describe('resuming with a cursor', () => {
     const second = await app.connect(manager);
     const resumed = second.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', after: cursor });
     const replayed = await resumed.take(3);
-    expect(replayed.map((r) => r.data?.orderUpdated.previousStatus)).toEqual(['PENDING', 'ACCEPTED', 'IN_PROGRESS']);
-    expect(replayed.map((r) => r.data?.orderUpdated.order.status)).toEqual(['ACCEPTED', 'IN_PROGRESS', 'READY']);
+    expect(replayed.map((r) => r.data?.orderUpdated.previousStatus)).toEqual([
+      'PENDING',
+      'ACCEPTED',
+      'IN_PROGRESS',
+    ]);
+    expect(replayed.map((r) => r.data?.orderUpdated.order.status)).toEqual([
+      'ACCEPTED',
+      'IN_PROGRESS',
+      'READY',
+    ]);
 
     const nextOrderId = await createOrder(app, staff);
     const liveAfterReplay = await resumed.next();

@@ -44,9 +44,16 @@ export interface TestServer {
     query: string,
     variables?: Record<string, unknown>,
     opts?: GqlOptions,
-  ): Promise<{ status: number; data?: T; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }>;
+  ): Promise<{
+    status: number;
+    data?: T;
+    errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  }>;
   /** A graphql-ws client that connected (acked) with this token; rejects with the close event otherwise. */
-  connect(token: string | undefined, opts?: { storeId?: string; connectionParams?: Record<string, unknown> }): Promise<WsClient>;
+  connect(
+    token: string | undefined,
+    opts?: { storeId?: string; connectionParams?: Record<string, unknown> },
+  ): Promise<WsClient>;
   close(): Promise<void>;
 }
 
@@ -137,7 +144,8 @@ export function connectClient(wsUrl: string, connectionParams: Record<string, un
         closed: (event) => {
           const { code, reason } = event as { code: number; reason: string };
           resolveClosed({ code, reason: String(reason) });
-          if (!acked) reject(Object.assign(new Error(`closed ${code} ${reason}`), { code, reason: String(reason) }));
+          if (!acked)
+            reject(Object.assign(new Error(`closed ${code} ${reason}`), { code, reason: String(reason) }));
         },
       },
       onNonLazyError: () => {},
@@ -219,7 +227,8 @@ function subscribe<T>(client: Client, query: string, variables?: Record<string, 
 
 function toError(error: unknown): Error {
   if (error instanceof Error) return error;
-  if (Array.isArray(error)) return Object.assign(new Error(error.map((e) => e.message).join('; ')), { errors: error });
+  if (Array.isArray(error))
+    return Object.assign(new Error(error.map((e) => e.message).join('; ')), { errors: error });
   const event = error as { code?: number; reason?: string };
   return Object.assign(new Error(`socket closed ${event.code ?? ''} ${event.reason ?? ''}`), event);
 }
