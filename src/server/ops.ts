@@ -155,3 +155,23 @@ export function refuseUpgradesWhileDraining(wsServer: WebSocketServer, drain: Dr
     callback((previous as (info: Info) => boolean)(info));
   };
 }
+
+/**
+ * Resolves when `work` does or at `deadline` (epoch ms), whichever comes first, so a shutdown stays within
+ * its budget even when a pool waits on a stuck query; what is left keeps running and is logged.
+ */
+export function withinDeadline(deadline: number, logger: Logger, work: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => {
+    timer = setTimeout(
+      () => {
+        logger.error('shutdown deadline reached; leaving the rest of the cleanup behind');
+        resolve();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    timer.unref();
+  });
+  const finished = work.catch((error: unknown) => logger.error({ err: error }, 'shutdown step failed'));
+  return Promise.race([finished, expired]).finally(() => clearTimeout(timer));
+}

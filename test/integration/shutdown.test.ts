@@ -1,0 +1,212 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenForDemoUser } from '../../src/auth/tokens';
+import {
+  createOrder,
+  eventually,
+  ORDER_EVENTS,
+  type OrderEvent,
+  readiness,
+  sample,
+  scrape,
+  UPDATE_STATUS,
+} from '../ops/support';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import {
+  connectClient,
+  startTestServer,
+  TEST_JWT_SECRET,
+  TEST_REDIS_URL,
+  type TestServer,
+  uniqueRedisPrefix,
+  type WsClient,
+} from '../support/server';
+
+const token = (userId: string) => tokenForDemoUser(userId, { secret: TEST_JWT_SECRET, expiresIn: '1h' });
+
+/** Holds the row lock of an order in its own transaction, so a mutation of that order stays in flight. */
+async function lockOrder(databaseUrl: string, orderId: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('BEGIN');
+  await client.query('SELECT 1 FROM "Order" WHERE "id" = $1 FOR UPDATE', [orderId]);
+  return {
+    /** Resolves once another session waits for this lock. */
+    async waitForWaiter() {
+      await eventually(async () => {
+        const { rows } = await client.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows[0].n > 0;
+      });
+    },
+    async release() {
+      await client.query('COMMIT');
+      await client.end();
+    },
+  };
+}
+
+async function post(url: string, query: string, variables: Record<string, unknown>, bearer: string) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: unknown[] } };
+}
+
+/** `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens. */
+async function startServerProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      // not a log line
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  const port = await Promise.race([
+    eventually(() => logs.find((l) => l.msg === 'expediter listening')?.port as number | undefined, 60_000),
+    exited.then(([code]) => {
+      throw new Error(`server process exited with ${code} before listening: ${stderr}`);
+    }),
+  ]);
+  return { child, logs, exited, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+}
+
+describe('SIGTERM on a real server process', () => {
+  let database: TestDatabase;
+  let survivor: TestServer;
+  let processUnderTest: Awaited<ReturnType<typeof startServerProcess>>;
+  let child: ChildProcess | undefined;
+  const redisPrefix = uniqueRedisPrefix();
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ seed: true });
+    await database.handle.close();
+    survivor = await startTestServer({ databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix });
+    processUnderTest = await startServerProcess({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_PREFIX: redisPrefix,
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'info',
+      GRAPHIQL: 'false',
+      SHUTDOWN_TIMEOUT_MS: '15000',
+    });
+    child = processUnderTest.child;
+  }, 90_000);
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await survivor?.close();
+    await database?.drop();
+  });
+
+  it('drains: not ready, refuses new connections, finishes the in-flight mutation, closes with 1001; a resume misses nothing', async () => {
+    const { url, wsUrl, exited, logs } = processUnderTest;
+    const staff = await token('acme-staff');
+    const manager = await token('acme-manager');
+
+    const client: WsClient = await connectClient(wsUrl, { authorization: `Bearer ${manager}` });
+    const received: OrderEvent['orderUpdated'][] = [];
+    const live = client.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    await eventually(
+      async () =>
+        sample(await scrape(url), 'expediter_subscriptions_active', { field: 'orderUpdated' }) === 1,
+    );
+    const collecting = (async () => {
+      for (;;) {
+        const result = await live.next(30_000).catch(() => undefined);
+        if (!result?.data) return;
+        received.push(result.data.orderUpdated);
+      }
+    })();
+
+    const firstOrder = await createOrder(survivor, staff);
+    await eventually(() => received.length === 1);
+
+    // A mutation on the process under test that cannot finish until the test releases the row lock.
+    const lock = await lockOrder(database.url, firstOrder);
+    const inFlight = post(url, UPDATE_STATUS, { orderId: firstOrder, status: 'ACCEPTED' }, staff);
+    await lock.waitForWaiter();
+
+    child!.kill('SIGTERM');
+    const draining = await eventually(async () => {
+      const ready = await readiness(url);
+      return ready.status === 503 ? ready : undefined;
+    });
+    expect(draining.body).toMatchObject({ ready: false, status: 'draining', draining: true });
+    await expect(connectClient(wsUrl, { authorization: `Bearer ${manager}` })).rejects.toThrow();
+
+    // Meanwhile the rest of the cluster keeps working.
+    const secondOrder = await createOrder(survivor, staff);
+    const socketStillOpen = await Promise.race([client.closed.then(() => false), Promise.resolve(true)]);
+    expect(socketStillOpen).toBe(true);
+
+    await lock.release();
+    const finished = await inFlight;
+    expect(finished.status).toBe(200);
+    expect(finished.body.data).toEqual({ updateOrderStatus: { id: firstOrder, status: 'ACCEPTED' } });
+
+    expect((await client.closed).code).toBe(1001);
+    await collecting;
+    const [exitCode] = await exited;
+    expect(exitCode).toBe(0);
+    expect(logs.some((l) => l.msg === 'expediter stopped')).toBe(true);
+
+    // The client reconnects elsewhere and resumes after the last cursor it saw.
+    const resumed = await survivor.connect(manager);
+    const last = received.at(-1)!;
+    const rest = resumed.subscribe<OrderEvent>(ORDER_EVENTS, {
+      storeId: 'acme-downtown',
+      after: last.cursor,
+    });
+    const all = [...received];
+    while (all.length < 3) all.push((await rest.next()).data!.orderUpdated);
+    await rest.expectSilence(300);
+    expect(all.map((e) => [e.kind, e.order.id, e.order.status])).toEqual([
+      ['CREATED', firstOrder, 'PENDING'],
+      ['CREATED', secondOrder, 'PENDING'],
+      ['STATUS_CHANGED', firstOrder, 'ACCEPTED'],
+    ]);
+    await resumed.dispose();
+  });
+});
+
+describe('graceful close in process', () => {
+  let app: TestServer;
+  beforeAll(async () => {
+    app = await startTestServer({ env: { SHUTDOWN_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('is bounded by SHUTDOWN_TIMEOUT_MS even when an operation never finishes', async () => {
+    const staff = await app.token('acme-staff');
+    const orderId = await createOrder(app, staff);
+    const lock = await lockOrder(app.databaseUrl, orderId);
+    const stuck = post(app.url, UPDATE_STATUS, { orderId, status: 'ACCEPTED' }, staff).catch(
+      (error: Error) => error,
+    );
+    await lock.waitForWaiter();
+    await app.server.close(); // resolves although the mutation is still waiting for the lock
+    await lock.release();
+    await stuck;
+  });
+});
