@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createOrder,
+  eventually,
+  ORDER_EVENTS,
+  type OrderEvent,
+  sample,
+  scrape,
+  UPDATE_STATUS,
+} from '../ops/support';
+import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
+
+describe('three instances behind no sticky load balancer', () => {
+  const instances: TestServer[] = [];
+  beforeAll(async () => {
+    const redisPrefix = uniqueRedisPrefix();
+    const env = { STATS_REPORT_INTERVAL_MS: '200' };
+    const first = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env });
+    instances.push(first);
+    for (let i = 0; i < 2; i++) {
+      instances.push(
+        await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env, databaseUrl: first.databaseUrl }),
+      );
+    }
+  });
+  afterAll(async () => {
+    for (const instance of instances.reverse()) await instance.close();
+  });
+
+  it('fans every mutation, whichever instance took it, out to the subscribers of every instance, in order', async () => {
+    const [a, b, c] = instances as [TestServer, TestServer, TestServer];
+    const manager = await a.token('acme-manager');
+    const downtown = [];
+    const uptown = [];
+    for (const instance of instances) {
+      const client = await instance.connect(manager);
+      downtown.push(client.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' }));
+      uptown.push(client.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-uptown' }));
+    }
+    for (const instance of instances) {
+      await eventually(
+        async () =>
+          sample(await scrape(instance.url), 'expediter_subscriptions_active', { field: 'orderUpdated' }) ===
+          2,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200)); // streams finish starting after subscribing
+
+    const staff = await a.token('acme-staff');
+    const orderId = await createOrder(a, staff);
+    for (const [instance, status] of [
+      [b, 'ACCEPTED'],
+      [c, 'IN_PROGRESS'],
+      [a, 'READY'],
+    ] as const) {
+      const result = await instance.gql(UPDATE_STATUS, { orderId, status }, { token: staff });
+      expect(result.errors).toBeUndefined();
+    }
+
+    const expected = [
+      ['CREATED', 'PENDING'],
+      ['STATUS_CHANGED', 'ACCEPTED'],
+      ['STATUS_CHANGED', 'IN_PROGRESS'],
+      ['STATUS_CHANGED', 'READY'],
+    ];
+    const cursors: string[][] = [];
+    for (const events of downtown) {
+      const received = (await events.take(expected.length)).map((r) => r.data!.orderUpdated);
+      expect(received.map((e) => [e.kind, e.order.status])).toEqual(expected);
+      expect(new Set(received.map((e) => e.order.id))).toEqual(new Set([orderId]));
+      cursors.push(received.map((e) => e.cursor));
+      await events.expectSilence(200);
+    }
+    expect(cursors[1]).toEqual(cursors[0]);
+    expect(cursors[2]).toEqual(cursors[0]);
+    for (const events of uptown) await events.expectSilence(0);
+
+    const admin = await b.token('acme-admin');
+    const stats = await eventually(async () => {
+      const result = await b.gql<{ serverStats: { cluster: { instances: number; subscriptions: number } } }>(
+        'query { serverStats { cluster { instances subscriptions } } }',
+        {},
+        { token: admin },
+      );
+      const cluster = result.data?.serverStats.cluster;
+      return cluster?.instances === 3 && cluster.subscriptions === 6 ? cluster : undefined;
+    });
+    expect(stats).toEqual({ instances: 3, subscriptions: 6 });
+  });
+});
