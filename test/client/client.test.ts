@@ -19,6 +19,9 @@ const EventsWithoutResume = parse('subscription { events { cursor text } }') as 
   object
 >;
 const Ping = parse('query { ping }') as TypedDocument<{ ping: string }, object>;
+const Finite = parse(
+  'subscription Finite($count: Int!) { finite(count: $count) { cursor text } }',
+) as TypedDocument<{ finite: Event }, { count: number }>;
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -227,5 +230,69 @@ describe('createExpediterClient', () => {
       name: 'ExpediterError',
       message: 'Cannot query field "nope" on type "Query".',
     });
+  });
+
+  it('reconnect() drops the socket and resumes every subscription from its cursor', async () => {
+    const { server, client } = await setup();
+    const events = collect(client);
+    await subscribed(server, 1);
+    server.publish('one');
+    await events.until(1);
+    client.reconnect();
+    await subscribed(server, 2);
+    server.publish('two');
+    expect(await events.until(2)).toEqual(['one', 'two']);
+    expect(server.subscribedAfter).toEqual([null, 'c1']);
+  });
+
+  it('ends a subscription whose event fails to resolve with an ExpediterError', async () => {
+    const { server, client } = await setup();
+    const events = collect(client);
+    await subscribed(server, 1);
+    server.publishBroken();
+    expect(await events.failed()).toMatchObject({ name: 'ExpediterError', message: 'text failed' });
+  });
+
+  it('ends a subscription the server refuses, without retrying', async () => {
+    const { server, client } = await setup();
+    const Unknown = parse('subscription { nope }') as TypedDocument<{ events: Event }, object>;
+    const failure = await collect(client, Unknown).failed();
+    expect(failure?.graphQLErrors[0]?.message).toBe('Cannot query field "nope" on type "Subscription".');
+    expect(server.connections).toHaveLength(1);
+  });
+
+  it('completes when the server completes the subscription', async () => {
+    const { client } = await setup();
+    const received: string[] = [];
+    for await (const { finite } of client.iterate(Finite, { count: 2 })) received.push(finite.text);
+    expect(received).toEqual(['finite 1', 'finite 2']);
+  });
+
+  it('rejects a request whose result has errors', async () => {
+    const { client } = await setup();
+    const Fail = parse('query { fail }') as TypedDocument<{ fail: string | null }, object>;
+    await expect(client.request(Fail, {})).rejects.toMatchObject({ message: 'failed on purpose' });
+  });
+
+  it('throws from iterate() when the subscription fails', async () => {
+    const { client } = await setup({ authorize: () => 4403 });
+    await expect(client.iterate(Events, {}).next()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
+  it('is a graphql-ws Client for libraries: queries pass through, subscriptions resume', async () => {
+    const { server, client } = await setup();
+    const ping = client.graphqlWs.iterate({ query: 'query { ping }' });
+    expect((await ping.next()).value).toEqual({ data: { ping: 'pong' } });
+    const events = client.graphqlWs.iterate({
+      query: 'subscription($after: String) { events(after: $after) { cursor text } }',
+    });
+    const first = events.next();
+    await subscribed(server, 1);
+    server.publish('one');
+    expect((await first).value).toEqual({ data: { events: { cursor: 'c1', text: 'one' } } });
+    server.dropConnections(1001);
+    await subscribed(server, 2);
+    expect(server.subscribedAfter).toEqual([null, 'c1']);
+    await events.return?.();
   });
 });

@@ -12,9 +12,9 @@ import { WebSocketServer } from 'ws';
  */
 const schema = buildSchema(`
   type Event { cursor: String! text: String! }
-  type Query { ping: String! }
+  type Query { ping: String! fail: String }
   type Mutation { publish(text: String!): Event! }
-  type Subscription { events(after: String): Event! }
+  type Subscription { events(after: String): Event! finite(count: Int!): Event! }
 `);
 
 export interface MiniServerOptions {
@@ -32,6 +32,8 @@ export interface MiniServer {
   /** The `after` argument of every subscribe, in arrival order. */
   subscribedAfter: Array<string | null>;
   publish(text: string): void;
+  /** Publishes an event whose \`text\` fails to resolve (the result carries errors). */
+  publishBroken(): void;
   /** Closes every socket with this code (1001 = going away) but keeps listening. */
   dropConnections(code?: number, reason?: string): void;
   /** Stops listening and closes every socket with 1001. */
@@ -41,7 +43,8 @@ export interface MiniServer {
 }
 
 export async function startMiniServer(options: MiniServerOptions = {}): Promise<MiniServer> {
-  const log: Array<{ cursor: string; text: string }> = [];
+  type LoggedEvent = { cursor: string; text: string | (() => never) };
+  const log: LoggedEvent[] = [];
   const published = new EventEmitter();
   const connections: MiniServer['connections'] = [];
   const subscribedAfter: MiniServer['subscribedAfter'] = [];
@@ -51,9 +54,9 @@ export async function startMiniServer(options: MiniServerOptions = {}): Promise<
 
   async function* events({ after }: { after?: string | null }) {
     subscribedAfter.push(after ?? null);
-    const queue: Array<{ cursor: string; text: string }> = [];
+    const queue: LoggedEvent[] = [];
     let wake: (() => void) | undefined;
-    const onEvent = (event: { cursor: string; text: string }) => {
+    const onEvent = (event: LoggedEvent) => {
       queue.push(event);
       wake?.();
     };
@@ -77,8 +80,18 @@ export async function startMiniServer(options: MiniServerOptions = {}): Promise<
       {
         schema,
         roots: {
-          query: { ping: () => 'pong' },
-          subscription: { events },
+          query: {
+            ping: () => 'pong',
+            fail: () => {
+              throw new Error('failed on purpose');
+            },
+          },
+          subscription: {
+            events,
+            async *finite({ count }: { count: number }) {
+              for (let i = 1; i <= count; i++) yield { finite: { cursor: `f${i}`, text: `finite ${i}` } };
+            },
+          },
         },
         onConnect: (ctx) => {
           connections.push(ctx.connectionParams);
@@ -105,6 +118,16 @@ export async function startMiniServer(options: MiniServerOptions = {}): Promise<
     subscribedAfter,
     publish(text) {
       const event = { cursor: `c${log.length + 1}`, text };
+      log.push(event);
+      published.emit('event', event);
+    },
+    publishBroken() {
+      const event = {
+        cursor: `c${log.length + 1}`,
+        text: () => {
+          throw new Error('text failed');
+        },
+      };
       log.push(event);
       published.emit('event', event);
     },
