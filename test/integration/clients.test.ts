@@ -321,7 +321,7 @@ describe('expediter/testing', () => {
     } finally {
       await server.close(); // also disposes its clients
     }
-  });
+  }, 60_000); // the first run on a machine builds the embedded template database (about ten seconds)
   // #endregion testing-utility
 });
 
