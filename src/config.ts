@@ -60,6 +60,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[\w.:-]{1,100}$/)
     .optional(),
+  REDIS_SENTINELS: list.optional(),
+  REDIS_SENTINEL_NAME: z.string().optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -86,6 +88,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Operation, rate and connection limits (src/limits). */
   limits: LimitsConfig;
+  /**
+   * Extra ioredis options for every Redis connection (README "Operations"): Redis Sentinel when
+   * REDIS_SENTINELS is set (REDIS_URL then only carries password, database and TLS).
+   */
+  redisOptions?: RedisTopology;
   /** Operations (src/server/ops.ts): heartbeat bound, health checks, cluster stats reports. */
   ops: {
     instanceId: string;
@@ -109,6 +116,12 @@ export interface Config {
 
 /** Development secret so `npm start` works out of the box; refused in production. */
 export const DEV_JWT_SECRET = 'expediter-development-secret-change-me';
+
+/** ioredis options selecting the Redis topology: the masters' name and the sentinels to ask for it. */
+export interface RedisTopology {
+  sentinels: Array<{ host: string; port: number }>;
+  name: string;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -163,6 +176,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       dashboardSnapshotIntervalMs: e.DASHBOARD_SNAPSHOT_INTERVAL_MS,
     },
     limits: limitsFromEnv(e),
+    redisOptions: redisTopology(e),
     ops: {
       instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`,
       pongTimeoutMs: e.WS_PONG_TIMEOUT_MS,
@@ -170,4 +184,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       statsReportIntervalMs: e.STATS_REPORT_INTERVAL_MS,
     },
   };
+}
+
+function redisTopology(e: Env): RedisTopology | undefined {
+  if (!e.REDIS_SENTINELS?.length) return undefined;
+  const problems: string[] = [];
+  if (!e.REDIS_SENTINEL_NAME) problems.push('  REDIS_SENTINEL_NAME: required with REDIS_SENTINELS');
+  if (!e.REDIS_URL)
+    problems.push('  REDIS_URL: required with REDIS_SENTINELS (redis://[:password@]any-host[/db])');
+  const sentinels = e.REDIS_SENTINELS.map((entry) => {
+    const match = /^(.+):(\d{1,5})$/.exec(entry);
+    if (!match) problems.push(`  REDIS_SENTINELS: "${entry}" is not host:port`);
+    return { host: match?.[1] ?? entry, port: Number(match?.[2] ?? 26379) };
+  });
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  return { sentinels, name: e.REDIS_SENTINEL_NAME as string };
 }

@@ -17,6 +17,8 @@ export interface RedisConnectionOptions {
   /** Upper bound for any command on the publisher, so a hung Redis cannot stall a mutation. */
   commandTimeoutMs?: number;
   connectionName?: string;
+  /** ops: extra ioredis options for both connections, e.g. `{ sentinels, name }` for Redis Sentinel. */
+  redisOptions?: Record<string, unknown>;
 }
 
 /** The two connections an instance needs; createRedisPubSub owns them from then on. */
@@ -24,6 +26,7 @@ export function createRedisConnections(url: string, opts: RedisConnectionOptions
   const name = opts.connectionName ?? 'expediter';
   return {
     publisher: new Redis(url, {
+      ...opts.redisOptions,
       keyPrefix: opts.keyPrefix,
       enableOfflineQueue: false,
       commandTimeout: opts.commandTimeoutMs ?? 2000,
@@ -31,7 +34,11 @@ export function createRedisConnections(url: string, opts: RedisConnectionOptions
       connectionName: `${name}:pub`,
       retryStrategy: redisRetryStrategy(), // ops: exponential backoff with jitter, capped
     }),
-    subscriber: new Redis(url, { connectionName: `${name}:sub`, retryStrategy: redisRetryStrategy() }),
+    subscriber: new Redis(url, {
+      ...opts.redisOptions,
+      connectionName: `${name}:sub`,
+      retryStrategy: redisRetryStrategy(),
+    }),
   };
 }
 

@@ -36,6 +36,8 @@ export interface PubSubOptions {
   logger: Logger;
   /** Prepended to every channel name and every key of the shared Redis connection (isolation of tests). */
   keyPrefix?: string;
+  /** ops: extra ioredis options for both connections, e.g. Redis Sentinel (config.redisOptions). */
+  redisOptions?: Record<string, unknown>;
 }
 
 export async function createPubSub(opts: PubSubOptions): Promise<PubSub> {
@@ -44,7 +46,10 @@ export async function createPubSub(opts: PubSubOptions): Promise<PubSub> {
     return createMemoryPubSub({ logger: opts.logger });
   }
   const { createRedisConnections, createRedisPubSub } = await import('./pubsub-redis');
-  const connections = createRedisConnections(opts.redisUrl, { keyPrefix: opts.keyPrefix });
+  const connections = createRedisConnections(opts.redisUrl, {
+    keyPrefix: opts.keyPrefix,
+    redisOptions: opts.redisOptions,
+  });
   return createRedisPubSub({ connections, logger: opts.logger, channelPrefix: opts.keyPrefix });
 }
 

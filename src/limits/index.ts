@@ -25,16 +25,18 @@ export interface Limits {
   close(): Promise<void>;
 }
 
-type LimitsSettings = Pick<
-  Config,
-  'env' | 'redisUrl' | 'redisPrefix' | 'allowedOrigins' | 'introspection'
-> & {
-  limits?: LimitsConfig;
-};
+type LimitsSettings = Pick<Config, 'env' | 'redisUrl' | 'redisPrefix' | 'allowedOrigins' | 'introspection'> &
+  Partial<Pick<Config, 'redisOptions'>> & {
+    limits?: LimitsConfig;
+  };
 
 export async function createLimits(config: LimitsSettings, deps: { logger: Logger }): Promise<Limits> {
   const limits = config.limits ?? defaultLimits();
-  const redis = createLimiterRedis({ redisUrl: config.redisUrl, logger: deps.logger });
+  const redis = createLimiterRedis({
+    redisUrl: config.redisUrl,
+    redisOptions: config.redisOptions as Record<string, unknown> | undefined, // ops: Sentinel
+    logger: deps.logger,
+  });
   await redis.ready(2000);
   const rateLimiter = createRateLimiter({ redis, keyPrefix: config.redisPrefix });
   const concurrency = createConcurrencyLimiter({ redis, keyPrefix: config.redisPrefix });

@@ -23,6 +23,8 @@ export interface LimiterRedisOptions {
   redisUrl?: string;
   logger: Logger;
   commandTimeoutMs?: number;
+  /** ops: extra ioredis options, e.g. `{ sentinels, name }` for Redis Sentinel (config.redisOptions). */
+  redisOptions?: Record<string, unknown>;
 }
 
 export function createLimiterRedis(options: LimiterRedisOptions): LimiterRedis {
@@ -31,6 +33,7 @@ export function createLimiterRedis(options: LimiterRedisOptions): LimiterRedis {
   if (!options.redisUrl) return localOnly();
 
   const redis = new Redis(options.redisUrl, {
+    ...options.redisOptions,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: options.commandTimeoutMs ?? 500,

@@ -77,7 +77,12 @@ export async function createServer(
   const instrument = createInstrumentation({ metrics, activity, logger });
 
   const pubsub = instrument.pubsub(
-    await createPubSub({ redisUrl: config.redisUrl, keyPrefix: config.redisPrefix, logger }),
+    await createPubSub({
+      redisUrl: config.redisUrl,
+      keyPrefix: config.redisPrefix,
+      redisOptions: config.redisOptions as Record<string, unknown> | undefined, // ops: Sentinel
+      logger,
+    }),
   );
   const commitListeners: CommitListener[] = [];
   const uow = createUnitOfWork({

@@ -2,8 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOrder,
   eventually,
+  freePort,
   ORDER_EVENTS,
   type OrderEvent,
+  ownRedis,
+  readiness,
   sample,
   scrape,
   UPDATE_STATUS,
@@ -86,5 +89,52 @@ describe('three instances behind no sticky load balancer', () => {
       return cluster?.instances === 3 && cluster.subscriptions === 6 ? cluster : undefined;
     });
     expect(stats).toEqual({ instances: 3, subscriptions: 6 });
+  });
+});
+
+describe('Redis Sentinel through ioredis options', () => {
+  let master: ReturnType<typeof ownRedis>;
+  let sentinel: ReturnType<typeof ownRedis>;
+  const instances: TestServer[] = [];
+
+  beforeAll(async () => {
+    master = ownRedis(await freePort());
+    await master.start();
+    const masterPort = Number(new URL(master.url).port);
+    sentinel = ownRedis(await freePort(), { sentinelOf: masterPort });
+    await sentinel.start();
+    // REDIS_URL names no reachable server: only the sentinel can tell the instances where the master is.
+    const env = {
+      REDIS_SENTINELS: `127.0.0.1:${new URL(sentinel.url).port}`,
+      REDIS_SENTINEL_NAME: 'expediter',
+    };
+    const redisPrefix = uniqueRedisPrefix();
+    const unreachable = `redis://127.0.0.1:${await freePort()}`;
+    const first = await startTestServer({ redisUrl: unreachable, redisPrefix, env });
+    instances.push(first);
+    instances.push(
+      await startTestServer({ redisUrl: unreachable, redisPrefix, env, databaseUrl: first.databaseUrl }),
+    );
+  });
+  afterAll(async () => {
+    for (const instance of instances.reverse()) await instance.close();
+    await sentinel?.stop();
+    await master?.stop();
+  });
+
+  it('finds the master through the sentinel and fans out across instances', async () => {
+    const [a, b] = instances as [TestServer, TestServer];
+    for (const instance of instances)
+      expect((await readiness(instance.url)).body).toMatchObject({ redis: 'up' });
+    const events = (await b.connect(await b.token('acme-manager'))).subscribe<OrderEvent>(ORDER_EVENTS, {
+      storeId: 'acme-downtown',
+    });
+    await eventually(
+      async () =>
+        sample(await scrape(b.url), 'expediter_subscriptions_active', { field: 'orderUpdated' }) === 1,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const orderId = await createOrder(a, await a.token('acme-staff'));
+    expect((await events.next()).data?.orderUpdated.order.id).toBe(orderId);
   });
 });

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import type { TestServer } from '../support/server';
@@ -95,19 +98,13 @@ export async function freePort(): Promise<number> {
 }
 
 /** A redis-server of the test's own, on its own port, that the test can stop and start again. */
-export function ownRedis(port: number) {
+export function ownRedis(port: number, options: { sentinelOf?: number } = {}) {
   let child: ReturnType<typeof spawn> | undefined;
   const url = `redis://127.0.0.1:${port}`;
   return {
     url,
     async start() {
-      child = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-        {
-          stdio: 'ignore',
-        },
-      );
+      child = spawn('redis-server', redisArgs(port, options.sentinelOf), { stdio: 'ignore' });
       await eventually(async () => {
         const probe = new Redis(url, {
           lazyConnect: true,
@@ -131,4 +128,17 @@ export function ownRedis(port: number) {
       child = undefined;
     },
   };
+}
+
+function redisArgs(port: number, sentinelOf: number | undefined): string[] {
+  if (sentinelOf === undefined) {
+    return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  }
+  // A sentinel rewrites its configuration file, so it gets one of its own.
+  const file = join(mkdtempSync(join(tmpdir(), 'expediter-sentinel-')), 'sentinel.conf');
+  writeFileSync(
+    file,
+    [`port ${port}`, 'bind 127.0.0.1', `sentinel monitor expediter 127.0.0.1 ${sentinelOf} 1`, ''].join('\n'),
+  );
+  return [file, '--sentinel'];
 }
