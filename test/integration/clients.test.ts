@@ -147,7 +147,7 @@ describe('Apollo Client 4 (GraphQLWsLink on the helper)', () => {
       apollo.stop();
       await expediter.dispose();
     }
-  });
+  }, 45_000); // a restart, and reconnects backing off meanwhile
 });
 
 describe('urql (subscriptionExchange on the helper)', () => {
@@ -174,7 +174,7 @@ describe('urql (subscriptionExchange on the helper)', () => {
       subscription.unsubscribe();
       await expediter.dispose();
     }
-  });
+  }, 45_000); // a restart, and reconnects backing off meanwhile
 });
 
 describe('the helper on its own (a kitchen display)', () => {
@@ -204,7 +204,7 @@ describe('the helper on its own (a kitchen display)', () => {
     } finally {
       await display.stop();
     }
-  });
+  }, 45_000); // a restart, and reconnects backing off meanwhile
 
   it('asks for a fresh token when the server closes with 4401 at expiry, and carries on', async () => {
     const issued: Array<{ refresh: boolean }> = [];
