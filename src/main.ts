@@ -33,7 +33,11 @@ async function main() {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // ops: a second signal (Ctrl-C twice) does not wait for the graceful drain
+      logger.warn({ signal }, 'second signal during shutdown, exiting now');
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ signal }, 'shutting down');
     const deadline = setTimeout(() => {
