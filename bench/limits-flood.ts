@@ -27,7 +27,11 @@ type Role = 'server' | 'flooder';
 const role = process.argv[2] as Role | undefined;
 if (role === 'server') void serve();
 else if (role === 'flooder') void flood(process.argv[3]!, process.argv[4] as 'ping' | 'subscribe');
-else void main();
+else
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
 
 async function serve() {
   const config = loadConfig({
@@ -115,9 +119,11 @@ async function main() {
 
 async function connectVictim(wsUrl: string) {
   const token = await tokenForDemoUser('acme-customer', { secret: SECRET, expiresIn: '1h' });
+  // lazy: false keeps one socket; a lazy client would reconnect for every one-off query.
   const client = createClient({
     url: wsUrl,
     webSocketImpl: WebSocket,
+    lazy: false,
     connectionParams: { authorization: `Bearer ${token}` },
   });
   return client;
@@ -129,7 +135,17 @@ async function measure(client: ReturnType<typeof createClient>): Promise<number[
   for (let i = 0; i < SAMPLES; i++) {
     const started = performance.now();
     await new Promise<void>((resolve, reject) => {
-      client.subscribe({ query: '{ __typename }' }, { next: () => {}, error: reject, complete: resolve });
+      client.subscribe(
+        { query: '{ __typename }' },
+        {
+          next: () => {},
+          error: (error) => {
+            const { code, reason } = error as { code?: number; reason?: string };
+            reject(new Error(`victim refused or closed: ${code ?? ''} ${reason ?? JSON.stringify(error)}`));
+          },
+          complete: resolve,
+        },
+      );
     });
     const elapsed = performance.now() - started;
     latencies.push(elapsed);
