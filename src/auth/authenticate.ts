@@ -26,8 +26,13 @@ export function createAuthenticator(deps: {
   verifier: TokenVerifier;
   revocations: RevocationStore;
   logger: Logger;
+  /**
+   * Whether the store is one of the tenant's. A `stores: ["*"]` claim covers every store of the caller's tenant
+   * only, so a requested store of another tenant is refused like any store the token does not allow.
+   */
+  storeOfTenant?: (tenantId: string, storeId: string) => Promise<boolean>;
 }): Authenticator {
-  const { verifier, revocations, logger } = deps;
+  const { verifier, revocations, logger, storeOfTenant } = deps;
 
   return {
     async authenticate(input) {
@@ -39,6 +44,9 @@ export function createAuthenticator(deps: {
         if (await revocations.isRevoked(principal)) throw new AuthError('revoked');
         if (storeId === undefined) return principal;
         if (!canAccessStore(principal, storeId)) throw new AuthError('store_not_allowed');
+        if (storeOfTenant && !(await storeOfTenant(principal.tenantId, storeId))) {
+          throw new AuthError('store_not_allowed');
+        }
         return { ...principal, currentStoreId: storeId };
       } catch (error) {
         if (error instanceof AuthError) logRefusal(logger, error, principal);

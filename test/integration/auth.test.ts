@@ -88,6 +88,14 @@ describe('authentication at connection_init', () => {
     );
   });
 
+  it("closes with 4403 when an every-store token asks for another tenant's store", async () => {
+    const token = await app.token('acme-manager'); // stores: ["*"] covers acme's stores only
+    const error = await closeCodeFor({ authorization: `Bearer ${token}`, storeId: 'globex-central' });
+    expect(error?.code).toBe(4403);
+    const own = await app.connect(token, { storeId: 'acme-uptown' });
+    await own.dispose();
+  });
+
   it('closes an open connection with 4401 when its token expires', async () => {
     const token = await signToken({ ...acmeStaffClaims, expiresIn: 2 }, { secret: TEST_JWT_SECRET });
     const client = await app.connect(token);
