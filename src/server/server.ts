@@ -104,6 +104,8 @@ export async function createServer(
       verifier: createTokenVerifier(config.jwt),
       revocations,
       logger,
+      storeOfTenant: async (tenantId, storeId) =>
+        (await db.store.count({ where: { id: storeId, tenantId } })) > 0,
     }),
   );
   // ops: health (database behind a circuit breaker, Redis, outbox), drain state, cluster stats
