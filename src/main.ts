@@ -24,6 +24,7 @@ async function main() {
         `  Expediter is running (${mode}, ${config.redisUrl ? 'Redis pub/sub' : 'in-process pub/sub'})`,
         `  GraphiQL:   ${server.url}/graphql`,
         `  WebSocket:  ${server.wsUrl}`,
+        `  Live demo:  ${server.url}/demo`,
         `  Health:     ${server.url}/health  ${server.url}/ready  ${server.url}/metrics`,
         '  Token:      npm run -s token -- acme-manager   (then header  Authorization: Bearer <token>)',
         '',
