@@ -66,7 +66,11 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
             storeId: params.storeId,
           });
           // limits: refuse (4429) over the per-user or per-IP connection budget
-          const refusal = await options.connectionLimits?.admit(ctx.extra.socket, ctx.extra.request, principal);
+          const refusal = await options.connectionLimits?.admit(
+            ctx.extra.socket,
+            ctx.extra.request,
+            principal,
+          );
           if (refusal) {
             ctx.extra.socket.close(refusal.code, refusal.reason);
             return false;
