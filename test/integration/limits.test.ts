@@ -342,6 +342,25 @@ describe('subscriptions', () => {
     for (const s of [s2, s3, s4]) expect(s.subscription.isCompleted()).toBe(false);
     await Promise.all([onA.dispose(), onB.dispose()]);
   });
+  it('counts subscriptions served by the fan-out engine too, and frees them when they end', async () => {
+    const connection = await connect(a, 'acme-staff');
+    const ORDERS = 'subscription { orderUpdated(storeId: "acme-downtown") { kind } }';
+    /** Accepted = no refusal right away (live subscriptions only speak when an event comes). */
+    const accepted = async (operation: ReturnType<WsConnection['operation']>) =>
+      operation.next(300).then(
+        (outcome) => refusalOf(outcome)?.extensions?.budget,
+        () => 'accepted',
+      );
+    const s1 = connection.operation(ORDERS);
+    const s2 = connection.operation(ORDERS);
+    expect([await accepted(s1), await accepted(s2)]).toEqual(['accepted', 'accepted']);
+    expect(await accepted(connection.operation(ORDERS))).toBe('subscriptions on this connection');
+    s1.close();
+    await sleep(100);
+    expect(await accepted(connection.operation(ORDERS))).toBe('accepted');
+    expect(await accepted(connection.operation(ORDERS))).toBe('subscriptions on this connection');
+    await connection.dispose();
+  });
 });
 
 describe('connection limits', () => {
