@@ -30,7 +30,10 @@ type LimitsSettings = Pick<Config, 'env' | 'redisUrl' | 'redisPrefix' | 'allowed
     limits?: LimitsConfig;
   };
 
-export async function createLimits(config: LimitsSettings, deps: { logger: Logger }): Promise<Limits> {
+export async function createLimits(
+  config: LimitsSettings,
+  deps: { logger: Logger; onRefusal?: (scope: string) => void },
+): Promise<Limits> {
   const limits = config.limits ?? defaultLimits();
   const redis = createLimiterRedis({
     redisUrl: config.redisUrl,
@@ -49,7 +52,7 @@ export async function createLimits(config: LimitsSettings, deps: { logger: Logge
         hideSuggestions: config.env !== 'development',
         introspection: config.introspection,
       }),
-      rateLimitPlugin(shared),
+      rateLimitPlugin({ ...shared, onRefusal: deps.onRefusal }),
     ],
     connections: createConnectionGuard({ ...shared, logger: deps.logger }),
     rateLimiter,

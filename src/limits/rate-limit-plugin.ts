@@ -27,6 +27,8 @@ export interface RateLimitPluginOptions {
   allowedOrigins: readonly string[];
   rateLimiter: RateLimiter;
   concurrency: ConcurrencyLimiter;
+  /** Called with the budget of every refused operation or request (metrics). */
+  onRefusal?: (scope: string) => void;
 }
 
 /** What the plugin reads from yoga's context: WebSocket operations carry `socket`, HTTP ones `request`. */
@@ -44,6 +46,7 @@ interface LimitedContext {
  */
 export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<string, unknown>> {
   const { limits, rateLimiter, concurrency } = options;
+  const refused = (scope: string) => options.onRefusal?.(scope);
   const { rates } = limits;
   const openPerConnection = new WeakMap<object, number>();
   const httpDecisions = new WeakMap<Request, RateLimitDecision>();
@@ -68,6 +71,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
       const rule = { name: 'http', limit: rates.httpRequestsPerIp, windowMs: rates.windowMs };
       const decision = await rateLimiter.consume(rule, clientAddress(req, limits.trustProxy));
       if (!decision.allowed) {
+        refused('http');
         const error = rateLimitedError('http requests', decision);
         const response = errorResponse(fetchAPI, 429, 'RATE_LIMITED', error.message, error.extensions);
         response.headers.set('retry-after', String(toSeconds(decision.retryAfterMs)));
@@ -96,6 +100,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
           subject,
         );
         if (!decision.allowed) {
+          refused(budget);
           setResultAndStopExecution({
             errors: [rateLimitedError(budget, decision)],
             extensions: { rateLimit: rateLimitFeedback(budget, decision, rates.warnRatio) },
@@ -125,6 +130,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
 
       const open = openPerConnection.get(connection) ?? 0;
       if (open >= limits.subscriptions.maxPerConnection) {
+        refused('subscriptions-per-connection');
         setResultAndStopExecution({
           errors: [
             tooManyOpenError('subscriptions on this connection', limits.subscriptions.maxPerConnection),
@@ -140,6 +146,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
         limits.subscriptions.maxPerUser,
       );
       if (!slot.allowed) {
+        refused('subscriptions-per-user');
         setResultAndStopExecution({
           errors: [tooManyOpenError('subscriptions for this user', limits.subscriptions.maxPerUser)],
         });
@@ -150,6 +157,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
       const feedback = rateLimitFeedback('subscription starts', decision, rates.warnRatio);
       if (!decision.allowed) {
         await concurrency.release('subscriptions', subject, holder);
+        refused('subscription-starts');
         setResultAndStopExecution({
           errors: [rateLimitedError('subscription starts', decision)],
           extensions: { rateLimit: feedback },

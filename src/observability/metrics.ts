@@ -19,6 +19,8 @@ export interface Metrics {
   authFailures: Counter<'reason'>;
   /** Incremented by the limits module: `metrics.rateLimitRefusals.inc({ scope })`. */
   rateLimitRefusals: Counter<'scope'>;
+  /** 1 while rate and connection limits are shared through Redis, 0 while each instance counts alone. */
+  limitsShared: Gauge;
   subscriptionsActive: Gauge<'field'>;
   operations: Counter<'type' | 'outcome'>;
   operationsInFlight: Gauge;
@@ -145,6 +147,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     outboxOldestAge: new Gauge({
       name: name('outbox_oldest_age_seconds'),
       help: 'Age of the oldest unpublished event (0 when the outbox is empty)',
+      registers,
+    }),
+    limitsShared: new Gauge({
+      name: name('limits_shared'),
+      help: '1 while rate and connection limits are shared through Redis; 0 while this instance counts alone',
       registers,
     }),
     redisUp: new Gauge({

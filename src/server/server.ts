@@ -138,7 +138,12 @@ export async function createServer(
     logger,
   });
 
-  const limits = await createLimits(config, { logger });
+  const limits = await createLimits(config, {
+    logger,
+    onRefusal: (scope) => metrics.rateLimitRefusals.inc({ scope }),
+  });
+  metrics.limitsShared.set(limits.mode() === 'redis' ? 1 : 0);
+  const stopLimitsModeWatch = limits.onModeChange((mode) => metrics.limitsShared.set(mode === 'redis' ? 1 : 0));
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema: buildSchema(),
     plugins: [instrument.yogaPlugin(drain, { serverStats: clusterStats }), ...limits.plugins],
@@ -273,6 +278,7 @@ export async function createServer(
           }, remainingMs).unref();
         });
         await graphqlWs.dispose();
+        stopLimitsModeWatch();
         await limits.close();
         await services.stop();
         await relay.stop();

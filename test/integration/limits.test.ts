@@ -247,6 +247,23 @@ describe('mutation budgets per user, shared by both instances', () => {
     expect(refusalOf(await call(1, MARK_READ))?.extensions?.code).toBe('NOT_FOUND');
     await Promise.all(connections.map((c) => c.dispose()));
   });
+
+  it('exports refusals by budget and whether limits are shared in /metrics', async () => {
+    const metricsText = async (url: string) => (await fetch(`${url}/metrics`)).text();
+    const refusals = (text: string) =>
+      Number(
+        /^expediter_rate_limit_refusals_total\{scope="mutation:markAllNotificationsRead"\} (\d+)$/m.exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    const before = refusals(await metricsText(a.url));
+    const connection = await connect(a, 'globex-manager');
+    for (let i = 0; i < 3; i++) await connection.operation(MARK_ALL_READ).next();
+    const text = await metricsText(a.url);
+    expect(refusals(text) - before).toBe(1);
+    expect(text).toMatch(/^expediter_limits_shared 1$/m);
+    await connection.dispose();
+  });
 });
 
 describe('subscriptions', () => {
