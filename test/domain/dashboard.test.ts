@@ -18,7 +18,7 @@ import {
 import type { CreateOrderInput } from '../../src/domain/orders';
 import { createPubSub } from '../../src/events/pubsub';
 import { topics } from '../../src/events/topics';
-import { as, createStockFixture, drainFor, nextWithin, type StockFixture } from './stock-fixture';
+import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
 const at = (iso: string) => new Date(iso);
 
@@ -195,10 +195,10 @@ describe('keyed throttle', () => {
 describe('DashboardService on a real database', () => {
   const manager = as('acme-manager');
   const staff = as('acme-staff');
-  let f: StockFixture;
+  let f: DomainFixture;
 
   beforeAll(async () => {
-    f = await createStockFixture({ dashboard: { throttleMs: 50 } });
+    f = await createDomainFixture({ dashboard: { throttleMs: 50 } });
   });
 
   afterAll(async () => {

@@ -5,7 +5,7 @@ import {
   productAvailability,
   releaseStockForOrder,
 } from '../../src/domain/inventory';
-import { as, createStockFixture, drainFor, nextWithin, type StockFixture } from './stock-fixture';
+import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
 // Seed: every store has Burger (50, threshold 10), Fries (100, threshold 20), Lemonade (40, threshold 8).
 const BURGER = 'acme-downtown-burger-stock';
@@ -19,11 +19,11 @@ const admin = as('acme-admin');
 const staff = as('acme-staff');
 const kitchen = as('acme-kitchen');
 
-let f: StockFixture;
+let f: DomainFixture;
 let orderSeq = 0;
 
 beforeAll(async () => {
-  f = await createStockFixture();
+  f = await createDomainFixture();
 });
 
 afterAll(async () => {

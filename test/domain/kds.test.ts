@@ -2,9 +2,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KdsStreamEvent } from '../../src/domain/kds';
 import { KdsService } from '../../src/domain/kds';
 import type { OrderView } from '../../src/domain/order-records';
-import { as, createKitchenFixture, downtownOrder, type KitchenFixture } from './kitchen-fixture';
+import { as, createDomainFixture, type DomainFixture, downtownOrder } from '../support/domain-fixture';
 
-let fx: KitchenFixture;
+let fx: DomainFixture;
 const staff = as('acme-staff');
 const manager = as('acme-manager');
 /** The demo kitchen device: bound to the downtown grill. */
@@ -12,7 +12,7 @@ const grillDevice = as('acme-kitchen');
 const expoDevice = as('acme-kitchen', { stations: ['acme-downtown-expo'] });
 
 beforeAll(async () => {
-  fx = await createKitchenFixture();
+  fx = await createDomainFixture();
   await fx.database.handle.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
 });
 afterAll(() => fx.close());

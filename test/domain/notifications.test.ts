@@ -5,7 +5,7 @@ import {
   type NotificationEventView,
   type SendNotificationInput,
 } from '../../src/domain/notifications';
-import { as, createStockFixture, drainFor, nextWithin, type StockFixture } from './stock-fixture';
+import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
 const manager = as('acme-manager'); // MANAGER, every acme store
 const admin = as('acme-admin');
@@ -14,10 +14,10 @@ const kitchen = as('acme-kitchen'); // KITCHEN, acme-downtown only
 const globexAdmin = as('globex-admin');
 const downtownManager = as('acme-manager', { stores: ['acme-downtown'] });
 
-let f: StockFixture;
+let f: DomainFixture;
 
 beforeAll(async () => {
-  f = await createStockFixture();
+  f = await createDomainFixture();
 });
 
 afterAll(async () => {

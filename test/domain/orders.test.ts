@@ -2,15 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '../../src/domain/order-records';
 import { OrderService, type OrderStreamEvent } from '../../src/domain/orders';
 import { coalesce } from '../../src/domain/stream-iterators';
-import { as, createKitchenFixture, downtownOrder, type KitchenFixture } from './kitchen-fixture';
+import { as, createDomainFixture, type DomainFixture, downtownOrder } from '../support/domain-fixture';
 
-let fx: KitchenFixture;
+let fx: DomainFixture;
 const staff = as('acme-staff');
 const manager = as('acme-manager');
 const customer = as('acme-customer');
 
 beforeAll(async () => {
-  fx = await createKitchenFixture({ orders: { updateCoalesceMs: 150 } });
+  fx = await createDomainFixture({ orders: { updateCoalesceMs: 150 } });
   await fx.database.handle.db.user.create({
     data: {
       id: 'acme-customer-2',

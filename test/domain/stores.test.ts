@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { as, createKitchenFixture, type KitchenFixture } from './kitchen-fixture';
+import { as, createDomainFixture, type DomainFixture } from '../support/domain-fixture';
 
-let fx: KitchenFixture;
+let fx: DomainFixture;
 beforeAll(async () => {
-  fx = await createKitchenFixture();
+  fx = await createDomainFixture();
 });
 afterAll(() => fx.close());
 

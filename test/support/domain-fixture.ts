@@ -3,15 +3,17 @@ import { loadConfig } from '../../src/config';
 import { findDemoUser } from '../../src/db/demo-data';
 import { type DashboardOptions, DashboardService } from '../../src/domain/dashboard';
 import { InventoryService } from '../../src/domain/inventory';
+import { KdsService, type KdsServiceOptions } from '../../src/domain/kds';
 import { NotificationService } from '../../src/domain/notifications';
-import { OrderService } from '../../src/domain/orders';
+import { type CreateOrderInput, OrderService, type OrderServiceOptions } from '../../src/domain/orders';
 import type { ServiceDeps } from '../../src/domain/services';
+import { StoreService } from '../../src/domain/stores';
 import { createEventStreams } from '../../src/events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
 import { createPubSub } from '../../src/events/pubsub';
 import type { CommitListener } from '../../src/events/unit-of-work';
 import { createLogger } from '../../src/observability/logger';
-import { createTestDatabase, type TestDatabase, withAdmin } from '../support/db';
+import { createTestDatabase, type TestDatabase, withAdmin } from './db';
 
 export interface StoredEvent {
   id: bigint;
@@ -22,16 +24,18 @@ export interface StoredEvent {
 }
 
 /**
- * Inventory, notification and dashboard services (plus orders, which consume stock) over a fresh seeded
- * PostgreSQL database with the real unit of work (outbox), in-process pub/sub and event streams.
+ * Every domain service over a fresh seeded PostgreSQL database, with the real unit of work (outbox),
+ * in-process pub/sub and event streams: what the server wires, minus GraphQL.
  */
-export interface StockFixture {
+export interface DomainFixture {
   database: TestDatabase;
   deps: ServiceDeps;
+  stores: StoreService;
+  orders: OrderService;
+  kds: KdsService;
   inventory: InventoryService;
   notifications: NotificationService;
   dashboard: DashboardService;
-  orders: OrderService;
   /** Registers another commit listener (e.g. a second DashboardService). */
   listen(listener: CommitListener): void;
   /** Event rows written after `afterId` (all by default), in id order. */
@@ -40,12 +44,17 @@ export interface StockFixture {
   close(): Promise<void>;
 }
 
-export async function createStockFixture(
-  options: { dashboard?: Partial<DashboardOptions> } = {},
-): Promise<StockFixture> {
+export interface DomainFixtureOptions {
+  orders?: OrderServiceOptions;
+  kds?: KdsServiceOptions;
+  dashboard?: Partial<DashboardOptions>;
+}
+
+export async function createDomainFixture(options: DomainFixtureOptions = {}): Promise<DomainFixture> {
   const database = await createTestDatabase({ seed: true });
   const db = database.handle.db;
   const logger = createLogger('silent');
+  // acme operates the platform in the domain suites: its admins may send SYSTEM notifications.
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SYSTEM_BROADCAST_TENANTS: 'acme' });
   const pubsub = await createPubSub({ logger });
   const listeners: CommitListener[] = [];
@@ -61,15 +70,18 @@ export async function createStockFixture(
   });
   const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
   const deps: ServiceDeps = { db, uow, streams, pubsub, config, logger };
+  const kds = new KdsService(deps, options.kds);
   const dashboard = new DashboardService(deps, options.dashboard);
   listeners.push(dashboard.onCommit);
   return {
     database,
     deps,
+    stores: new StoreService(deps),
+    orders: new OrderService(deps, options.orders),
+    kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),
     dashboard,
-    orders: new OrderService(deps),
     listen: (listener) => {
       listeners.push(listener);
     },
@@ -82,6 +94,7 @@ export async function createStockFixture(
       return last?.id ?? 0n;
     },
     async close() {
+      await kds.stop();
       await dashboard.stop();
       await pubsub.close();
       await database.handle.close();
@@ -116,6 +129,20 @@ export function as(userId: string, overrides: Partial<Principal> = {}): Principa
     roles: user.roles,
     stores: user.storeIds.includes('*') ? '*' : user.storeIds,
     stations: user.stationIds,
+    ...overrides,
+  };
+}
+
+/** A downtown POS order: burgers and fries go to the grill, lemonade to the bar. */
+export function downtownOrder(overrides: Partial<CreateOrderInput> = {}): CreateOrderInput {
+  return {
+    storeId: 'acme-downtown',
+    channel: 'POS',
+    items: [
+      { productId: 'acme-downtown-burger', quantity: 2, notes: 'no onions' },
+      { productId: 'acme-downtown-fries', quantity: 1 },
+      { productId: 'acme-downtown-lemonade', quantity: 3 },
+    ],
     ...overrides,
   };
 }
