@@ -1,0 +1,385 @@
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { parseArgs } from 'node:util';
+import { tokenForDemoUser } from '../src/auth/tokens';
+import { loadConfig } from '../src/config';
+import { createServer } from '../src/server/server';
+import { createTestDatabase } from '../test/support/db';
+import { BENCH_JWT_SECRET, BENCH_STORE, cpuMicros, nowMs, tell } from './protocol';
+
+/**
+ * `npx tsx bench/mutation.ts`: what one mutation costs the server. The server runs in a child process
+ * configured like the fan-out bench's (PostgreSQL + Redis, production settings, no subscriber); this
+ * process sends createOrder then updateOrderStatus mutations over HTTP, sequentially and at a fixed rate,
+ * and reads the child's CPU time (process.cpuUsage over IPC) around each phase, minus its idle CPU.
+ * `--profile out.cpuprofile` records the measured phases with the inspector's profiler (after warm-up),
+ * and prints the top self-time functions and packages; `--summarize file.cpuprofile` only prints that.
+ */
+
+const USAGE = `npx tsx bench/mutation.ts [--count 200] [--warmup 50] [--rate 20] [--profile out.cpuprofile]
+  [--summarize file.cpuprofile] [--top 30]`;
+
+const { values: flags } = parseArgs({
+  options: {
+    count: { type: 'string', default: '200' },
+    warmup: { type: 'string', default: '50' },
+    rate: { type: 'string', default: '20' },
+    profile: { type: 'string' },
+    summarize: { type: 'string' },
+    top: { type: 'string', default: '30' },
+    child: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+const CREATE_ORDER = /* GraphQL */ `mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id status } }`;
+const UPDATE_STATUS = /* GraphQL */ `mutation ($orderId: ID!, $status: OrderStatus!) {
+  updateOrderStatus(orderId: $orderId, status: $status) { id status }
+}`;
+const ORDER_ITEMS = [
+  { productId: `${BENCH_STORE}-burger`, quantity: 1 },
+  { productId: `${BENCH_STORE}-fries`, quantity: 2 },
+  { productId: `${BENCH_STORE}-lemonade`, quantity: 1 },
+];
+const IDLE_WINDOW_MS = 1000;
+
+type ChildRequest = { cmd: 'cpu' } | { cmd: 'profile-start' } | { cmd: 'profile-stop'; file: string };
+type ChildReply =
+  | { type: 'ready'; port: number }
+  | { type: 'cpu'; micros: number; queries: number }
+  | { type: 'done' };
+
+const sqlText = (query: unknown) =>
+  String(typeof query === 'string' ? query : (query as { text?: string }).text)
+    .replace(/\s+/g, ' ')
+    .slice(0, 160);
+
+/** Counts statements sent to PostgreSQL (every pool and transaction query goes through Client#query). */
+async function countQueries(): Promise<() => number> {
+  const pg = (await import('pg')).default;
+  const original = pg.Client.prototype.query;
+  let count = 0;
+  pg.Client.prototype.query = function (this: unknown, ...args: unknown[]) {
+    count++;
+    if (process.env.BENCH_LOG_SQL) console.error('SQL', sqlText(args[0]));
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof original;
+  return () => count;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Child: the server
+
+async function serveChild() {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: process.env.BENCH_DATABASE_URL,
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: process.env.BENCH_REDIS_PREFIX,
+    JWT_SECRET: BENCH_JWT_SECRET,
+    LOG_LEVEL: 'warn',
+    SEED_DEMO_DATA: 'false',
+    OUTBOX_RELAY_INTERVAL_MS: '1000',
+    RATE_LIMIT_MUTATIONS: '10000000',
+    RATE_LIMIT_SUBSCRIPTIONS: '10000000',
+    RATE_LIMIT_HTTP_PER_IP: '10000000',
+  });
+  const queries = await countQueries();
+  const server = await createServer(config);
+  const session = new Session();
+  session.connect();
+  process.on('message', async (message: ChildRequest) => {
+    if (message.cmd === 'cpu') return tell({ type: 'cpu', micros: cpuMicros(), queries: queries() });
+    if (message.cmd === 'profile-start') {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+      await session.post('Profiler.start');
+    } else {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(message.file, JSON.stringify(profile));
+    }
+    await tell({ type: 'done' });
+  });
+  process.on('disconnect', () => {
+    void Promise.race([server.close(), new Promise((r) => setTimeout(r, 2000))]).then(() => process.exit(0));
+  });
+  await tell({ type: 'ready', port: server.port });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parent: the driver
+
+function startChild(databaseUrl: string) {
+  const child = fork(new URL(import.meta.url).pathname, ['--child'], {
+    execArgv: ['--import', 'tsx'],
+    env: {
+      ...process.env,
+      BENCH_DATABASE_URL: databaseUrl,
+      BENCH_REDIS_PREFIX: `bench-mut:${randomUUID()}:`,
+    },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const replies: ((reply: ChildReply) => void)[] = [];
+  child.on('message', (reply: ChildReply) => replies.shift()?.(reply));
+  const next = () => new Promise<ChildReply>((resolve) => replies.push(resolve));
+  const ask = (request: ChildRequest) => {
+    const reply = next();
+    child.send(request);
+    return reply;
+  };
+  return {
+    ready: next() as Promise<{ type: 'ready'; port: number }>,
+    cpu: async () => (await ask({ cmd: 'cpu' })) as { micros: number; queries: number },
+    ask,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.disconnect();
+      }),
+  };
+}
+
+function graphqlClient(url: string, token: string) {
+  return async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: T; errors?: unknown };
+    if (body.errors) throw new Error(`mutation failed: ${JSON.stringify(body.errors)}`);
+    return body.data as T;
+  };
+}
+
+interface PhaseResult {
+  label: string;
+  count: number;
+  cpuMsPerOp: number;
+  queriesPerOp: number;
+  p50: number;
+  p99: number;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+
+async function runPhase(
+  label: string,
+  count: number,
+  ratePerSecond: number | null,
+  op: (i: number) => Promise<unknown>,
+  cpu: () => Promise<{ micros: number; queries: number }>,
+  idleMicrosPerMs: number,
+): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  const startCpu = await cpu();
+  const startedAt = nowMs();
+  const timed = async (i: number) => {
+    const at = nowMs();
+    await op(i);
+    latencies.push(nowMs() - at);
+  };
+  if (ratePerSecond === null) {
+    for (let i = 0; i < count; i++) await timed(i);
+  } else {
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < count; i++) {
+      const due = startedAt + (i * 1000) / ratePerSecond;
+      const wait = due - nowMs();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      pending.push(timed(i));
+    }
+    await Promise.all(pending);
+  }
+  const elapsedMs = nowMs() - startedAt;
+  const endCpu = await cpu();
+  const used = endCpu.micros - startCpu.micros - idleMicrosPerMs * elapsedMs;
+  latencies.sort((a, b) => a - b);
+  return {
+    label,
+    count,
+    cpuMsPerOp: used / 1000 / count,
+    queriesPerOp: (endCpu.queries - startCpu.queries) / count,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+async function drive() {
+  const count = Number(flags.count);
+  const warmup = Number(flags.warmup);
+  const rate = Number(flags.rate);
+  const database = await createTestDatabase({ seed: true });
+  await database.handle.query(`UPDATE "InventoryItem" SET "quantity" = 100000000, "lowStockThreshold" = 0`);
+  const child = startChild(database.url);
+  try {
+    const { port } = await child.ready;
+    const token = await tokenForDemoUser('acme-staff', { secret: BENCH_JWT_SECRET, expiresIn: '2h' });
+    const gql = graphqlClient(`http://127.0.0.1:${port}/graphql`, token);
+    const createOrder = async () =>
+      (
+        await gql<{ createOrder: { id: string } }>(CREATE_ORDER, {
+          input: { storeId: BENCH_STORE, channel: 'POS', items: ORDER_ITEMS },
+        })
+      ).createOrder.id;
+    const accept = (id: string) => gql(UPDATE_STATUS, { orderId: id, status: 'ACCEPTED' });
+
+    const coldIds: string[] = [];
+    const cold = await runPhase(
+      'createOrder, first 5 (cold)',
+      5,
+      null,
+      async () => coldIds.push(await createOrder()),
+      child.cpu,
+      0,
+    );
+    for (let i = 0; i < warmup; i++) await accept(await createOrder());
+    await new Promise((r) => setTimeout(r, 1500)); // let the throttled dashboard and the relay settle
+    const idleStart = (await child.cpu()).micros;
+    await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
+    const idleMicrosPerMs = ((await child.cpu()).micros - idleStart) / IDLE_WINDOW_MS;
+
+    if (flags.profile) await child.ask({ cmd: 'profile-start' });
+    const ids: string[] = [];
+    const results = [cold];
+    results.push(
+      await runPhase(
+        'createOrder, sequential',
+        count,
+        null,
+        async () => ids.push(await createOrder()),
+        child.cpu,
+        idleMicrosPerMs,
+      ),
+    );
+    results.push(
+      await runPhase(
+        'updateOrderStatus, sequential',
+        count,
+        null,
+        (i) => accept(ids[i]!),
+        child.cpu,
+        idleMicrosPerMs,
+      ),
+    );
+    const rated: string[] = [];
+    results.push(
+      await runPhase(
+        `createOrder at ${rate}/s`,
+        count,
+        rate,
+        async () => rated.push(await createOrder()),
+        child.cpu,
+        idleMicrosPerMs,
+      ),
+    );
+    results.push(
+      await runPhase(
+        `updateOrderStatus at ${rate}/s`,
+        rated.length,
+        rate,
+        (i) => accept(rated[i]!),
+        child.cpu,
+        idleMicrosPerMs,
+      ),
+    );
+    if (flags.profile) await child.ask({ cmd: 'profile-stop', file: flags.profile });
+
+    console.log(`idle server CPU: ${idleMicrosPerMs.toFixed(2)} ms per second (subtracted)`);
+    console.table(
+      results.map((r) => ({
+        phase: r.label,
+        n: r.count,
+        'CPU ms/op': r.cpuMsPerOp.toFixed(2),
+        'SQL/op': r.queriesPerOp.toFixed(1),
+        'p50 ms': r.p50.toFixed(1),
+        'p99 ms': r.p99.toFixed(1),
+      })),
+    );
+    if (flags.profile) summarize(flags.profile, Number(flags.top));
+  } finally {
+    await child.close();
+    await database.drop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Profile summary: self time summed by function and by package
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+function packageOf(url: string): string {
+  if (!url) return '(native/vm)';
+  const modules = url.lastIndexOf('node_modules/');
+  if (modules >= 0) {
+    const rest = url.slice(modules + 'node_modules/'.length).split('/');
+    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
+  }
+  if (url.startsWith('node:')) return url;
+  const src = url.indexOf('/src/');
+  return src >= 0 ? url.slice(src + 1) : url;
+}
+
+function summarize(file: string, top: number) {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    startTime: number;
+    endTime: number;
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const selfMicros = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  });
+  const total = profile.endTime - profile.startTime;
+  const byFunction = new Map<string, number>();
+  const byPackage = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const micros = selfMicros.get(node.id) ?? 0;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = url ? `${packageOf(url)}:${lineNumber + 1}` : '';
+    const key = `${functionName || '(anonymous)'} ${where}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + micros);
+    const pkg = url ? packageOf(url) : functionName.startsWith('(') ? `${functionName} ` : '(native/vm)';
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + micros);
+  }
+  const print = (title: string, map: Map<string, number>) => {
+    const busy = total - (map.get('(idle) ') ?? 0) - (map.get('(program) ') ?? 0);
+    console.log(`\n${title} (profile ${(total / 1000).toFixed(0)} ms)`);
+    console.table(
+      [...map]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, top)
+        .map(([name, micros]) => ({
+          name,
+          ms: (micros / 1000).toFixed(1),
+          '%': ((micros / busy) * 100).toFixed(1),
+        })),
+    );
+  };
+  print('Self time by function', byFunction);
+  print('Self time by package / file', byPackage);
+}
+
+if (flags.help) console.log(USAGE);
+else if (flags.summarize) summarize(flags.summarize, Number(flags.top));
+else if (flags.child) void serveChild();
+else
+  drive().then(
+    () => process.exit(0),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
