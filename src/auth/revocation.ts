@@ -59,6 +59,16 @@ function coveredByUserRevocation(principal: Principal, before: number | undefine
   return before !== undefined && (principal.issuedAt ?? 0) <= before;
 }
 
+/** Whether a revocation (as broadcast to every instance) ends this principal's session. */
+export function revokes(revocation: Revocation, principal: Principal): boolean {
+  if (revocation.kind === 'token') return principal.tokenId === revocation.jti;
+  return (
+    principal.tenantId === revocation.tenantId &&
+    principal.userId === revocation.userId &&
+    coveredByUserRevocation(principal, revocation.before)
+  );
+}
+
 function createListeners(logger: Logger) {
   const listeners = new Set<(revocation: Revocation) => void>();
   return {

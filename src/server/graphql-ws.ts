@@ -1,13 +1,12 @@
-import type { IncomingMessage } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, type ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { AuthError } from '../auth/errors';
 import type { Authenticator } from '../auth/authenticate';
+import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
-import type { Revocation } from '../auth/revocation';
+import { type Revocation, revokes } from '../auth/revocation';
 import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
@@ -139,8 +138,11 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     /** Closes every socket whose token or user a revocation covers, on this instance. */
     applyRevocation(revocation: Revocation) {
       for (const state of connections) {
-        if (isCovered(state.principal, revocation)) {
-          logger.info({ userId: state.principal.userId, kind: revocation.kind }, 'closing revoked connection');
+        if (revokes(revocation, state.principal)) {
+          logger.info(
+            { userId: state.principal.userId, kind: revocation.kind },
+            'closing revoked connection',
+          );
           state.socket.close(WsCloseCode.Unauthorized, 'Session revoked');
         }
       }
@@ -162,25 +164,17 @@ function scheduleExpiry(state: ConnectionState, logger: Logger): NodeJS.Timeout 
   if (!state.principal.expiresAt) return undefined;
   // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.
   const delay = Math.min(state.principal.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
-  const timer = setTimeout(() => {
-    if ((state.principal.expiresAt ?? 0) * 1000 <= Date.now()) {
-      logger.info({ userId: state.principal.userId }, 'token expired, closing connection');
-      state.socket.close(WsCloseCode.Unauthorized, 'Token expired');
-    } else {
-      state.expiryTimer = scheduleExpiry(state, logger);
-    }
-  }, Math.max(delay, 0));
+  const timer = setTimeout(
+    () => {
+      if ((state.principal.expiresAt ?? 0) * 1000 <= Date.now()) {
+        logger.info({ userId: state.principal.userId }, 'token expired, closing connection');
+        state.socket.close(WsCloseCode.Unauthorized, 'Token expired');
+      } else {
+        state.expiryTimer = scheduleExpiry(state, logger);
+      }
+    },
+    Math.max(delay, 0),
+  );
   timer.unref();
   return timer;
 }
-
-function isCovered(principal: Principal, revocation: Revocation): boolean {
-  if (revocation.kind === 'token') return principal.tokenId === revocation.jti;
-  return (
-    principal.tenantId === revocation.tenantId &&
-    principal.userId === revocation.userId &&
-    (principal.issuedAt ?? 0) <= revocation.before
-  );
-}
-
-export type { IncomingMessage };

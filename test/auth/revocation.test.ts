@@ -9,6 +9,7 @@ import {
   createRevocationStore,
   type Revocation,
   type RevocationStore,
+  revokes,
 } from '../../src/auth/revocation';
 import { createPubSub, type PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
@@ -286,5 +287,30 @@ describe('Redis revocation store across instances', () => {
       await store.ready();
       expect(await store.isRevoked(principal())).toBe(false);
     });
+  });
+});
+
+describe('revokes', () => {
+  const principal = {
+    userId: 'acme-staff',
+    tenantId: 'acme',
+    roles: ['STAFF'] as const,
+    stores: ['acme-downtown'],
+    stations: [],
+    tokenId: 'jti-1',
+    issuedAt: 1_000,
+  };
+
+  it('ends the session of the revoked token only', () => {
+    expect(revokes({ kind: 'token', jti: 'jti-1' }, principal)).toBe(true);
+    expect(revokes({ kind: 'token', jti: 'jti-2' }, principal)).toBe(false);
+  });
+
+  it("ends a user's sessions issued at or before the revocation, in that tenant only", () => {
+    const user = { kind: 'user', tenantId: 'acme', userId: 'acme-staff' } as const;
+    expect(revokes({ ...user, before: 1_000 }, principal)).toBe(true);
+    expect(revokes({ ...user, before: 999 }, principal)).toBe(false);
+    expect(revokes({ ...user, tenantId: 'globex', before: 2_000 }, principal)).toBe(false);
+    expect(revokes({ ...user, userId: 'acme-kitchen', before: 2_000 }, principal)).toBe(false);
   });
 });
