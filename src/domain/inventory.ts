@@ -460,8 +460,8 @@ export class InventoryService {
 
   /**
    * Moves stock to another store of the tenant: both movements, the InventoryTransfer row and the events
-   * of both stores commit together or not at all. The caller needs write access to the source store only;
-   * the destination is the target store's item with the same name (or toItemId, which must match it).
+   * of both stores commit together or not at all. The caller needs access to both stores; the destination
+   * is the target store's item with the same name (or toItemId, which must match it).
    */
   async transferInventory(principal: Principal, input: TransferInput): Promise<InventoryTransferView> {
     requireRoles(principal, WRITE_ROLES, 'transfer inventory');
@@ -607,6 +607,8 @@ export class InventoryService {
       where: { id: input.toStoreId, tenantId: principal.tenantId },
     });
     if (!store) throw notFound('Store', input.toStoreId);
+    // The result and its events show the destination's stock: a caller bound to other stores may not see it.
+    if (!canAccessStore(principal, store.id)) throw forbidden(`No access to store ${input.toStoreId}`);
     const sameName = { equals: source.name, mode: 'insensitive' as const };
     const destination = await this.deps.db.inventoryItem.findFirst({
       where: {
