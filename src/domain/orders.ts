@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { canSeeOrder, hasAnyRole } from '../auth/policy';
+import { canAccessStore, canSeeOrder, hasAnyRole } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
+import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
-import type { Prisma } from '../generated/prisma/client';
-import type { OrderChannel, OrderStatus, Severity } from '../generated/prisma/enums';
+import { Prisma } from '../generated/prisma/client';
+import type { OrderChannel, OrderStatus, Severity, StationKind } from '../generated/prisma/enums';
 import { badInput, DomainError, forbidden, notFound } from './errors';
 import { consumeStockForOrder, releaseStockForOrder } from './inventory';
 import { raiseNotification } from './notifications';
@@ -13,18 +14,19 @@ import {
   emitKdsEvent,
   emitOrderEvent,
   isRush,
+  type KdsTicketView,
   loadOrderView,
-  loadTicketViews,
   moveOrderStatus,
   type OrderEventPayload,
+  type OrderItemView,
   type OrderView,
   orderInclude,
   toOrderView,
 } from './order-records';
 import { assertTransition } from './order-status';
 import type { ServiceDeps } from './services';
-import { requireStore } from './stores';
-import { coalesce, filterMap, whenReady } from './stream-iterators';
+import { requireStore, type StoreView } from './stores';
+import { coalesce, filterMap, shareable, whenReady } from './stream-iterators';
 
 export const ORDER_LIMITS = {
   maxLines: 100,
@@ -167,86 +169,37 @@ export class OrderService {
     }
     const tenantId = principal.tenantId;
     return this.deps.uow.run(async (tx, emit) => {
-      const store = await requireStore(tx, principal, input.storeId);
-      const products = await this.loadOrderableProducts(tx, tenantId, store.id, lines);
+      const { store, number } = await takeOrderNumber(tx, principal, input.storeId);
+      const products = await loadOrderableProducts(tx, tenantId, store.id, lines);
       const customerId = customerOnly
         ? principal.userId
         : await this.checkedCustomer(tx, tenantId, input.customerId);
-      const number = await this.takeOrderNumber(tx, store.id);
-      const priority = input.priority ?? 'NORMAL';
-      const now = new Date();
-      const orderId = randomUUID();
-      const ticketIds = new Map<string, string>();
-      for (const line of lines) {
-        const stationId = products.get(line.productId)!.stationId;
-        if (!ticketIds.has(stationId)) ticketIds.set(stationId, randomUUID());
-      }
-      await tx.order.create({
-        data: {
-          id: orderId,
-          tenantId,
-          storeId: store.id,
-          number,
-          channel: input.channel,
-          tableNumber: input.tableNumber ?? null,
-          customerId,
-          priority,
-          totalCents: lines.reduce(
-            (sum, line) => sum + products.get(line.productId)!.priceCents * line.quantity,
-            0,
-          ),
-          currency: store.currency,
-          createdAt: now,
-          updatedAt: now,
-        },
+      const { order, tickets } = draftOrder({
+        tenantId,
+        store,
+        number,
+        input,
+        customerId,
+        lines,
+        products,
+        now: new Date(),
       });
-      await tx.kdsTicket.createMany({
-        data: [...ticketIds].map(([stationId, id]) => ({
-          id,
-          tenantId,
-          storeId: store.id,
-          stationId,
-          orderId,
-          priority,
-          firedAt: now,
-        })),
-      });
-      await tx.orderItem.createMany({
-        data: lines.map((line, index) => {
-          const product = products.get(line.productId)!;
-          return {
-            // Ids sort in line order, so items read back in the order they were entered.
-            id: `${orderId}-${String(index).padStart(3, '0')}`,
-            tenantId,
-            orderId,
-            productId: product.id,
-            ticketId: ticketIds.get(product.stationId)!,
-            name: product.name,
-            quantity: line.quantity,
-            unitPriceCents: product.priceCents,
-            notes: line.notes,
-          };
-        }),
-      });
+      await insertOrder(tx, tenantId, order, tickets);
       await consumeStockForOrder(tx, emit, {
         tenantId,
         storeId: store.id,
-        orderId,
+        orderId: order.id,
         actorId: principal.userId,
         lines: sumByProduct(lines),
       });
-      const order = await loadOrderView(tx, tenantId, orderId);
-      emitOrderEvent(emit, tenantId, { kind: 'CREATED', order, at: now });
-      // Tickets fire in the order their stations first appear in the lines.
-      const firing = [...ticketIds.values()];
-      const tickets = await loadTicketViews(tx, { tenantId, orderId });
-      tickets.sort((a, b) => firing.indexOf(a.id) - firing.indexOf(b.id));
+      const at = new Date(order.createdAt);
+      emitOrderEvent(emit, tenantId, { kind: 'CREATED', order, at });
       for (const ticket of tickets) {
         emitKdsEvent(emit, tenantId, {
           kind: 'ORDER_INCOMING',
           ticket,
           alert: isRush(ticket.priority) ? 'RUSH' : 'NEW_TICKET',
-          at: now,
+          at,
         });
       }
       return order;
@@ -357,14 +310,22 @@ export class OrderService {
     const source = await whenReady(
       this.deps.streams.subscribe<OrderEventPayload>({ streamKey: topic, topics: [topic], after }),
     );
-    const visible = filterMap(source, (event): OrderStreamEvent | undefined => {
+    const select = (event: StreamEvent<OrderEventPayload>): OrderStreamEvent | undefined => {
       if (event.tenantId !== principal.tenantId || !event.kind.startsWith('order.')) return undefined;
       if (!canSeeOrder(principal, event.payload.order)) return undefined;
       return { ...event.payload, cursor: event.cursor };
-    });
-    return coalesce(visible, {
+    };
+    const coalescing = {
       windowMs: this.updateCoalesceMs,
-      coalesceKey: (event) => (event.kind === 'UPDATED' ? event.order.id : null),
+      coalesceKey: (event: OrderStreamEvent) => (event.kind === 'UPDATED' ? event.order.id : null),
+    };
+    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
+    return shareable(coalesce(filterMap(source, select), coalescing), {
+      streamKey: topic,
+      topics: [topic],
+      source,
+      select,
+      coalesce: coalescing,
     });
   }
 
@@ -402,19 +363,6 @@ export class OrderService {
     });
   }
 
-  /** Products of the lines, each of this store and active; unknown or foreign ids are NOT_FOUND. */
-  private async loadOrderableProducts(tx: Tx, tenantId: string, storeId: string, lines: ValidLine[]) {
-    const ids = [...new Set(lines.map((line) => line.productId))];
-    const rows = await tx.product.findMany({ where: { tenantId, storeId, id: { in: ids } } });
-    const products = new Map(rows.map((product) => [product.id, product]));
-    for (const id of ids) {
-      const product = products.get(id);
-      if (!product) throw notFound('Product', id);
-      if (!product.active) throw badInput(`${product.name} is not available`, { productId: id });
-    }
-    return products;
-  }
-
   private async checkedCustomer(
     tx: Tx,
     tenantId: string,
@@ -425,20 +373,164 @@ export class OrderService {
     if (!customer) throw notFound('Customer', customerId);
     return customer.id;
   }
-
-  /** Row-locks the store until commit, so concurrent orders get consecutive numbers. */
-  private async takeOrderNumber(tx: Tx, storeId: string): Promise<number> {
-    const store = await tx.store.update({
-      where: { id: storeId },
-      data: { nextOrderNumber: { increment: 1 } },
-      select: { nextOrderNumber: true },
-    });
-    return store.nextOrderNumber - 1;
-  }
 }
 
 function sumByProduct(lines: ValidLine[]): { productId: string; quantity: number }[] {
   const totals = new Map<string, number>();
   for (const line of lines) totals.set(line.productId, (totals.get(line.productId) ?? 0) + line.quantity);
   return [...totals].map(([productId, quantity]) => ({ productId, quantity }));
+}
+
+/**
+ * Takes the store's next order number, row-locking the store until commit so concurrent orders get
+ * consecutive numbers; the store must be the caller's (as requireStore checks). One statement for both.
+ */
+async function takeOrderNumber(tx: Tx, principal: Principal, storeId: string) {
+  const rows = await tx.$queryRaw<Array<StoreView & { number: number }>>`
+    UPDATE "Store" SET "nextOrderNumber" = "nextOrderNumber" + 1
+    WHERE "id" = ${storeId} AND "tenantId" = ${principal.tenantId}
+    RETURNING "id", "name", "currency", "timezone", "nextOrderNumber" - 1 AS "number"`;
+  const row = rows[0];
+  if (!row) throw notFound('Store', storeId);
+  if (!canAccessStore(principal, row.id)) throw forbidden(`No access to store ${storeId}`);
+  const { number, ...store } = row;
+  return { store, number };
+}
+
+interface OrderableProduct {
+  id: string;
+  stationId: string;
+  name: string;
+  priceCents: number;
+  active: boolean;
+  stationKind: StationKind;
+  targetSeconds: number;
+}
+
+/** Products of the lines with their stations, each of this store and active; unknown or foreign ids are NOT_FOUND. */
+async function loadOrderableProducts(tx: Tx, tenantId: string, storeId: string, lines: ValidLine[]) {
+  const ids = [...new Set(lines.map((line) => line.productId))];
+  const rows = await tx.$queryRaw<OrderableProduct[]>`
+    SELECT p."id", p."stationId", p."name", p."priceCents", p."active",
+           s."kind"::text AS "stationKind", s."targetSeconds"
+    FROM "Product" p JOIN "Station" s ON s."id" = p."stationId"
+    WHERE p."tenantId" = ${tenantId} AND p."storeId" = ${storeId} AND p."id" = ANY(${ids}::text[])`;
+  const products = new Map(rows.map((product) => [product.id, product]));
+  for (const id of ids) {
+    const product = products.get(id);
+    if (!product) throw notFound('Product', id);
+    if (!product.active) throw badInput(`${product.name} is not available`, { productId: id });
+  }
+  return products;
+}
+
+/**
+ * The new order and its kitchen tickets (one per station, in the order stations first appear in the
+ * lines) as they will read back once inserted: built here rather than re-read, which saved six queries.
+ */
+function draftOrder(args: {
+  tenantId: string;
+  store: StoreView;
+  number: number;
+  input: CreateOrderInput;
+  customerId: string | null;
+  lines: ValidLine[];
+  products: Map<string, OrderableProduct>;
+  now: Date;
+}): { order: OrderView; tickets: KdsTicketView[] } {
+  const { store, number, input, customerId, lines, products, now } = args;
+  const orderId = randomUUID();
+  const priority = input.priority ?? 'NORMAL';
+  const at = now.toISOString();
+  const tickets = new Map<string, KdsTicketView>();
+  const items: OrderItemView[] = lines.map((line, index) => {
+    const product = products.get(line.productId)!;
+    let ticket = tickets.get(product.stationId);
+    if (!ticket) {
+      ticket = {
+        id: randomUUID(),
+        orderId,
+        orderNumber: number,
+        storeId: store.id,
+        stationId: product.stationId,
+        stationKind: product.stationKind,
+        status: 'OPEN',
+        priority,
+        channel: input.channel,
+        tableNumber: input.tableNumber ?? null,
+        customerId,
+        items: [],
+        firedAt: at,
+        startedAt: null,
+        readyAt: null,
+        bumpedAt: null,
+        recalledAt: null,
+        lateAt: null,
+        targetSeconds: product.targetSeconds,
+      };
+      tickets.set(product.stationId, ticket);
+    }
+    // Ids sort in line order, so items read back in the order they were entered.
+    const id = `${orderId}-${String(index).padStart(3, '0')}`;
+    const { quantity, notes } = line;
+    ticket.items.push({ id, productId: product.id, name: product.name, quantity, notes, status: 'PENDING' });
+    return {
+      id,
+      productId: product.id,
+      ticketId: ticket.id,
+      name: product.name,
+      quantity,
+      unitPriceCents: product.priceCents,
+      notes,
+      status: 'PENDING',
+    };
+  });
+  const order: OrderView = {
+    id: orderId,
+    number,
+    storeId: store.id,
+    status: 'PENDING',
+    channel: input.channel,
+    tableNumber: input.tableNumber ?? null,
+    customerId,
+    priority,
+    items,
+    totalCents: items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0),
+    paidCents: 0,
+    currency: store.currency,
+    cancelReason: null,
+    createdAt: at,
+    updatedAt: at,
+    readyAt: null,
+    completedAt: null,
+    cancelledAt: null,
+  };
+  return { order, tickets: [...tickets.values()] };
+}
+
+/** The order, its tickets and its items in one statement (three inserts; foreign keys are checked at its end). */
+async function insertOrder(tx: Tx, tenantId: string, order: OrderView, tickets: KdsTicketView[]) {
+  const at = Prisma.sql`(${order.createdAt}::timestamptz AT TIME ZONE 'UTC')`;
+  const ticketRows = tickets.map(
+    (ticket) =>
+      Prisma.sql`(${ticket.id}, ${tenantId}, ${order.storeId}, ${ticket.stationId}, ${order.id}, 'OPEN'::"TicketStatus", ${order.priority}::"Severity", ${at})`,
+  );
+  const itemRows = order.items.map(
+    (item) =>
+      Prisma.sql`(${item.id}, ${tenantId}, ${order.id}, ${item.productId}, ${item.ticketId}, ${item.name}, ${item.quantity}::int, ${item.unitPriceCents}::int, ${item.notes}, 'PENDING'::"ItemStatus")`,
+  );
+  await tx.$executeRaw`
+    WITH "order" AS (
+      INSERT INTO "Order" ("id", "tenantId", "storeId", "number", "status", "channel", "tableNumber",
+        "customerId", "priority", "totalCents", "paidCents", "currency", "createdAt", "updatedAt")
+      VALUES (${order.id}, ${tenantId}, ${order.storeId}, ${order.number}::int, 'PENDING'::"OrderStatus",
+        ${order.channel}::"OrderChannel", ${order.tableNumber}::int, ${order.customerId}, ${order.priority}::"Severity",
+        ${order.totalCents}::int, 0, ${order.currency}, ${at}, ${at})
+    ), "tickets" AS (
+      INSERT INTO "KdsTicket" ("id", "tenantId", "storeId", "stationId", "orderId", "status", "priority", "firedAt")
+      VALUES ${Prisma.join(ticketRows)}
+    )
+    INSERT INTO "OrderItem" ("id", "tenantId", "orderId", "productId", "ticketId", "name", "quantity",
+      "unitPriceCents", "notes", "status")
+    VALUES ${Prisma.join(itemRows)}`;
 }
