@@ -1,0 +1,352 @@
+import type { ExecutionResult } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Subscription, startTestServer, type TestServer } from '../support/server';
+
+// Acceptance of issue 4 (operator behaviour) through the GraphQL API and the subscriptions, for the edge cases the
+// issue names that other suites prove only against the domain services: dedup under a burst of sales and re-arm
+// after recovery, transfer events and atomicity, out-of-stock products on the menu, late fires once, the
+// dashboard throttle's trailing edge, notifications the domain raises, and coalesced order updates.
+
+const THROTTLE_MS = 2000;
+const COALESCE_MS = 1500;
+
+const CREATE_ORDER = `mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id number totalCents items { id } } }`;
+const ADJUST = `mutation ($itemId: ID!, $delta: Int!) { adjustInventory(itemId: $itemId, delta: $delta, reason: "count") { quantity } }`;
+const RESTOCK = `mutation ($itemId: ID!, $quantity: Int!) { restockInventory(itemId: $itemId, quantity: $quantity) { quantity } }`;
+const TRANSFER = `mutation ($itemId: ID!, $toStoreId: ID!, $quantity: Int!, $toItemId: ID) {
+  transferInventory(itemId: $itemId, toStoreId: $toStoreId, quantity: $quantity, toItemId: $toItemId) { quantity }
+}`;
+const INVENTORY_EVENTS = /* GraphQL */ `
+  subscription ($storeId: ID, $productIds: [ID!]) {
+    inventoryAlert(storeId: $storeId, productIds: $productIds) {
+      kind severity item { id storeId quantity available } alert { id status }
+    }
+  }
+`;
+const TICKET_EVENTS = /* GraphQL */ `
+  subscription ($stationId: ID!) { kdsTicket(stationId: $stationId) { kind alert ticket { id orderId late } } }
+`;
+const DASHBOARD_EVENTS = /* GraphQL */ `
+  subscription ($storeId: ID) { dashboardMetrics(storeId: $storeId) { storeId ordersToday computedAt } }
+`;
+const NOTIFICATION_EVENTS =
+  'subscription { notifications { notification { kind title targetRole targetStoreId } } }';
+const ORDER_EVENTS = /* GraphQL */ `
+  subscription ($storeId: ID!) { orderUpdated(storeId: $storeId) { kind previousStatus order { id status balanceCents } } }
+`;
+
+type InventoryEvent = {
+  inventoryAlert: {
+    kind: string;
+    severity: string;
+    item: { id: string; storeId: string; quantity: number; available: boolean };
+    alert: { id: string; status: string } | null;
+  };
+};
+
+let app: TestServer;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  app = await startTestServer({
+    env: {
+      RATE_LIMIT_MUTATIONS: '1000',
+      DASHBOARD_THROTTLE_MS: String(THROTTLE_MS),
+      ORDER_UPDATE_COALESCE_MS: String(COALESCE_MS),
+    },
+  });
+  for (const user of ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen']) {
+    tokens[user] = await app.token(user);
+  }
+});
+afterAll(() => app?.close());
+
+/** Lets a new subscription reach pub/sub before the change it waits for. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+async function gqlOk<T>(
+  query: string,
+  variables: Record<string, unknown>,
+  user = 'acme-manager',
+): Promise<T> {
+  const result = await app.gql<T>(query, variables, { token: tokens[user] });
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data!;
+}
+
+async function placeOrder(storeId: string, product: string, quantity = 1, priority = 'NORMAL') {
+  const data = await gqlOk<{
+    createOrder: { id: string; number: number; totalCents: number; items: { id: string }[] };
+  }>(
+    CREATE_ORDER,
+    {
+      input: { storeId, channel: 'POS', priority, items: [{ productId: `${storeId}-${product}`, quantity }] },
+    },
+    storeId === 'acme-downtown' ? 'acme-staff' : 'acme-manager', // staff work downtown only
+  );
+  return data.createOrder;
+}
+
+/** Every result until nothing more arrives for quietMs. */
+async function drain<T>(subscription: Subscription<T>, quietMs = 500): Promise<ExecutionResult<T>[]> {
+  const results: ExecutionResult<T>[] = [];
+  for (;;) {
+    try {
+      results.push(await subscription.next(quietMs));
+    } catch {
+      return results;
+    }
+  }
+}
+
+async function quantityOf(itemId: string) {
+  return (await app.server.db.db.inventoryItem.findUniqueOrThrow({ where: { id: itemId } })).quantity;
+}
+
+describe('inventory alerts through sales', () => {
+  const BURGER = 'acme-downtown-burger-stock'; // threshold 10
+
+  it('raises LOW_STOCK once for a burst of concurrent sales, RESTOCKED on recovery, and again only after it', async () => {
+    await gqlOk(ADJUST, { itemId: BURGER, delta: 14 - (await quantityOf(BURGER)) });
+    const socket = await app.connect(tokens['acme-manager']);
+    const events = socket.subscribe<InventoryEvent>(INVENTORY_EVENTS, {
+      storeId: 'acme-downtown',
+      productIds: ['acme-downtown-burger'],
+    });
+    await settle();
+
+    await Promise.all(Array.from({ length: 8 }, () => placeOrder('acme-downtown', 'burger')));
+    expect(await quantityOf(BURGER)).toBe(6);
+    const burst = (await drain(events)).map((r) => r.data!.inventoryAlert);
+    expect(burst.filter((e) => e.kind === 'LOW_STOCK')).toHaveLength(1);
+    const firstAlert = burst.find((e) => e.kind === 'LOW_STOCK')!.alert!.id;
+
+    await gqlOk(RESTOCK, { itemId: BURGER, quantity: 20 });
+    const recovered = (await drain(events)).map((r) => r.data!.inventoryAlert);
+    expect(recovered).toEqual([
+      expect.objectContaining({ kind: 'RESTOCKED', item: expect.objectContaining({ quantity: 26 }) }),
+    ]);
+
+    for (let i = 0; i < 16; i++) await placeOrder('acme-downtown', 'burger');
+    const rearmed = (await drain(events)).map((r) => r.data!.inventoryAlert);
+    const lows = rearmed.filter((e) => e.kind === 'LOW_STOCK');
+    expect(lows).toHaveLength(1);
+    expect(lows[0]!.item.quantity).toBe(10);
+    expect(lows[0]!.alert!.id).not.toBe(firstAlert);
+
+    const alerts = await gqlOk<{
+      inventoryAlerts: { id: string; kind: string; status: string; itemId: string }[];
+    }>('{ inventoryAlerts(storeId: "acme-downtown") { id kind status itemId } }', {});
+    const burgerLows = alerts.inventoryAlerts.filter((a) => a.itemId === BURGER && a.kind === 'LOW_STOCK');
+    expect(burgerLows.map((a) => [a.id === firstAlert, a.status]).sort()).toEqual([
+      [false, 'OPEN'],
+      [true, 'RESOLVED'],
+    ]);
+    await socket.dispose();
+  });
+
+  it('announces a transfer on both sides and changes nothing when the destination item does not match', async () => {
+    const FRIES = 'acme-downtown-fries-stock';
+    const UPTOWN_FRIES = 'acme-uptown-fries-stock';
+    const socket = await app.connect(tokens['acme-admin']);
+    const events = socket.subscribe<InventoryEvent>(INVENTORY_EVENTS, {});
+    await settle();
+    const [from, to] = [await quantityOf(FRIES), await quantityOf(UPTOWN_FRIES)];
+
+    await gqlOk(TRANSFER, { itemId: FRIES, toStoreId: 'acme-uptown', quantity: 5 });
+    const transferred = (await drain(events)).map((r) => r.data!.inventoryAlert);
+    expect(
+      transferred
+        .filter((e) => e.kind === 'TRANSFER_COMPLETE')
+        .map((e) => [e.item.id, e.item.quantity])
+        .sort(),
+    ).toEqual(
+      [
+        [FRIES, from - 5],
+        [UPTOWN_FRIES, to + 5],
+      ].sort(),
+    );
+
+    const mismatched = await app.gql(
+      TRANSFER,
+      { itemId: FRIES, toStoreId: 'acme-uptown', toItemId: 'acme-uptown-lemonade-stock', quantity: 5 },
+      { token: tokens['acme-manager'] },
+    );
+    expect(mismatched.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect([await quantityOf(FRIES), await quantityOf(UPTOWN_FRIES)]).toEqual([from - 5, to + 5]);
+    expect(await quantityOf('acme-uptown-lemonade-stock')).toBe(40);
+    await events.expectSilence(300);
+    await socket.dispose();
+  });
+
+  it('shows an out-of-stock product as unavailable on the menu and refuses to order it', async () => {
+    const LEMONADE = 'acme-downtown-lemonade-stock';
+    await gqlOk(ADJUST, { itemId: LEMONADE, delta: -(await quantityOf(LEMONADE)) });
+    const menu = await gqlOk<{ store: { products: { id: string; available: boolean }[] } }>(
+      '{ store(id: "acme-downtown") { products { id available } } }',
+      {},
+    );
+    expect(menu.store.products.find((p) => p.id === 'acme-downtown-lemonade')?.available).toBe(false);
+    expect(menu.store.products.find((p) => p.id === 'acme-downtown-fries')?.available).toBe(true);
+
+    const refused = await app.gql(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'POS',
+          items: [{ productId: 'acme-downtown-lemonade', quantity: 1 }],
+        },
+      },
+      { token: tokens['acme-staff'] },
+    );
+    expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(refused.errors?.[0]?.message).toMatch(/Lemonade/);
+    expect(refused.errors?.[0]?.message).toMatch(/out of stock/i);
+    await gqlOk(RESTOCK, { itemId: LEMONADE, quantity: 40 });
+  });
+});
+
+describe('kitchen display', () => {
+  it('hints NEW_TICKET or RUSH for new tickets, and marks a late ticket once however often the sweep runs', async () => {
+    await app.server.db.db.kdsTicket.updateMany({ data: { status: 'BUMPED' } }); // an empty board
+    const kitchen = await app.connect(tokens['acme-manager']);
+    const grill = kitchen.subscribe<{
+      kdsTicket: {
+        kind: string;
+        alert: string | null;
+        ticket: { id: string; orderId: string; late: boolean };
+      };
+    }>(TICKET_EVENTS, { stationId: 'acme-uptown-grill' });
+    await settle();
+    const normal = await placeOrder('acme-uptown', 'fries');
+    const urgent = await placeOrder('acme-uptown', 'fries', 1, 'URGENT');
+    const incoming = (await grill.take(2)).map((r) => r.data!.kdsTicket);
+    expect(incoming.map((e) => [e.ticket.orderId, e.kind, e.alert])).toEqual([
+      [normal.id, 'ORDER_INCOMING', 'NEW_TICKET'],
+      [urgent.id, 'ORDER_INCOMING', 'RUSH'],
+    ]);
+
+    const later = new Date(Date.now() + 601_000); // past the grill's 600 s target
+    await app.server.services.kds.sweepLate(later);
+    await app.server.services.kds.sweepLate(new Date(later.getTime() + 60_000));
+    const late = (await drain(grill)).map((r) => r.data!.kdsTicket);
+    expect(late.map((e) => [e.kind, e.alert])).toEqual([
+      ['LATE', 'LATE'],
+      ['LATE', 'LATE'],
+    ]);
+    expect(new Set(late.map((e) => e.ticket.orderId))).toEqual(new Set([normal.id, urgent.id]));
+    await kitchen.dispose();
+  });
+});
+
+describe('dashboard throttle', () => {
+  it('pushes the current metrics at once, then at most a leading and a trailing push, the last with every change', async () => {
+    const socket = await app.connect(tokens['acme-manager']);
+    const live = socket.subscribe<{ dashboardMetrics: { storeId: string; ordersToday: number } }>(
+      DASHBOARD_EVENTS,
+      {
+        storeId: 'acme-uptown',
+      },
+    );
+    const initial = (await live.next()).data!.dashboardMetrics;
+    expect(initial.storeId).toBe('acme-uptown');
+    await settle();
+
+    for (let i = 0; i < 3; i++) await placeOrder('acme-uptown', 'burger');
+    const pushes = (await drain(live, THROTTLE_MS + 1000)).map((r) => r.data!.dashboardMetrics.ordersToday);
+    expect(pushes.length).toBeGreaterThanOrEqual(1);
+    expect(pushes.length).toBeLessThanOrEqual(2);
+    expect(pushes.at(-1)).toBe(initial.ordersToday + 3);
+    await socket.dispose();
+  });
+});
+
+describe('notifications the domain raises', () => {
+  type Inbox = {
+    notifications: {
+      notification: { kind: string; title: string; targetRole: string; targetStoreId: string };
+    };
+  };
+
+  it('tells the front of house when an order is READY and the kitchen when one is cancelled', async () => {
+    const staff = await app.connect(tokens['acme-staff']);
+    const kitchen = await app.connect(tokens['acme-kitchen']);
+    const staffInbox = staff.subscribe<Inbox>(NOTIFICATION_EVENTS);
+    const kitchenInbox = kitchen.subscribe<Inbox>(NOTIFICATION_EVENTS);
+    await settle();
+
+    const ready = await placeOrder('acme-downtown', 'fries');
+    const ticket = await app.server.db.db.kdsTicket.findFirstOrThrow({ where: { orderId: ready.id } });
+    await gqlOk(
+      'mutation ($id: ID!) { bumpTicket(ticketId: $id) { id } }',
+      { id: ticket.id },
+      'acme-kitchen',
+    );
+    expect((await staffInbox.next()).data!.notifications.notification).toEqual({
+      kind: 'ORDER_READY',
+      title: `Order #${ready.number} is ready`,
+      targetRole: 'STAFF',
+      targetStoreId: 'acme-downtown',
+    });
+
+    const cancelled = await placeOrder('acme-downtown', 'fries');
+    await gqlOk(
+      'mutation ($id: ID!) { cancelOrder(orderId: $id, reason: "guest left") { id } }',
+      { id: cancelled.id },
+      'acme-staff',
+    );
+    expect((await kitchenInbox.next()).data!.notifications.notification).toMatchObject({
+      kind: 'ORDER_CANCELLED',
+      title: `Order #${cancelled.number} cancelled`,
+      targetRole: 'KITCHEN',
+    });
+    await kitchenInbox.expectSilence(200);
+    await staffInbox.expectSilence(200);
+    await staff.dispose();
+    await kitchen.dispose();
+  });
+});
+
+describe('order event coalescing', () => {
+  it('delivers a burst of UPDATED events of one order once, and every status change individually, in order', async () => {
+    const socket = await app.connect(tokens['acme-manager']);
+    const orders = socket.subscribe<{
+      orderUpdated: {
+        kind: string;
+        previousStatus: string | null;
+        order: { id: string; status: string; balanceCents: number };
+      };
+    }>(ORDER_EVENTS, { storeId: 'acme-uptown' });
+    await settle();
+    const order = await placeOrder('acme-uptown', 'burger', 2);
+    const pay = (amount: number) =>
+      gqlOk('mutation ($id: ID!, $amount: Int!) { recordPayment(orderId: $id, amount: $amount) { id } }', {
+        id: order.id,
+        amount,
+      });
+    const status = (to: string) =>
+      gqlOk(
+        'mutation ($id: ID!, $to: OrderStatus!) { updateOrderStatus(orderId: $id, status: $to) { id } }',
+        {
+          id: order.id,
+          to,
+        },
+      );
+
+    for (const amount of [100, 100, 100]) await pay(amount);
+    await status('ACCEPTED');
+    await status('IN_PROGRESS');
+    for (const amount of [50, 50]) await pay(amount);
+
+    const events = (await drain(orders, COALESCE_MS + 1000)).map((r) => r.data!.orderUpdated);
+    expect(events.map((e) => [e.kind, e.previousStatus, e.order.status, e.order.balanceCents])).toEqual([
+      ['CREATED', null, 'PENDING', order.totalCents],
+      ['UPDATED', null, 'PENDING', order.totalCents - 300],
+      ['STATUS_CHANGED', 'PENDING', 'ACCEPTED', order.totalCents - 300],
+      ['STATUS_CHANGED', 'ACCEPTED', 'IN_PROGRESS', order.totalCents - 300],
+      ['UPDATED', null, 'IN_PROGRESS', order.totalCents - 400],
+    ]);
+    await socket.dispose();
+  });
+});
