@@ -1,6 +1,7 @@
 import { canAccessStore, hasAllStores, hasAnyRole } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
+import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import type { InventoryAlert, InventoryItem } from '../generated/prisma/client';
 import type { AlertKind, AlertStatus, MovementReason, Severity } from '../generated/prisma/enums';
@@ -9,6 +10,7 @@ import { atLeast, evaluateStock, highestSeverity, openAlertKey, severityRank } f
 import { type Emit, filterStream, openEventStream, raiseNotification } from './notifications';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
+import { shareable } from './stream-iterators';
 
 /**
  * Stock per store: every change is a StockMovement written in the same transaction as the new quantity,
@@ -555,19 +557,25 @@ export class InventoryService {
       args.storeId ?? principal.currentStoreId,
     );
     const productIds = args.productIds?.length ? new Set(args.productIds) : null;
+    const streamTopics = storeIds.map((storeId) => topics.storeInventory(principal.tenantId, storeId));
     const source = await openEventStream<InventoryEventPayload>(this.deps.streams, {
       streamKey,
-      topics: storeIds.map((storeId) => topics.storeInventory(principal.tenantId, storeId)),
+      topics: streamTopics,
       after: args.after ?? null,
     });
-    return filterStream(source, (event) => {
+    const select = (event: StreamEvent<InventoryEventPayload>): InventoryAlertEventView | undefined => {
       const { item } = event.payload;
-      if (event.tenantId !== principal.tenantId || !storeIds.includes(item.storeId)) return null;
-      if (!canAccessStore(principal, item.storeId)) return null;
-      if (!atLeast(event.payload.severity, args.minSeverity)) return null;
-      if (productIds && !productIds.has(item.productId)) return null;
+      if (event.tenantId !== principal.tenantId || !storeIds.includes(item.storeId)) return undefined;
+      if (!canAccessStore(principal, item.storeId)) return undefined;
+      if (!atLeast(event.payload.severity, args.minSeverity)) return undefined;
+      if (productIds && !productIds.has(item.productId)) return undefined;
       return { ...event.payload, cursor: event.cursor };
-    });
+    };
+    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
+    return shareable(
+      filterStream(source, (event) => select(event) ?? null),
+      { streamKey, topics: streamTopics, source, select },
+    );
   }
 
   private async alertStreamScope(

@@ -1,6 +1,7 @@
 import { canAccessStore, canWatchStation, hasAnyRole } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
+import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import type { KdsTicket, OrderItem, Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
@@ -20,7 +21,7 @@ import {
 } from './order-records';
 import { isTerminal, kitchenBumpMovesOrder, kitchenStartMovesOrder } from './order-status';
 import type { ServiceDeps } from './services';
-import { filterMap, whenReady } from './stream-iterators';
+import { filterMap, shareable, whenReady } from './stream-iterators';
 
 export type { KdsAlert, KdsEventKind, KdsTicketView } from './order-records';
 
@@ -230,13 +231,15 @@ export class KdsService {
     const source = await whenReady(
       this.deps.streams.subscribe<KdsEventPayload>({ streamKey: topic, topics: [topic], after }),
     );
-    return filterMap(source, (event): KdsStreamEvent | undefined => {
+    const select = (event: StreamEvent<KdsEventPayload>): KdsStreamEvent | undefined => {
       if (event.tenantId !== principal.tenantId || !event.kind.startsWith('kds.')) return undefined;
       const ticket = event.payload.ticket;
       if (!canAccessStore(principal, ticket.storeId)) return undefined;
       if (expo ? ticket.storeId !== station.storeId : ticket.stationId !== station.id) return undefined;
       return { ...event.payload, cursor: event.cursor };
-    });
+    };
+    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
+    return shareable(filterMap(source, select), { streamKey: topic, topics: [topic], source, select });
   }
 
   start(): void {

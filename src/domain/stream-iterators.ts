@@ -1,3 +1,5 @@
+import type { StreamEvent } from '../events/streams';
+
 /**
  * Subscription stream building blocks. They are hand-written iterators rather than async generators
  * on purpose: a generator suspended on `await source.next()` queues `return()` until the next event
@@ -133,4 +135,37 @@ export async function whenReady<T extends AsyncIterator<unknown>>(source: T): Pr
     await source.return?.();
     throw error;
   }
+}
+
+/**
+ * What a subscription stream tells a fan-out engine so it can serve many subscribers from one shared
+ * subscription: the stream it read from (to take over its replay), and the per-event check and shape.
+ * `select` must depend only on the event and on what identifies the subscriber's scope and arguments: the
+ * engine evaluates it once for every group of subscribers with the same scope and arguments.
+ */
+export interface SharedStreamPlan<E = unknown, T = unknown> {
+  streamKey: string;
+  topics: readonly string[];
+  /** The stream the subscriber's iterator reads from (an EventStreams iterator, `ready` already awaited). */
+  source: AsyncIterator<StreamEvent<E>>;
+  /** The value delivered for the event, or undefined when this subscriber may not see it. */
+  select(event: StreamEvent<E>): T | undefined;
+  /** Values with the same non-null key held up to `windowMs` may be replaced by the newest (see coalesce). */
+  coalesce?: CoalesceOptions<T>;
+}
+
+export const SHARED_STREAM = Symbol('shared stream plan');
+
+/** Marks a subscription iterator as servable from a shared stream (the iterator itself stays usable). */
+export function shareable<T, E>(
+  iterator: AsyncIterableIterator<T>,
+  plan: SharedStreamPlan<E, T>,
+): AsyncIterableIterator<T> {
+  return Object.assign(iterator, { [SHARED_STREAM]: plan });
+}
+
+/** The shared stream plan of a subscription iterator, if it has one. */
+export function sharedStreamPlan(iterator: unknown): SharedStreamPlan | undefined {
+  if (typeof iterator !== 'object' || iterator === null) return undefined;
+  return (iterator as { [SHARED_STREAM]?: SharedStreamPlan })[SHARED_STREAM];
 }

@@ -27,8 +27,18 @@ export function decodeCursor(streamKey: string, cursor: string): bigint {
   return id;
 }
 
+/** Stream tags by key: a hash per event and subscriber was a measurable share of fan-out CPU. */
+const streamTags = new Map<string, string>();
+const STREAM_TAG_MEMORY = 10_000;
+
 function streamTag(streamKey: string): string {
-  return createHash('sha256').update(streamKey).digest('hex').slice(0, 16);
+  let tag = streamTags.get(streamKey);
+  if (tag === undefined) {
+    tag = createHash('sha256').update(streamKey).digest('hex').slice(0, 16);
+    if (streamTags.size >= STREAM_TAG_MEMORY) streamTags.clear();
+    streamTags.set(streamKey, tag);
+  }
+  return tag;
 }
 
 const invalidCursor = () => badInput('Invalid cursor', { reason: 'INVALID_CURSOR' });

@@ -27,6 +27,22 @@ export interface EventStreamIterator<P = unknown> extends AsyncIterableIterator<
    * the stream first (e.g. 'Cursor too old, refetch'). Await it to raise such errors at subscribe time.
    */
   ready: Promise<void>;
+  /**
+   * For the fan-out engine, once `ready` resolved: synchronously takes every event this stream has queued
+   * (the replay, then live events received so far, duplicates dropped) and ends the stream, releasing its
+   * pub/sub subscriptions. Whoever takes over must already receive the topics' live events (a shared
+   * subscription active before this call), and drop those the handoff says were delivered.
+   */
+  handoff(): StreamHandoff<P>;
+}
+
+/** What a stream hands over: its backlog, and what a receiver must drop as already delivered. */
+export interface StreamHandoff<P = unknown> {
+  events: Array<StreamEvent<P>>;
+  /** Every id at or below this was settled by the stream (replayed, or committed before it started). */
+  watermark: bigint;
+  /** Ids above the watermark the stream delivered (live events may arrive slightly out of order). */
+  deliveredIds: ReadonlySet<string>;
 }
 
 /** Refuses (FORBIDDEN) any topic that belongs to neither this tenant nor the system (`sys:`). */
@@ -274,6 +290,13 @@ function openStream<P>(
       for (const waiter of waiters.splice(0)) waiter.resolve(DONE);
       return Promise.resolve(DONE);
     },
+    handoff() {
+      if (!live || ended || failure !== undefined) throw new Error('Only a live stream can be handed off');
+      const events: Array<StreamEvent<P>> = [];
+      for (let envelope = take(); envelope; envelope = take()) events.push(toStreamEvent(envelope));
+      end();
+      return { events, watermark, deliveredIds: recentIds };
+    },
     throw(error?: unknown) {
       iterator.return?.();
       return Promise.reject(error);
@@ -305,7 +328,8 @@ async function latestEventId(db: Db, tenantId: string | null): Promise<bigint> {
   return row?.id ?? 0n;
 }
 
-function asEnvelope(message: unknown): EventEnvelope | undefined {
+/** The message as an event envelope when it is a well-formed one (id, topic of its tenant...), else undefined. */
+export function asEnvelope(message: unknown): EventEnvelope | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
   const m = message as Partial<EventEnvelope>;
   const valid =

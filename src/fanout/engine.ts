@@ -8,30 +8,56 @@ import {
 } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal';
+import { type SharedStreamPlan, sharedStreamPlan } from '../domain/stream-iterators';
+import { encodeCursor } from '../events/cursor';
+import type { StreamHandoff } from '../events/event-streams';
+import type { PubSub } from '../events/pubsub';
+import type { EventStreams, StreamEvent } from '../events/streams';
+import type { EventEnvelope } from '../events/types';
+import type { Activity } from '../observability/activity';
 import type { Logger } from '../observability/logger';
+import { type Metrics, topicKind } from '../observability/metrics';
+import { type CatchUp, createTopicHub, type HubEvent, type HubListener, type TopicHub } from './topic-hub';
 
 /**
- * Fan-out engine: removes per-subscriber GraphQL work from event delivery.
+ * Fan-out engine: removes per-subscriber work from event delivery.
  *
- * Each subscriber still gets its own domain stream (replay after its cursor, duplicate suppression and the
- * per-event authorization in the domain's filter: tenant, store, customer ownership...). What the engine
- * removes is executing the selection set and serialising the result for every subscriber: subscribers are
- * grouped by what they asked for and what they may see (document, operation, variables without `after`,
- * scope), the selection set runs ONCE per group and event through yoga's enveloped execute (rootValue = the
- * event, as graphql-js's mapSourceToResponse does), and each subscriber is sent
- * `{"id":<its id>,"type":"next","payload":<shared JSON>}` built by string concatenation on its socket.
+ * Subscribers are grouped by what they asked for and what they may see (document, operation, variables
+ * without `after`, scope, stream). When the domain's subscription iterator carries a shared stream plan
+ * (src/domain/stream-iterators `shareable`) and the engine has a pub/sub, each group listens to ONE shared
+ * subscription per topic and instance (the topic hub, which validates, deduplicates and parses each event
+ * once), evaluates the domain's per-event check (`select`) once per group and event, executes the selection
+ * set and serialises the result once (graphql-js `execute` with the selected value as root, as
+ * mapSourceToResponse does), and sends each member `{"id":<id>,"type":"next","payload":<shared JSON>}` built
+ * by string concatenation, straight to its socket.
+ *
+ * A subscriber joins with its own domain stream, which has already replayed the events after its `after`
+ * cursor. Once the shared subscription is active, in one synchronous step the engine takes that stream's
+ * backlog (replay and live events received so far) and adds the subscriber to its group: every event is
+ * either in the backlog or reaches the group afterwards; the ids the stream delivered are dropped when they
+ * come through the group again. The stream itself is then released.
+ *
+ * Without a plan (or without pub/sub), each subscriber keeps its domain stream and only execution and
+ * serialisation are shared per group (by cursor).
  *
  * Integration with graphql-ws: the subscription field's `subscribe` resolver is wrapped once per schema.
  * When the context carries an engine subscriber, the domain stream is handed to the engine and the executor
  * gets an iterable that never yields: graphql-ws still tracks the id, and `complete` or a socket close call
- * its return(), which releases the domain stream and the group membership.
+ * its return(), which releases the subscriber.
  */
 
 export const FANOUT_SUBSCRIBER = Symbol('fanout subscriber');
 
 export interface FanoutOptions {
   logger: Logger;
-  /** Root subscription fields the engine serves (their per-event checks live in the domain stream). */
+  /** Shared subscriptions (one per topic and instance); without it every subscriber reads its own stream. */
+  pubsub?: PubSub;
+  /** Catching up after a pub/sub outage (what each topic missed, from the Event table). */
+  streams?: EventStreams;
+  /** ops: delivery counters and latency, as the instrumented streams count them for unshared subscribers. */
+  metrics?: Pick<Metrics, 'eventsDelivered' | 'deliveryLatency'>;
+  activity?: Pick<Activity, 'eventDelivered'>;
+  /** Root subscription fields the engine serves. */
   fields?: readonly string[];
   /** A socket with more unsent bytes than this is closed with SlowConsumerCloseCode (default 1 MiB). */
   maxBufferedBytes?: number;
@@ -50,21 +76,23 @@ export interface SubscriberInput {
 }
 
 const PAYLOAD_MEMORY = 64;
+/** Group events after which a member stops checking them against what its own stream delivered. */
+const HANDOFF_OVERLAP = 256;
 
 export type FanoutEngine = ReturnType<typeof createFanoutEngine>;
 
 export function createFanoutEngine(options: FanoutOptions) {
-  const { logger } = options;
-  const fields = new Set(options.fields ?? ['orderUpdated']);
+  const { logger, metrics, activity } = options;
+  const fields = new Set(options.fields ?? ['orderUpdated', 'kdsTicket', 'inventoryAlert']);
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const groups = new Map<string, Group>();
-
-  interface Group {
-    key: string;
-    members: Set<Subscriber>;
-    /** Serialised payloads of the newest events, by cursor (shared by every member). */
-    payloads: Map<string, Promise<string>>;
-  }
+  const hub: TopicHub | undefined = options.pubsub
+    ? createTopicHub({
+        pubsub: options.pubsub,
+        logger,
+        catchUp: options.streams ? catchUpThrough(options.streams) : undefined,
+      })
+    : undefined;
 
   /** Whether the operation is served by the engine: a subscription selecting only engine fields. */
   function serves(args: ExecutionArgs): boolean {
@@ -85,19 +113,16 @@ export function createFanoutEngine(options: FanoutOptions) {
     (input.args.contextValue as Record<PropertyKey, unknown>)[FANOUT_SUBSCRIBER] = new Subscriber(input);
   }
 
-  function join(subscriber: Subscriber): Group {
-    let group = groups.get(subscriber.groupKey);
+  function groupFor(subscriber: Subscriber, plan?: SharedStreamPlan): Group {
+    const key = plan
+      ? `${subscriber.baseKey}|${plan.streamKey}|${plan.topics.join(',')}`
+      : subscriber.baseKey;
+    let group = groups.get(key);
     if (!group) {
-      group = { key: subscriber.groupKey, members: new Set(), payloads: new Map() };
-      groups.set(group.key, group);
+      group = new Group(key, subscriber.input.args, plan);
+      groups.set(key, group);
     }
-    group.members.add(subscriber);
     return group;
-  }
-
-  function leave(subscriber: Subscriber, group: Group) {
-    group.members.delete(subscriber);
-    if (group.members.size === 0) groups.delete(group.key);
   }
 
   /**
@@ -119,46 +144,181 @@ export function createFanoutEngine(options: FanoutOptions) {
     };
   }
 
-  /**
-   * The event's payload for this group, executed and serialised once. graphql-js `execute` runs a
-   * subscription operation's root field with the event as source, exactly as mapSourceToResponse does
-   * (yoga's enveloped execute would dispatch a subscription document to subscribe instead).
-   */
-  function payloadOf(group: Group, subscriber: Subscriber, event: unknown): Promise<string> {
-    const cursor = (event as { cursor?: unknown }).cursor;
-    const memoKey = typeof cursor === 'string' ? cursor : undefined;
-    const known = memoKey === undefined ? undefined : group.payloads.get(memoKey);
-    if (known) return known;
-    const payload = Promise.resolve(execute({ ...subscriber.input.args, rootValue: event })).then((result) =>
-      JSON.stringify(masked(result)),
-    );
-    if (memoKey !== undefined) {
-      group.payloads.set(memoKey, payload);
-      if (group.payloads.size > PAYLOAD_MEMORY)
-        group.payloads.delete(group.payloads.keys().next().value as string);
+  /** Counts deliveries like the instrumented streams do; latency once per group and event. */
+  function delivered(topic: string, createdAt: string, count: number, since: number) {
+    if (count === 0) return;
+    const kind = topicKind(topic);
+    metrics?.eventsDelivered.inc({ kind }, count);
+    if (activity) for (let i = 0; i < count; i++) activity.eventDelivered();
+    const committedAt = Date.parse(createdAt);
+    if (committedAt >= since)
+      metrics?.deliveryLatency.observe({ kind }, Math.max(0, Date.now() - committedAt) / 1000);
+  }
+
+  /** Subscribers who may receive the same bytes for an event, and (with a plan) their shared stream. */
+  class Group implements HubListener {
+    readonly members = new Set<Subscriber>();
+    /** Serialised payloads of the newest events, by cursor (shared by every member). */
+    private readonly payloads = new Map<string, string | Promise<string>>();
+    /** Set while a payload is being executed asynchronously: later events wait for it (order). */
+    private tail?: Promise<void>;
+    private readonly held = new Map<string, { value: unknown; event: HubEvent }>();
+    private holdTimer?: NodeJS.Timeout;
+    private unlisten: Array<() => void> = [];
+    private listening?: Promise<void>;
+    private readonly createdAt = Date.now();
+    /** Subscribers waiting for the shared subscription before they join. */
+    pending = 0;
+
+    constructor(
+      readonly key: string,
+      private args: ExecutionArgs,
+      readonly plan?: SharedStreamPlan,
+    ) {}
+
+    /** Resolves once every topic of the plan reaches this group through the hub. */
+    listen(): Promise<void> {
+      this.listening ??= Promise.all(
+        (this.plan?.topics ?? []).map(async (topic) => {
+          const stop = await hub!.listen(topic, this);
+          if (groups.get(this.key) === this) this.unlisten.push(stop);
+          else stop();
+        }),
+      ).then(
+        () => {},
+        (error: unknown) => {
+          this.dropIfEmpty(true);
+          throw error;
+        },
+      );
+      return this.listening;
     }
-    return payload;
+
+    leave(subscriber: Subscriber) {
+      if (!this.members.delete(subscriber)) return;
+      if (this.args === subscriber.input.args) {
+        const next = this.members.values().next();
+        if (!next.done) this.args = next.value.input.args;
+      }
+      this.dropIfEmpty();
+    }
+
+    /** Forgets the group (and its shared subscriptions) once nobody is in it or about to join. */
+    dropIfEmpty(failed = false) {
+      if (!failed && (this.members.size > 0 || this.pending > 0)) return;
+      if (groups.get(this.key) === this) groups.delete(this.key);
+      clearTimeout(this.holdTimer);
+      this.held.clear();
+      for (const stop of this.unlisten.splice(0)) stop();
+    }
+
+    /** The selection set executed and serialised once for this group (memoised by cursor). */
+    payloadOf(value: unknown): string | Promise<string> {
+      const cursor = (value as { cursor?: unknown }).cursor;
+      const memoKey = typeof cursor === 'string' ? cursor : undefined;
+      const known = memoKey === undefined ? undefined : this.payloads.get(memoKey);
+      if (known !== undefined) return known;
+      const result = execute({ ...this.args, rootValue: value });
+      const payload =
+        result instanceof Promise
+          ? result.then((r) => JSON.stringify(masked(r)))
+          : JSON.stringify(masked(result));
+      if (memoKey !== undefined) {
+        this.payloads.set(memoKey, payload);
+        if (this.payloads.size > PAYLOAD_MEMORY)
+          this.payloads.delete(this.payloads.keys().next().value as string);
+      }
+      return payload;
+    }
+
+    onEvent(event: HubEvent) {
+      const plan = this.plan!;
+      if (this.members.size === 0) return;
+      const envelope = event.envelope;
+      const streamEvent: StreamEvent = { ...envelope, cursor: event.cursor(plan.streamKey) };
+      const value = plan.select(streamEvent);
+      if (value === undefined) return;
+      const coalesceKey =
+        plan.coalesce && plan.coalesce.windowMs > 0 ? plan.coalesce.coalesceKey(value) : null;
+      if (coalesceKey === null) {
+        this.releaseHeld();
+        this.deliver(value, event);
+        return;
+      }
+      // Like coalesce(): the newest value per key, held up to windowMs from the first one held.
+      if (this.held.size === 0)
+        this.holdTimer = setTimeout(() => this.releaseHeld(), plan.coalesce!.windowMs).unref();
+      this.held.delete(coalesceKey);
+      this.held.set(coalesceKey, { value, event });
+    }
+
+    onGap(error: unknown) {
+      for (const member of [...this.members]) void member.fail(error);
+    }
+
+    private releaseHeld() {
+      if (this.held.size === 0) return;
+      clearTimeout(this.holdTimer);
+      const held = [...this.held.values()];
+      this.held.clear();
+      for (const { value, event } of held) this.deliver(value, event);
+    }
+
+    private deliver(value: unknown, event: HubEvent) {
+      const payload = this.payloadOf(value);
+      if (typeof payload === 'string' && !this.tail) {
+        this.sendAll(payload, event);
+        return;
+      }
+      const tail: Promise<void> = (this.tail ?? Promise.resolve())
+        .then(() => payload)
+        .then(
+          (json) => this.sendAll(json, event),
+          (error: unknown) => logger.error({ err: error }, 'subscription event failed to execute'),
+        )
+        .finally(() => {
+          if (this.tail === tail) this.tail = undefined;
+        });
+      this.tail = tail;
+    }
+
+    private sendAll(json: string, event: HubEvent) {
+      let count = 0;
+      for (const member of this.members) if (member.sendLive(json, event)) count++;
+      const { topic, createdAt } = event.envelope;
+      delivered(topic, createdAt, count, this.createdAt);
+    }
   }
 
   class Subscriber {
-    readonly groupKey: string;
+    readonly baseKey: string;
     private readonly framePrefix: string;
     private source?: AsyncIterator<unknown>;
     private group?: Group;
     private ended = false;
     private endWaiter?: { resolve(r: IteratorResult<never>): void; reject(e: unknown): void };
     private failure?: unknown;
+    /** Right after the handoff: what the member's own stream already delivered (dropped from the group). */
+    private overlap?: { watermark: bigint; ids: ReadonlySet<string>; left: number };
+    /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
+    private waiting?: Array<{ json: string; event: HubEvent }>;
 
     constructor(readonly input: SubscriberInput) {
-      this.groupKey = groupKeyOf(input.query, input.args, input.principal);
+      this.baseKey = groupKeyOf(input.query, input.args, input.principal);
       this.framePrefix = `{"id":${JSON.stringify(input.id)},"type":"next","payload":`;
     }
 
     /** Takes over the domain stream; returns what the executor iterates: nothing until the end. */
     attach(source: AsyncIterable<unknown>): AsyncIterableIterator<never> {
-      this.source = source[Symbol.asyncIterator]();
-      this.group = join(this);
-      void this.pump();
+      const plan = hub ? sharedStreamPlan(source) : undefined;
+      const handoff = plan && (plan.source as { handoff?: () => StreamHandoff }).handoff;
+      if (plan && handoff) void this.share(plan, source);
+      else {
+        this.source = source[Symbol.asyncIterator]();
+        this.group = groupFor(this);
+        this.group.members.add(this);
+        void this.pump();
+      }
       const silent: AsyncIterableIterator<never> = {
         next: () => {
           if (this.failure !== undefined) return Promise.reject(this.failure);
@@ -180,12 +340,73 @@ export function createFanoutEngine(options: FanoutOptions) {
       return silent;
     }
 
+    /** Joins the group's shared stream, with the gap-free handoff of the subscriber's own stream. */
+    private async share(plan: SharedStreamPlan, iterator: AsyncIterable<unknown>) {
+      this.source = iterator[Symbol.asyncIterator]();
+      const group = groupFor(this, plan);
+      this.group = group;
+      group.pending++;
+      try {
+        await group.listen().finally(() => group.pending--);
+        if (this.ended) {
+          group.dropIfEmpty();
+          return;
+        }
+        // One synchronous step: what the stream saw is in `taken`, anything later reaches the group.
+        const taken = (plan.source as unknown as { handoff(): StreamHandoff }).handoff();
+        group.members.add(this);
+        this.source = undefined;
+        this.overlap = { watermark: taken.watermark, ids: taken.deliveredIds, left: HANDOFF_OVERLAP };
+        let highest = taken.watermark;
+        for (const id of taken.deliveredIds) if (BigInt(id) > highest) highest = BigInt(id);
+        for (const topic of plan.topics) hub!.advance(topic, highest);
+        await this.sendBacklog(plan, group, taken.events);
+      } catch (error) {
+        await this.finish(error);
+      }
+    }
+
+    private async sendBacklog(plan: SharedStreamPlan, group: Group, events: StreamEvent[]) {
+      const since = Date.now();
+      for (const event of events) {
+        const value = plan.select(event);
+        if (value === undefined) continue;
+        const payload = group.payloadOf(value);
+        let json: string;
+        if (typeof payload === 'string') json = payload;
+        else {
+          this.waiting ??= [];
+          json = await payload;
+        }
+        if (this.ended) return;
+        if (this.send(json)) delivered(event.topic, event.createdAt, 1, since);
+      }
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      for (const frame of waiting ?? []) this.sendLive(frame.json, frame.event);
+    }
+
+    /** A group frame for this member; false when it was not sent (duplicate, socket gone). */
+    sendLive(json: string, event: HubEvent): boolean {
+      if (this.waiting) {
+        this.waiting.push({ json, event });
+        return false;
+      }
+      const overlap = this.overlap;
+      if (overlap) {
+        if (--overlap.left <= 0) this.overlap = undefined;
+        if (event.id <= overlap.watermark || overlap.ids.has(event.envelope.id)) return false;
+      }
+      return this.send(json);
+    }
+
+    /** Per-subscriber path: reads its own stream, shares execution with the group by cursor. */
     private async pump() {
       try {
         for (;;) {
           const result = await this.source!.next();
           if (result.done || this.ended) break;
-          const json = await payloadOf(this.group!, this, result.value);
+          const json = await this.group!.payloadOf(result.value);
           if (this.ended) break;
           this.send(json);
         }
@@ -195,16 +416,22 @@ export function createFanoutEngine(options: FanoutOptions) {
       }
     }
 
-    private send(json: string) {
+    private send(json: string): boolean {
       const socket = this.input.socket;
-      if (socket.readyState !== socket.OPEN) return;
+      if (socket.readyState !== socket.OPEN) return false;
       if (socket.bufferedAmount > maxBufferedBytes) {
         logger.warn({ bufferedAmount: socket.bufferedAmount }, 'closing a slow subscriber connection');
         socket.close(SlowConsumerCloseCode, 'Slow consumer: resume from your last cursor');
         void this.release();
-        return;
+        return false;
       }
       socket.send(`${this.framePrefix}${json}}`);
+      return true;
+    }
+
+    /** Ends the subscription with an error (graphql-ws sends it to the client). */
+    fail(error: unknown) {
+      return this.finish(error);
     }
 
     /** The stream ended (or failed): tell the executor, which tells graphql-ws. */
@@ -225,10 +452,12 @@ export function createFanoutEngine(options: FanoutOptions) {
     async release() {
       if (this.ended) return;
       this.ended = true;
-      if (this.group) leave(this, this.group);
+      this.waiting = undefined;
+      this.group?.leave(this);
       const waiter = this.endWaiter;
       this.endWaiter = undefined;
-      waiter?.resolve({ done: true, value: undefined });
+      if (this.failure === undefined) waiter?.resolve({ done: true, value: undefined });
+      else this.endWaiter = waiter;
       try {
         await this.source?.return?.();
       } catch (error) {
@@ -240,12 +469,33 @@ export function createFanoutEngine(options: FanoutOptions) {
   return {
     serves,
     prepare,
-    /** Groups and subscribers currently registered (for metrics and leak tests). */
+    /** Groups and subscribers currently registered, and the hub's shared topics (metrics, leak tests). */
     stats() {
       let subscribers = 0;
       for (const group of groups.values()) subscribers += group.members.size;
       return { groups: groups.size, subscribers };
     },
+    /** Shared pub/sub subscriptions: topics and the groups listening to them. */
+    hubStats: () => hub?.stats() ?? { topics: 0, listeners: 0 },
+    close: () => hub?.close(),
+  };
+}
+
+/** Catch-up through the event streams: a stream of the topic resumed after the id, handed over at once. */
+function catchUpThrough(streams: EventStreams): CatchUp {
+  return async (topic, afterId) => {
+    const stream = streams.subscribe({
+      streamKey: topic,
+      topics: [topic],
+      after: afterId > 0n ? encodeCursor(topic, afterId.toString()) : null,
+    }) as AsyncIterator<StreamEvent> & { ready?: Promise<void>; handoff?: () => StreamHandoff };
+    try {
+      await stream.ready;
+      if (!stream.handoff) return [];
+      return stream.handoff().events.map(({ cursor: _cursor, ...envelope }) => envelope as EventEnvelope);
+    } finally {
+      await stream.return?.();
+    }
   };
 }
 

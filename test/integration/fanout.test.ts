@@ -112,6 +112,126 @@ describe('fan-out engine on a real server', () => {
   });
 });
 
+describe('shared streams: one pub/sub subscription per topic, per-event checks once per group', () => {
+  let app: TestServer;
+  let redis: Redis;
+  const redisPrefix = uniqueRedisPrefix();
+  const ORDERS_WITH_CURSOR = /* GraphQL */ `
+    subscription ($storeId: ID!, $after: String) {
+      orderUpdated(storeId: $storeId, after: $after) { cursor kind order { id } }
+    }
+  `;
+  const TICKET_EVENTS = /* GraphQL */ `
+    subscription ($stationId: ID!) { kdsTicket(stationId: $stationId) { kind ticket { orderId stationId } } }
+  `;
+  type CursorEvent = { orderUpdated: { cursor: string; kind: string; order: { id: string } } };
+  type TicketEvent = { kdsTicket: { kind: string; ticket: { orderId: string; stationId: string } } };
+
+  beforeAll(async () => {
+    app = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix });
+    redis = new Redis(TEST_REDIS_URL);
+    await app.server.db.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await app?.close();
+  });
+
+  async function createOrder(items = [{ productId: 'acme-downtown-fries', quantity: 1 }]) {
+    const result = await app.gql<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      { input: { storeId: 'acme-downtown', channel: 'POS', items } },
+      { token: await app.token('acme-staff') },
+    );
+    expect(result.errors).toBeUndefined();
+    return result.data!.createOrder.id;
+  }
+
+  it('resumes with after: the replay, then live events, in order and once, next to a live member of its group', async () => {
+    const manager = await app.token('acme-manager');
+    const live = await app.connect(manager);
+    const liveEvents = live.subscribe<CursorEvent>(ORDERS_WITH_CURSOR, { storeId: 'acme-downtown' });
+    await waitFor(() => app.server.fanout?.stats().subscribers === 1);
+    const first = await createOrder();
+    const [seen] = await liveEvents.take(1);
+    expect(seen?.data?.orderUpdated.order.id).toBe(first);
+    const missed = [await createOrder(), await createOrder()];
+    await liveEvents.take(2);
+
+    const resuming = await app.connect(manager);
+    const resumed = resuming.subscribe<CursorEvent>(ORDERS_WITH_CURSOR, {
+      storeId: 'acme-downtown',
+      after: seen!.data!.orderUpdated.cursor,
+    });
+    const replayed = await resumed.take(2);
+    expect(replayed.map((r) => r.data?.orderUpdated.order.id)).toEqual(missed);
+    await waitFor(() => app.server.fanout?.stats().subscribers === 2);
+    expect(app.server.fanout?.stats().groups).toBe(1); // `after` is not part of the group
+
+    const next = await createOrder();
+    expect((await resumed.next()).data?.orderUpdated.order.id).toBe(next);
+    expect((await liveEvents.next()).data?.orderUpdated.order.id).toBe(next);
+    await resumed.expectSilence(300);
+    await Promise.all([live.dispose(), resuming.dispose()]);
+    await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+  });
+
+  it('a KDS device bound to one station receives its station only, and cannot watch another', async () => {
+    const device = (stations: string[]) =>
+      signToken(
+        { sub: 'acme-kitchen', tid: 'acme', roles: ['KITCHEN'], stores: ['acme-downtown'], stations },
+        { secret: TEST_JWT_SECRET },
+      );
+    const grillDevice = await app.connect(await device(['acme-downtown-grill']));
+    const barDevice = await app.connect(await device(['acme-downtown-bar']));
+    const grill = grillDevice.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-grill' });
+    const bar = barDevice.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-bar' });
+    const refused = grillDevice.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-bar' });
+    expect((await refused.next()).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    await waitFor(() => app.server.fanout?.stats().subscribers === 2);
+
+    const order = await createOrder([
+      { productId: 'acme-downtown-burger', quantity: 1 },
+      { productId: 'acme-downtown-lemonade', quantity: 1 },
+    ]);
+    expect((await grill.next()).data?.kdsTicket.ticket).toEqual({
+      orderId: order,
+      stationId: 'acme-downtown-grill',
+    });
+    expect((await bar.next()).data?.kdsTicket.ticket).toEqual({
+      orderId: order,
+      stationId: 'acme-downtown-bar',
+    });
+    await grill.expectSilence(300);
+    await bar.expectSilence(0);
+    await Promise.all([grillDevice.dispose(), barDevice.dispose()]);
+  });
+
+  it('serves every group of a topic from one shared subscription, released with the last subscriber', async () => {
+    await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+    const channel = `${redisPrefix}t:acme:store:acme-downtown:orders`;
+    const clients = await Promise.all(
+      ['acme-manager', 'acme-staff', 'acme-customer'].map(async (user) => app.connect(await app.token(user))),
+    );
+    const streams = clients.map((client) =>
+      client.subscribe<CursorEvent>(ORDERS_WITH_CURSOR, { storeId: 'acme-downtown' }),
+    );
+    await waitFor(() => app.server.fanout?.stats().subscribers === 3);
+    expect(app.server.fanout?.stats().groups).toBe(3);
+    expect(app.server.fanout?.hubStats()).toEqual({ topics: 1, listeners: 3 });
+    await waitFor(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1);
+
+    const order = await createOrder();
+    for (const stream of streams.slice(0, 2))
+      expect((await stream.next()).data?.orderUpdated.order.id).toBe(order);
+    await streams[2]!.expectSilence(300); // the customer's group: not their order
+
+    await Promise.all(clients.map((client) => client.dispose()));
+    await waitFor(() => app.server.fanout?.hubStats().topics === 0);
+    await waitFor(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 0);
+  });
+});
+
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 3000) {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
