@@ -31,8 +31,13 @@ export function createAuthenticator(deps: {
    * only, so a requested store of another tenant is refused like any store the token does not allow.
    */
   storeOfTenant?: (tenantId: string, storeId: string) => Promise<boolean>;
+  /**
+   * Whether the user id is a user of another tenant. User ids are global and some rows are keyed by user alone
+   * (notification receipts and preferences), so a `sub` naming another tenant's user is refused as bad claims.
+   */
+  userOfOtherTenant?: (tenantId: string, userId: string) => Promise<boolean>;
 }): Authenticator {
-  const { verifier, revocations, logger, storeOfTenant } = deps;
+  const { verifier, revocations, logger, storeOfTenant, userOfOtherTenant } = deps;
 
   return {
     async authenticate(input) {
@@ -42,6 +47,8 @@ export function createAuthenticator(deps: {
         const storeId = requestedStore(input.storeId);
         principal = await verifier.verify(token);
         if (await revocations.isRevoked(principal)) throw new AuthError('revoked');
+        if (await userOfOtherTenant?.(principal.tenantId, principal.userId))
+          throw new AuthError('bad_claims');
         if (storeId === undefined) return principal;
         if (!canAccessStore(principal, storeId)) throw new AuthError('store_not_allowed');
         if (storeOfTenant && !(await storeOfTenant(principal.tenantId, storeId))) {

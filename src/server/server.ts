@@ -106,6 +106,8 @@ export async function createServer(
       logger,
       storeOfTenant: async (tenantId, storeId) =>
         (await db.store.count({ where: { id: storeId, tenantId } })) > 0,
+      userOfOtherTenant: async (tenantId, userId) =>
+        (await db.user.count({ where: { id: userId, tenantId: { not: tenantId } } })) > 0,
     }),
   );
   // ops: health (database behind a circuit breaker, Redis, outbox), drain state, cluster stats
@@ -219,17 +221,7 @@ export async function createServer(
     onStale: (socket) => instrument.connectionStale(socket),
   });
   // fanout: subscription events executed once per group of subscribers (options.fanout === false: per subscriber)
-  const fanout =
-    options.fanout === false
-      ? undefined
-      : createFanoutEngine({
-          logger,
-          pubsub,
-          streams,
-          metrics: instrument.metrics,
-          activity: instrument.activity,
-          ...options.fanout,
-        });
+  const fanout = options.fanout === false ? undefined : createFanoutEngine({ logger, ...options.fanout });
   const graphqlWs = attachGraphqlWs({
     wsServer,
     yoga: yoga as never,

@@ -556,3 +556,116 @@ describe('another store of the own tenant: every root field with acme-uptown ids
     expect(inventoryItems.find((item) => item.id === uptown.stockItem)?.quantity).toBe(5);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Crafted tokens: validly signed, claims chosen by the attacker
+
+describe('crafted tokens cannot cross the tenant', () => {
+  const ACME_WITH_GLOBEX_STORE = {
+    sub: 'acme-admin',
+    tid: 'acme',
+    roles: ['ADMIN'] as Role[],
+    stores: ['globex-central'],
+  };
+  const ACME_DEVICE_ON_GLOBEX_GRILL = {
+    sub: 'acme-kitchen',
+    tid: 'acme',
+    roles: ['KITCHEN'] as Role[],
+    stores: '*' as const,
+    stations: ['globex-central-grill'],
+  };
+  const ACME_AS_GLOBEX_USER = {
+    sub: 'globex-staff',
+    tid: 'acme',
+    roles: ['STAFF'] as Role[],
+    stores: ['acme-downtown'],
+  };
+
+  it.each([
+    ['stores: [globex-central]', ACME_WITH_GLOBEX_STORE],
+    ['stations: [globex-central-grill]', ACME_DEVICE_ON_GLOBEX_GRILL],
+    ['stores + stations of globex', { ...ACME_DEVICE_ON_GLOBEX_GRILL, stores: ['globex-central'] }],
+    ['a sub of no known user', { ...ACME_WITH_GLOBEX_STORE, sub: 'acme-nobody', stores: '*' as const }],
+  ])(
+    'a token with tid=acme and %s gets nothing of globex from any root field',
+    async (_name, claims) => {
+      const token = await crafted(claims);
+      const cases = probes(globex, ACME_DOWNTOWN);
+      for (const probe of cases) {
+        const label = `${probe.field}(${probe.id})`;
+        const outcome = await run(probe, token, probe.id);
+        expect(['NOT_FOUND', 'FORBIDDEN'], `${label}: ${JSON.stringify(outcome)}`).toContain(codeOf(outcome));
+        expect(outcome.data ?? null, label).toBeNull();
+        const text = disclosed(outcome, [probe.id, ...Object.values(probe.variables(''))].map(String));
+        for (const secret of globexSecrets())
+          expect(text, `${label} discloses ${secret}`).not.toContain(secret);
+      }
+    },
+    60_000,
+  );
+
+  it('refuses globex-central as the current store, at connect and over HTTP', async () => {
+    const token = await crafted(ACME_WITH_GLOBEX_STORE);
+    await expect(app.connect(token, { storeId: 'globex-central' })).rejects.toMatchObject({ code: 4403 });
+    const result = await gql(token, '{ me { id } }', {}, 'globex-central');
+    expect(codeOf(result)).toBe('FORBIDDEN');
+    expect(result.data ?? null).toBeNull();
+  });
+
+  it('lists none of globex from the fields without ids', async () => {
+    for (const claims of [ACME_WITH_GLOBEX_STORE, ACME_DEVICE_ON_GLOBEX_GRILL]) {
+      const token = await crafted(claims);
+      const everything = await gql(
+        token,
+        `{
+          stores { id name stations { id } products { id } }
+          notifications { unreadCount edges { node { id title body } } }
+          notificationPreferences { minSeverity mutedKinds }
+        }`,
+      );
+      expect(everything.errors).toBeUndefined();
+      expect(JSON.stringify(everything.data)).not.toMatch(/globex/i);
+      const me = await gql(token, '{ me { id name email tenant { id name } stores { id } } }');
+      expect(JSON.stringify(me)).not.toMatch(/Globex Diner|globex-staff@|globex-central/);
+      const tenantWide = await gql(token, '{ dashboard { storeId salesTodayCents } }');
+      expect(JSON.stringify(tenantWide.data ?? null)).not.toMatch(/globex/i);
+    }
+  });
+
+  it('refuses a token whose sub is a user of another tenant, whatever its roles', async () => {
+    for (const roles of [['STAFF'], ['ADMIN', 'MANAGER', 'KITCHEN']] as Role[][]) {
+      const token = await crafted({ ...ACME_AS_GLOBEX_USER, roles });
+      const result = await gql(token, '{ me { id name email } }');
+      expect(codeOf(result)).toBe('UNAUTHENTICATED');
+      expect(result.data ?? null).toBeNull();
+      await expect(app.connect(token)).rejects.toMatchObject({ code: 4401 });
+    }
+  });
+
+  it("cannot change a globex user's preferences, read state or sessions through a shared user id", async () => {
+    const victim = tokens['globex-staff']!;
+    const STATE = '{ notificationPreferences { minSeverity mutedKinds } notifications { unreadCount } }';
+    // A SYSTEM broadcast (from acme, the platform tenant here) is the one row both tenants can see.
+    await notify(tokens['acme-admin']!, { audience: 'SYSTEM', title: 'Maintenance', body: 'Tonight' });
+    await must(
+      victim,
+      'mutation { updateNotificationPreferences(input: { minSeverity: LOW }) { minSeverity } }',
+    );
+    const before = await must(victim, STATE);
+
+    const attacker = await crafted(ACME_AS_GLOBEX_USER);
+    const attempts = [
+      'mutation { updateNotificationPreferences(input: { minSeverity: URGENT, mutedKinds: ["MESSAGE"] }) { minSeverity } }',
+      'mutation { markAllNotificationsRead }',
+      'mutation { revokeSessions(userId: "globex-staff") { userId } }',
+    ];
+    for (const attempt of attempts) {
+      const result = await gql(attacker, attempt);
+      expect(result.data ?? null, attempt).toBeNull();
+    }
+
+    expect(await must(victim, STATE)).toEqual(before);
+    const socket = await connect(victim); // the victim's token still works
+    await socket.dispose();
+  });
+});
