@@ -221,7 +221,17 @@ export async function createServer(
     onStale: (socket) => instrument.connectionStale(socket),
   });
   // fanout: subscription events executed once per group of subscribers (options.fanout === false: per subscriber)
-  const fanout = options.fanout === false ? undefined : createFanoutEngine({ logger, ...options.fanout });
+  const fanout =
+    options.fanout === false
+      ? undefined
+      : createFanoutEngine({
+          logger,
+          pubsub,
+          streams,
+          metrics: instrument.metrics,
+          activity: instrument.activity,
+          ...options.fanout,
+        });
   const graphqlWs = attachGraphqlWs({
     wsServer,
     yoga: yoga as never,
