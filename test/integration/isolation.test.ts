@@ -669,3 +669,338 @@ describe('crafted tokens cannot cross the tenant', () => {
     await socket.dispose();
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Subscriptions: silent while another tenant (or another store, or another customer) is busy
+
+type Event = Record<string, unknown>;
+
+/** A live subscription that remembers every result, for predicates over everything it received. */
+class Watch {
+  readonly received: Event[] = [];
+  constructor(
+    readonly name: string,
+    private readonly sub: Sub,
+  ) {}
+
+  async next(timeoutMs = 5000): Promise<Event> {
+    const result = await this.sub.next(timeoutMs);
+    collect(result);
+    expect(result.errors, `${this.name}: ${JSON.stringify(result.errors)}`).toBeUndefined();
+    const event = Object.values(result.data as Event)[0] as Event;
+    this.received.push(event);
+    return event;
+  }
+
+  /** Reads until `done`, checking that every event on the way is one this subscriber may see. */
+  async until(done: (event: Event) => boolean, allowed: (event: Event) => boolean): Promise<Event[]> {
+    const seen: Event[] = [];
+    for (;;) {
+      const event = await this.next();
+      seen.push(event);
+      expect(allowed(event), `${this.name} received ${JSON.stringify(event)}`).toBe(true);
+      if (done(event)) return seen;
+    }
+  }
+
+  silence(ms: number) {
+    return this.sub.expectSilence(ms);
+  }
+}
+
+async function watch(name: string, client: WsClient, document: string, variables: Event = {}) {
+  return new Watch(name, client.subscribe(document, variables));
+}
+
+const noGlobex = (event: Event) => !/globex/i.test(JSON.stringify(event));
+const noUptown = (event: Event) => !/uptown/i.test(JSON.stringify(event));
+const orderOf = (event: Event) => event.order as { id: string; customerId: string | null };
+const ticketOf = (event: Event) => event.ticket as { orderId: string; stationId: string };
+const itemOf = (event: Event) => event.item as { id: string; storeId: string };
+const notificationOf = (event: Event) => event.notification as { title: string };
+
+describe('subscriptions stay silent for what the subscriber may not see', () => {
+  const acme: Record<string, Watch> = {};
+  const control: Record<string, Watch> = {};
+  const cursors: Record<string, string> = {};
+
+  it('globex produces events of every kind; no acme subscriber receives any of them', async () => {
+    const admin = await connect(tokens['acme-admin']!);
+    const staff = await connect(tokens['acme-staff']!, 'acme-downtown');
+    const kitchen = await connect(tokens['acme-kitchen']!);
+    const customer = await connect(tokens['acme-customer']!);
+    const manager = await connect(tokens['acme-manager']!);
+    acme.adminOrders = await watch('admin orderUpdated', admin, S.orderUpdated, { id: 'acme-downtown' });
+    acme.adminExpo = await watch('admin kdsTicket expo', admin, S.kdsTicket, { id: 'acme-downtown-expo' });
+    acme.adminBar = await watch('admin kdsTicket bar', admin, S.kdsTicket, { id: 'acme-downtown-bar' });
+    acme.adminInventory = await watch('admin inventoryAlert (tenant)', admin, S.inventoryAlert);
+    acme.adminDashboard = await watch('admin dashboardMetrics (tenant)', admin, S.dashboardMetrics);
+    acme.adminNotifications = await watch('admin notifications', admin, S.notifications);
+    acme.managerStoreDashboard = await watch(
+      'manager dashboardMetrics downtown',
+      manager,
+      S.dashboardMetrics,
+      {
+        id: 'acme-downtown',
+      },
+    );
+    acme.managerInventory = await watch('manager inventoryAlert downtown', manager, S.inventoryAlert, {
+      id: 'acme-downtown',
+    });
+    acme.staffOrders = await watch('staff orderUpdated', staff, S.orderUpdated, { id: 'acme-downtown' });
+    acme.staffExpo = await watch('staff kdsTicket expo', staff, S.kdsTicket, { id: 'acme-downtown-expo' });
+    acme.staffInventory = await watch('staff inventoryAlert (current store)', staff, S.inventoryAlert);
+    acme.staffDashboard = await watch('staff dashboardMetrics (current store)', staff, S.dashboardMetrics);
+    acme.staffNotifications = await watch('staff notifications', staff, S.notifications);
+    acme.kitchenGrill = await watch('kitchen kdsTicket grill', kitchen, S.kdsTicket, {
+      id: 'acme-downtown-grill',
+    });
+    acme.kitchenInventory = await watch('kitchen inventoryAlert downtown', kitchen, S.inventoryAlert, {
+      id: 'acme-downtown',
+    });
+    acme.kitchenNotifications = await watch('kitchen notifications', kitchen, S.notifications);
+    acme.customerOrders = await watch('customer orderUpdated', customer, S.orderUpdated, {
+      id: 'acme-downtown',
+    });
+    acme.customerNotifications = await watch('customer notifications', customer, S.notifications);
+
+    const globexAdmin = await connect(tokens['globex-admin']!);
+    const globexStaff = await connect(tokens['globex-staff']!, 'globex-central');
+    control.orders = await watch('globex orderUpdated', globexAdmin, S.orderUpdated, { id: globex.store });
+    control.expo = await watch('globex kdsTicket expo', globexAdmin, S.kdsTicket, { id: globex.expo });
+    control.inventory = await watch('globex inventoryAlert (tenant)', globexAdmin, S.inventoryAlert);
+    control.notifications = await watch('globex-staff notifications', globexStaff, S.notifications);
+    control.dashboard = await watch('globex dashboardMetrics', globexAdmin, S.dashboardMetrics);
+
+    // Dashboards start with the current metrics: that first push is also proof the subscription is live.
+    for (const dashboard of [acme.adminDashboard, acme.managerStoreDashboard, acme.staffDashboard])
+      expect(noGlobex(await dashboard!.next())).toBe(true);
+    await control.dashboard.next();
+    await settle();
+
+    await globexDoesEverything();
+
+    // The other tenant's subscribers saw all of it (so the silence below means something)...
+    const kinds = async (w: Watch, field: string, wanted: string[]) => {
+      const seen = new Set<string>();
+      while (!wanted.every((kind) => seen.has(kind))) seen.add(String((await w.next())[field]));
+    };
+    await kinds(control.orders, 'kind', [
+      'CREATED',
+      'STATUS_CHANGED',
+      'ITEM_READY',
+      'PAID',
+      'COMPLETED',
+      'CANCELLED',
+    ]);
+    await kinds(control.expo, 'kind', ['ORDER_INCOMING', 'ITEM_STARTED', 'ITEM_READY', 'BUMPED', 'RECALLED']);
+    await kinds(control.inventory, 'kind', [
+      'LOW_STOCK',
+      'OUT_OF_STOCK',
+      'ACKNOWLEDGED',
+      'RESTOCKED',
+      'ADJUSTMENT',
+    ]);
+    const titles = new Set<string>();
+    while (titles.size < 4) titles.add(notificationOf(await control.notifications.next()).title);
+    await control.dashboard.next();
+    cursors.globexOrders = control.orders.received[0]!.cursor as string;
+    cursors.globexExpo = control.expo.received[0]!.cursor as string;
+    cursors.globexInventory = control.inventory.received[0]!.cursor as string;
+    cursors.globexStaffNotifications = control.notifications.received[0]!.cursor as string;
+
+    // ...and no acme subscriber received anything.
+    await Promise.all(Object.values(acme).map((w) => w.silence(400)));
+  }, 60_000);
+
+  it('store-bound subscribers, customers and bound KDS devices see only their own events', async () => {
+    // acme-uptown is busy: acme-downtown's staff must not hear of it.
+    const uptownOrder = await createOrder(tokens['acme-manager']!, uptown.store, ['acme-uptown-lemonade']);
+    await must(tokens['acme-manager']!, M.updateOrderStatus, { id: uptownOrder.id });
+    await must(tokens['acme-manager']!, M.adjustInventory, { id: 'acme-uptown-lemonade-stock' });
+    await notify(tokens['acme-manager']!, {
+      audience: 'STORE',
+      targetStoreId: uptown.store,
+      title: 'Uptown store',
+      body: 'x',
+    });
+    await notify(tokens['acme-manager']!, {
+      audience: 'ROLE',
+      targetRole: 'STAFF',
+      targetStoreId: uptown.store,
+      title: 'Uptown staff',
+      body: 'x',
+    });
+    // A walk-in order at the bar: not the customer's, not the grill's.
+    const walkIn = await createOrder(tokens['acme-staff']!, 'acme-downtown', ['acme-downtown-lemonade']);
+    // A message to the manager alone.
+    await notify(tokens['acme-admin']!, {
+      audience: 'USER',
+      targetUserId: 'acme-manager',
+      title: 'For the manager',
+      body: 'x',
+    });
+
+    // Canaries every acme subscriber may see, in this order.
+    const canaryOrder = await createOrder(
+      tokens['acme-staff']!,
+      'acme-downtown',
+      ['acme-downtown-fries'],
+      'acme-customer',
+    );
+    await must(tokens['acme-admin']!, M.adjustInventory, { id: 'acme-downtown-burger-stock' });
+    await notify(tokens['acme-admin']!, { audience: 'TENANT', title: 'Acme canary', body: 'x' });
+
+    const isCanaryOrder = (e: Event) => orderOf(e).id === canaryOrder.id;
+    const isCanaryTicket = (e: Event) => ticketOf(e).orderId === canaryOrder.id;
+    const isCanaryItem = (e: Event) => itemOf(e).id === 'acme-downtown-burger-stock';
+    const isCanaryNotification = (e: Event) => notificationOf(e).title === 'Acme canary';
+    const downtownOnly = (e: Event) => noGlobex(e) && noUptown(e);
+
+    await acme.adminOrders!.until(isCanaryOrder, downtownOnly);
+    await acme.staffOrders!.until(isCanaryOrder, downtownOnly);
+    const customerSaw = await acme.customerOrders!.until(
+      isCanaryOrder,
+      (e) => orderOf(e).customerId === 'acme-customer',
+    );
+    expect(customerSaw.map((e) => orderOf(e).id)).toEqual([canaryOrder.id]);
+    expect(JSON.stringify(acme.customerOrders!.received)).not.toContain(walkIn.id);
+
+    await acme.adminExpo!.until(isCanaryTicket, downtownOnly);
+    await acme.staffExpo!.until(isCanaryTicket, downtownOnly);
+    const grillSaw = await acme.kitchenGrill!.until(
+      isCanaryTicket,
+      (e) => ticketOf(e).stationId === 'acme-downtown-grill',
+    );
+    expect(grillSaw).toHaveLength(1);
+    const barSaw = await acme.adminBar!.until(
+      (e) => ticketOf(e).orderId === walkIn.id,
+      (e) => ticketOf(e).stationId === 'acme-downtown-bar',
+    );
+    expect(barSaw).toHaveLength(1);
+    cursors.acmeGrill = grillSaw[0]!.cursor as string;
+
+    // The tenant-wide admin stream may see uptown; store streams may not.
+    await acme.adminInventory!.until(isCanaryItem, noGlobex);
+    expect(acme.adminInventory!.received.some((e) => itemOf(e).storeId === uptown.store)).toBe(true);
+    for (const w of [acme.managerInventory!, acme.staffInventory!, acme.kitchenInventory!])
+      await w.until(isCanaryItem, downtownOnly);
+    cursors.acmeInventoryTenant = acme.adminInventory!.received[0]!.cursor as string;
+    cursors.acmeDowntownInventory = acme.staffInventory!.received[0]!.cursor as string;
+
+    const adminHeard = await acme.adminNotifications!.until(isCanaryNotification, noGlobex);
+    expect(adminHeard.map((e) => notificationOf(e).title)).toEqual(['Uptown store', 'Acme canary']);
+    for (const w of [acme.staffNotifications!, acme.kitchenNotifications!, acme.customerNotifications!]) {
+      const heard = await w.until(isCanaryNotification, downtownOnly);
+      expect(heard.map((e) => notificationOf(e).title)).toEqual(['Acme canary']);
+    }
+    cursors.acmeAdminNotifications = adminHeard[0]!.cursor as string;
+    cursors.acmeStaffNotifications = acme.staffNotifications!.received[0]!.cursor as string;
+
+    // Dashboards: every push is acme's own, and they settle on what the acme query says.
+    const finalOf = async (storeId?: string) =>
+      (
+        await must<{ dashboard: Event }>(
+          tokens['acme-admin']!,
+          'query ($id: ID) { dashboard(storeId: $id) { salesTodayCents ordersToday } }',
+          { id: storeId },
+        )
+      ).dashboard;
+    for (const [w, storeId] of [
+      [acme.adminDashboard!, undefined],
+      [acme.managerStoreDashboard!, 'acme-downtown'],
+      [acme.staffDashboard!, 'acme-downtown'],
+    ] as const) {
+      const final = await finalOf(storeId);
+      await w.until(
+        (e) => e.salesTodayCents === final.salesTodayCents && e.ordersToday === final.ordersToday,
+        (e) =>
+          noGlobex(e) &&
+          (storeId === undefined || noUptown(e)) &&
+          Number(e.salesTodayCents) <= Number(final.salesTodayCents),
+      );
+    }
+  }, 60_000);
+});
+
+/** Every kind of event globex can produce: orders, KDS, inventory down to out of stock, notifications. */
+async function globexDoesEverything() {
+  const staff = tokens['globex-staff']!;
+  const kitchen = tokens['globex-kitchen']!;
+  const manager = tokens['globex-manager']!;
+  const order = await createOrder(
+    staff,
+    globex.store,
+    ['globex-central-burger', 'globex-central-lemonade'],
+    globex.customer,
+  );
+  const burger = order.items.find((item) => item.productId === 'globex-central-burger')!;
+  const lemonade = order.items.find((item) => item.productId === 'globex-central-lemonade')!;
+  await must(staff, M.updateOrderStatus, { id: order.id });
+  await must(kitchen, M.startItem, { id: burger.id });
+  await must(kitchen, M.markItemReady, { id: burger.id });
+  await must(kitchen, M.bumpTicket, { id: burger.ticketId });
+  await must(kitchen, M.recallTicket, { id: burger.ticketId });
+  await must(kitchen, M.bumpTicket, { id: burger.ticketId });
+  await must(staff, M.markItemReady, { id: lemonade.id });
+  await must(staff, M.bumpTicket, { id: lemonade.ticketId });
+  const { order: ready } = await must<{ order: OrderRow }>(staff, Q.order, { id: order.id });
+  await must(
+    staff,
+    'mutation ($id: ID!, $amount: Int!) { recordPayment(orderId: $id, amount: $amount) { id } }',
+    {
+      id: order.id,
+      amount: ready.totalCents,
+    },
+  );
+  await must(staff, 'mutation ($id: ID!) { updateOrderStatus(orderId: $id, status: COMPLETED) { id } }', {
+    id: order.id,
+  });
+  const doomed = await createOrder(staff, globex.store, ['globex-central-fries']);
+  await must(staff, M.cancelOrder, { id: doomed.id });
+
+  const item = 'globex-central-lemonade-stock';
+  const quantityOf = async () => {
+    const { inventoryItems } = await must<{ inventoryItems: { id: string; quantity: number }[] }>(
+      manager,
+      Q.inventoryItems,
+      {
+        id: globex.store,
+      },
+    );
+    return inventoryItems.find((row) => row.id === item)!.quantity;
+  };
+  const adjust = (delta: number) =>
+    must(
+      manager,
+      'mutation ($id: ID!, $delta: Int!) { adjustInventory(itemId: $id, delta: $delta, reason: "count") { id } }',
+      {
+        id: item,
+        delta,
+      },
+    );
+  await adjust(-1); // ADJUSTMENT
+  await adjust(5 - (await quantityOf())); // LOW_STOCK
+  await must(manager, M.acknowledgeInventoryAlert, { id: await openAlertId(manager, globex.store, item) });
+  await adjust(-5); // OUT_OF_STOCK
+  await must(manager, 'mutation ($id: ID!) { restockInventory(itemId: $id, quantity: 500) { id } }', {
+    id: item,
+  });
+
+  for (const input of [
+    { audience: 'USER', targetUserId: 'globex-staff' },
+    { audience: 'ROLE', targetRole: 'STAFF', targetStoreId: globex.store },
+    { audience: 'STORE', targetStoreId: globex.store },
+    { audience: 'TENANT' },
+  ])
+    await notify(manager, { ...input, title: `Globex ${input.audience}`, body: 'classified' });
+  // SYSTEM reaches every tenant, so only platform tenants may send it; globex is not one.
+  const system = await gql(
+    tokens['globex-admin']!,
+    'mutation ($input: SendNotificationInput!) { sendNotification(input: $input) { id } }',
+    {
+      input: { audience: 'SYSTEM', title: 'Globex SYSTEM', body: 'classified' },
+    },
+  );
+  expect(codeOf(system)).toBe('FORBIDDEN');
+}
