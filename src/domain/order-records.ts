@@ -1,7 +1,7 @@
 import type { Tx } from '../db/types';
 import { topics } from '../events/topics';
 import type { NewEvent } from '../events/types';
-import type { Prisma } from '../generated/prisma/client';
+import { Prisma } from '../generated/prisma/client';
 import type {
   ItemStatus,
   OrderChannel,
@@ -285,17 +285,12 @@ export async function moveOrderStatus(
     order: { id: string; tenantId: string; status: OrderStatus };
     to: OrderStatus;
     at: Date;
-    data?: Prisma.OrderUpdateManyMutationInput;
+    data?: { cancelReason?: string | null };
   },
 ): Promise<OrderView> {
   const { order, to, at } = move;
-  const stamp = STATUS_TIMESTAMPS[to];
-  const data: Prisma.OrderUpdateManyMutationInput = { ...move.data, status: to, updatedAt: at };
-  if (stamp) data[stamp] = at;
-  if (order.status === 'READY' && to === 'IN_PROGRESS') data.readyAt = null;
-  const updated = await tx.order.updateMany({ where: { id: order.id, status: order.status }, data });
-  if (updated.count === 0) throw new DomainError('CONFLICT', 'The order changed meanwhile; try again');
-  const view = await loadOrderView(tx, order.tenantId, order.id);
+  const view = await updateOrderStatusRow(tx, move);
+  if (!view) throw new DomainError('CONFLICT', 'The order changed meanwhile; try again');
   emitOrderEvent(emit, order.tenantId, {
     kind: 'STATUS_CHANGED',
     order: view,
@@ -306,6 +301,48 @@ export async function moveOrderStatus(
     emitOrderEvent(emit, order.tenantId, { kind: to, order: view, previousStatus: order.status, at });
   }
   return view;
+}
+
+/**
+ * The update and the read of the order with its items in one statement (was three: update, order, items).
+ * Undefined when the order no longer has the status it was read with.
+ */
+async function updateOrderStatusRow(
+  tx: Tx,
+  move: {
+    order: { id: string; status: OrderStatus };
+    to: OrderStatus;
+    at: Date;
+    data?: { cancelReason?: string | null };
+  },
+): Promise<OrderView | undefined> {
+  const { order, to } = move;
+  const at = Prisma.sql`(${move.at.toISOString()}::timestamptz AT TIME ZONE 'UTC')`;
+  const sets = [Prisma.sql`"status" = ${to}::"OrderStatus"`, Prisma.sql`"updatedAt" = ${at}`];
+  const stamp = STATUS_TIMESTAMPS[to];
+  if (stamp) sets.push(Prisma.sql`${Prisma.raw(`"${stamp}"`)} = ${at}`);
+  if (order.status === 'READY' && to === 'IN_PROGRESS') sets.push(Prisma.sql`"readyAt" = NULL`);
+  if (move.data && 'cancelReason' in move.data) {
+    sets.push(Prisma.sql`"cancelReason" = ${move.data.cancelReason ?? null}`);
+  }
+  const rows = await tx.$queryRaw<OrderRow[]>`
+    WITH "moved" AS (
+      UPDATE "Order" SET ${Prisma.join(sets)}
+      WHERE "id" = ${order.id} AND "status" = ${order.status}::"OrderStatus"
+      RETURNING *
+    )
+    SELECT m."id", m."number", m."storeId", m."status"::text AS "status", m."channel"::text AS "channel",
+      m."tableNumber", m."customerId", m."priority"::text AS "priority", m."totalCents", m."paidCents",
+      m."currency", m."cancelReason", m."createdAt", m."updatedAt", m."readyAt", m."completedAt",
+      m."cancelledAt",
+      COALESCE((
+        SELECT json_agg(json_build_object('id', i."id", 'productId', i."productId", 'ticketId', i."ticketId",
+          'name', i."name", 'quantity', i."quantity", 'unitPriceCents', i."unitPriceCents", 'notes', i."notes",
+          'status', i."status") ORDER BY i."id")
+        FROM "OrderItem" i WHERE i."orderId" = m."id"
+      ), '[]'::json) AS "items"
+    FROM "moved" m`;
+  return rows[0] && toOrderView(rows[0]);
 }
 
 /** Takes every ticket of the order off the kitchen displays (order completed or cancelled). */
