@@ -719,10 +719,12 @@ const ticketOf = (event: Event) => event.ticket as { orderId: string; stationId:
 const itemOf = (event: Event) => event.item as { id: string; storeId: string };
 const notificationOf = (event: Event) => event.notification as { title: string };
 
+/** Cursors taken from the streams below, for the cursor probes. */
+const cursors: Record<string, string> = {};
+
 describe('subscriptions stay silent for what the subscriber may not see', () => {
   const acme: Record<string, Watch> = {};
   const control: Record<string, Watch> = {};
-  const cursors: Record<string, string> = {};
 
   it('globex produces events of every kind; no acme subscriber receives any of them', async () => {
     const admin = await connect(tokens['acme-admin']!);
@@ -1004,3 +1006,180 @@ async function globexDoesEverything() {
   );
   expect(codeOf(system)).toBe('FORBIDDEN');
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Cursors: positions in one stream only
+
+const base64url = (text: string) => Buffer.from(text, 'utf8').toString('base64url');
+const streamTag = (streamKey: string) => createHash('sha256').update(streamKey).digest('hex').slice(0, 16);
+
+describe('cursors of other streams, and forged ones', () => {
+  type Case = [name: string, user: string, document: string, variables: () => Event, storeId?: string];
+  const foreign: Case[] = [
+    [
+      'globex orders → acme orders',
+      'acme-admin',
+      S.orderUpdated,
+      () => ({ id: 'acme-downtown', after: cursors.globexOrders }),
+    ],
+    [
+      'globex expo → acme expo',
+      'acme-admin',
+      S.kdsTicket,
+      () => ({ id: 'acme-downtown-expo', after: cursors.globexExpo }),
+    ],
+    [
+      'globex inventory → acme tenant-wide',
+      'acme-admin',
+      S.inventoryAlert,
+      () => ({ after: cursors.globexInventory }),
+    ],
+    [
+      'globex inventory → acme store',
+      'acme-admin',
+      S.inventoryAlert,
+      () => ({ id: 'acme-downtown', after: cursors.globexInventory }),
+    ],
+    [
+      'globex-staff notifications → acme-staff',
+      'acme-staff',
+      S.notifications,
+      () => ({ after: cursors.globexStaffNotifications }),
+    ],
+    [
+      'acme-admin notifications → acme-staff',
+      'acme-staff',
+      S.notifications,
+      () => ({ after: cursors.acmeAdminNotifications }),
+    ],
+    [
+      'acme-staff notifications → acme-admin',
+      'acme-admin',
+      S.notifications,
+      () => ({ after: cursors.acmeStaffNotifications }),
+    ],
+    [
+      'downtown grill → downtown bar',
+      'acme-admin',
+      S.kdsTicket,
+      () => ({ id: 'acme-downtown-bar', after: cursors.acmeGrill }),
+    ],
+    [
+      'acme tenant-wide inventory → downtown',
+      'acme-admin',
+      S.inventoryAlert,
+      () => ({ id: 'acme-downtown', after: cursors.acmeInventoryTenant }),
+    ],
+    [
+      'downtown inventory → uptown',
+      'acme-admin',
+      S.inventoryAlert,
+      () => ({ id: 'acme-uptown', after: cursors.acmeDowntownInventory }),
+    ],
+    [
+      'downtown inventory → tenant-wide',
+      'acme-admin',
+      S.inventoryAlert,
+      () => ({ after: cursors.acmeDowntownInventory }),
+    ],
+  ];
+  const forged: Case[] = [
+    [
+      'random stream tag',
+      'acme-admin',
+      S.orderUpdated,
+      () => ({ id: 'acme-downtown', after: base64url('1.0123456789abcdef.1') }),
+    ],
+    [
+      "the tag of globex's order stream",
+      'acme-admin',
+      S.orderUpdated,
+      () => ({
+        id: 'acme-downtown',
+        after: base64url(`1.${streamTag('t:globex:store:globex-central:orders')}.1`),
+      }),
+    ],
+    [
+      'a JSON position',
+      'acme-admin',
+      S.orderUpdated,
+      () => ({
+        id: 'acme-downtown',
+        after: base64url(JSON.stringify({ topic: 't:globex:store:globex-central:orders', id: 1 })),
+      }),
+    ],
+    ['a bare event id', 'acme-admin', S.kdsTicket, () => ({ id: 'acme-downtown-expo', after: '1' })],
+    ['not base64 at all', 'acme-admin', S.inventoryAlert, () => ({ after: "' OR 1=1 --" })],
+    ['an empty string', 'acme-staff', S.notifications, () => ({ after: '' })],
+    [
+      'an oversized id',
+      'acme-staff',
+      S.notifications,
+      () => ({ after: base64url(`1.${'0'.repeat(16)}.${'9'.repeat(30)}`) }),
+    ],
+  ];
+
+  it.each([...foreign, ...forged])(
+    'refuses %s with BAD_USER_INPUT and no data',
+    async (_name, user, document, variables) => {
+      const vars = variables();
+      expect(typeof vars.after).toBe('string');
+      const client = await connect(tokens[user]!);
+      const sub = client.subscribe(document, vars);
+      const outcome = await firstOutcome(sub);
+      expect(codeOf(outcome), JSON.stringify(outcome)).toBe('BAD_USER_INPUT');
+      expect(outcome.data ?? null).toBeNull();
+      expect(JSON.stringify(outcome.errors)).not.toMatch(/globex|uptown|t:acme/i);
+      await client.dispose();
+    },
+  );
+
+  it('a cursor forged for the own stream replays that stream only', async () => {
+    const own = base64url(`1.${streamTag('t:acme:store:acme-downtown:orders')}.1`);
+    const client = await connect(tokens['acme-admin']!);
+    const sub = client.subscribe(S.orderUpdated, { id: 'acme-downtown', after: own });
+    const first = await firstOutcome(sub);
+    if (first.errors) {
+      expect(codeOf(first)).toBe('BAD_USER_INPUT'); // a keyed cursor format would refuse it: just as safe
+    } else {
+      const replay = new Watch('forged own cursor', sub);
+      const events = [Object.values(first.data as Event)[0] as Event];
+      for (;;) {
+        const next = await replay.next(500).catch(() => undefined);
+        if (!next) break;
+        events.push(next);
+      }
+      expect(events.length).toBeGreaterThanOrEqual(2); // the walk-in and the canary order at least
+      for (const event of events)
+        expect(noGlobex(event) && noUptown(event), JSON.stringify(event)).toBe(true);
+    }
+    await client.dispose();
+  });
+
+  it('page cursors of another tenant page only through the own rows', async () => {
+    const globexPage = await must<{ orders: { pageInfo: { endCursor: string } } }>(
+      tokens['globex-manager']!,
+      'query { orders(storeId: "globex-central", first: 1) { pageInfo { endCursor } } }',
+    );
+    const acmePage = await gql(
+      tokens['acme-admin']!,
+      'query ($after: String) { orders(storeId: "acme-downtown", after: $after) { edges { node { id storeId } } } }',
+      {
+        after: globexPage.orders.pageInfo.endCursor,
+      },
+    );
+    expect(JSON.stringify(acmePage)).not.toMatch(/globex/i);
+    const globexInbox = await must<{ notifications: { pageInfo: { endCursor: string } } }>(
+      tokens['globex-staff']!,
+      '{ notifications(first: 1) { pageInfo { endCursor } } }',
+    );
+    const acmeInbox = await gql(
+      tokens['acme-staff']!,
+      'query ($after: String) { notifications(after: $after) { edges { node { id title body } } } }',
+      {
+        after: globexInbox.notifications.pageInfo.endCursor,
+      },
+    );
+    expect(JSON.stringify(acmeInbox)).not.toMatch(/globex|classified/i);
+  });
+});
