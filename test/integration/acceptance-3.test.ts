@@ -206,6 +206,69 @@ describe('adversarial: another tenant over real sockets', () => {
     expect(history.data?.notifications.edges.map((e) => e.node.title)).not.toContain('Globex only');
     await acme.dispose();
   });
+  it("refuses an every-store token's current store of another tenant over HTTP", async () => {
+    const result = await app.gql(
+      '{ me { id currentStore { id } } }',
+      {},
+      {
+        token: tokens['acme-admin'],
+        storeId: 'globex-central',
+      },
+    );
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors?.[0]?.extensions?.code).toMatch(/^(FORBIDDEN|NOT_FOUND)$/);
+    expect(JSON.stringify(result)).not.toContain('Globex');
+  });
+
+  it("never shows a customer another customer's order, live or on request", async () => {
+    const other = await signToken(
+      {
+        sub: 'acme-customer-2',
+        tid: 'acme',
+        roles: ['CUSTOMER'],
+        stores: ['acme-downtown'],
+        expiresIn: '1h',
+      },
+      { secret: TEST_JWT_SECRET },
+    );
+    const owner = await app.connect(await app.token('acme-customer'));
+    const intruder = await app.connect(other);
+    const ownerEvents = owner.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    const intruderEvents = intruder.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    await settle();
+    const placed = await app.gql<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'ONLINE',
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      },
+      { token: await app.token('acme-customer') },
+    );
+    const orderId = placed.data!.createOrder.id;
+    expect((await ownerEvents.next()).data?.orderUpdated).toMatchObject({
+      kind: 'CREATED',
+      order: { id: orderId },
+    });
+    await intruderEvents.expectSilence(300);
+
+    const read = await app.gql(
+      'query ($id: ID!) { order(id: $id) { id } }',
+      { id: orderId },
+      { token: other },
+    );
+    expect(read.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const list = await app.gql<{ orders: { edges: { node: { id: string } }[] } }>(
+      '{ orders(storeId: "acme-downtown", first: 100) { edges { node { id } } } }',
+      {},
+      { token: other },
+    );
+    expect(list.data?.orders.edges).toEqual([]);
+    await owner.dispose();
+    await intruder.dispose();
+  });
 });
 
 describe('errors', () => {

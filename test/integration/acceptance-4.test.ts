@@ -240,6 +240,46 @@ describe('kitchen display', () => {
   });
 });
 
+describe('bump and recall', () => {
+  it('makes the order READY when its last ticket is bumped and IN_PROGRESS again when one is recalled', async () => {
+    const socket = await app.connect(tokens['acme-manager']);
+    const orders = socket.subscribe<{
+      orderUpdated: { kind: string; previousStatus: string; order: { id: string; status: string } };
+    }>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    await settle();
+    const order = await placeOrder('acme-downtown', 'fries');
+    await gqlOk(
+      'mutation ($id: ID!, $to: OrderStatus!) { updateOrderStatus(orderId: $id, status: $to) { id } }',
+      {
+        id: order.id,
+        to: 'ACCEPTED',
+      },
+    );
+    const ticket = await app.server.db.db.kdsTicket.findFirstOrThrow({ where: { orderId: order.id } });
+    await gqlOk(
+      'mutation ($id: ID!) { bumpTicket(ticketId: $id) { id } }',
+      { id: ticket.id },
+      'acme-kitchen',
+    );
+    await gqlOk(
+      'mutation ($id: ID!) { recallTicket(ticketId: $id) { id } }',
+      { id: ticket.id },
+      'acme-kitchen',
+    );
+
+    const statusChanges = (await drain(orders))
+      .map((r) => r.data!.orderUpdated)
+      .filter((e) => e.kind === 'STATUS_CHANGED')
+      .map((e) => [e.previousStatus, e.order.status]);
+    expect(statusChanges).toEqual([
+      ['PENDING', 'ACCEPTED'],
+      ['ACCEPTED', 'READY'],
+      ['READY', 'IN_PROGRESS'],
+    ]);
+    await socket.dispose();
+  });
+});
+
 describe('dashboard throttle', () => {
   it('pushes the current metrics at once, then at most a leading and a trailing push, the last with every change', async () => {
     const socket = await app.connect(tokens['acme-manager']);
