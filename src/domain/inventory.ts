@@ -561,7 +561,7 @@ export class InventoryService {
       include: { inventoryItem: true },
     });
     if (!found) throw notFound('InventoryAlert', alertId);
-    if (!canAccessStore(principal, found.storeId)) throw forbidden(`No access to store ${found.storeId}`);
+    if (!canAccessStore(principal, found.storeId)) throw forbidden(`No access to inventory alert ${alertId}`);
     if (found.status === 'RESOLVED')
       throw new DomainError('CONFLICT', 'The alert is already resolved', { alertId });
     if (found.status === 'ACKNOWLEDGED') return alertView(found, found.inventoryItem.productId);
@@ -639,7 +639,7 @@ export class InventoryService {
       where: { id: itemId, tenantId: principal.tenantId },
     });
     if (!item) throw notFound('InventoryItem', itemId);
-    if (!canAccessStore(principal, item.storeId)) throw forbidden(`No access to store ${item.storeId}`);
+    if (!canAccessStore(principal, item.storeId)) throw forbidden(`No access to inventory item ${itemId}`);
     return item;
   }
 

@@ -277,7 +277,8 @@ export class KdsService {
       include: { order: { select: { id: true, tenantId: true, storeId: true, number: true, status: true } } },
     });
     if (!ticket) throw notFound('Ticket', ticketId);
-    if (!(await this.mayWorkOn(tx, principal, ticket))) throw forbidden(`No access to ticket ${ticketId}`);
+    // No id in the message: reached through an item, the ticket id is not one the caller named.
+    if (!(await this.mayWorkOn(tx, principal, ticket))) throw forbidden('No access to this kitchen ticket');
     const { order, ...rest } = ticket;
     if (isTerminal(order.status)) throw badInput(`Order #${order.number} is ${order.status}`, { ticketId });
     return { ticket: rest, order };
