@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../src/auth/principal';
 import { signToken } from '../../src/auth/tokens';
@@ -1378,5 +1379,168 @@ describe('every error this suite collected', () => {
       expect(JSON.stringify(error), error.message).not.toMatch(INTERNALS);
       expect(error.extensions?.code, error.message).toBeTypeOf('string');
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Within one store: customers see their own orders, a bound KDS device its own stations
+
+describe('within a store', () => {
+  it("a customer gets nothing of another customer's or a walk-in order", async () => {
+    const other = await crafted({
+      sub: 'acme-other-customer',
+      tid: 'acme',
+      roles: ['CUSTOMER'],
+      stores: ['acme-downtown'],
+    });
+    const mine = await connect(tokens['acme-customer']!);
+    const theirs = await connect(other);
+    const mineLive = mine.subscribe(S.orderUpdated, { id: 'acme-downtown' });
+    const theirsLive = theirs.subscribe(S.orderUpdated, { id: 'acme-downtown' });
+    await settle();
+    const walkIn = await createOrder(tokens['acme-staff']!, 'acme-downtown', ['acme-downtown-fries']);
+    const order = await createOrder(
+      tokens['acme-staff']!,
+      'acme-downtown',
+      ['acme-downtown-fries'],
+      'acme-customer',
+    );
+    const first = await firstOutcome(mineLive);
+    expect((first.data as { orderUpdated: Event }).orderUpdated).toMatchObject({ order: { id: order.id } });
+    await theirsLive.expectSilence(300);
+    await mineLive.expectSilence(100);
+
+    for (const [token, id] of [
+      [other, order.id],
+      [other, walkIn.id],
+      [tokens['acme-customer']!, walkIn.id],
+    ] as const) {
+      const result = await gql(token, Q.order, { id });
+      expect(codeOf(result)).toBe('NOT_FOUND');
+      expect(result.data ?? null).toBeNull();
+    }
+    const list = await must<{ orders: { edges: { node: { id: string } }[] } }>(other, Q.orders, {
+      id: 'acme-downtown',
+    });
+    expect(list.orders.edges).toEqual([]);
+    const own = await must<{ orders: { edges: { node: { id: string } }[] } }>(
+      tokens['acme-customer']!,
+      Q.orders,
+      {
+        id: 'acme-downtown',
+      },
+    );
+    expect(own.orders.edges.map((edge) => edge.node.id)).toContain(order.id);
+    expect(own.orders.edges.map((edge) => edge.node.id)).not.toContain(walkIn.id);
+  });
+
+  it('a KDS device bound to the grill gets nothing of the bar or the expo', async () => {
+    const order = await createOrder(tokens['acme-staff']!, 'acme-downtown', ['acme-downtown-lemonade']);
+    const lemonade = order.items[0]!;
+    const kitchen = tokens['acme-kitchen']!;
+    const refused: Outcome[] = [
+      await gql(kitchen, Q.kdsTickets, { id: 'acme-downtown-bar' }),
+      await gql(kitchen, Q.kdsTickets, { id: 'acme-downtown-expo' }),
+      await gql(kitchen, M.startItem, { id: lemonade.id }),
+      await gql(kitchen, M.markItemReady, { id: lemonade.id }),
+      await gql(kitchen, M.bumpTicket, { id: lemonade.ticketId }),
+      await gql(kitchen, M.recallTicket, { id: lemonade.ticketId }),
+    ];
+    const socket = await connect(kitchen);
+    for (const station of ['acme-downtown-bar', 'acme-downtown-expo'])
+      refused.push(await firstOutcome(socket.subscribe(S.kdsTicket, { id: station })));
+    for (const outcome of refused) {
+      expect(['FORBIDDEN', 'NOT_FOUND'], JSON.stringify(outcome)).toContain(codeOf(outcome));
+      expect(outcome.data ?? null).toBeNull();
+      expect(disclosed(outcome, [lemonade.id, lemonade.ticketId!])).not.toMatch(
+        /Lemonade|acme-downtown-bar"|\d{4}/,
+      );
+    }
+  });
+
+  it("an every-store token still cannot pick another tenant's store as its current store over HTTP", async () => {
+    for (const user of ['acme-admin', 'acme-manager']) {
+      const result = await gql(tokens[user]!, '{ me { id currentStore { id name } } }', {}, 'globex-central');
+      expect(codeOf(result)).toBe('FORBIDDEN');
+      expect(result.data ?? null).toBeNull();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// The same over Server-Sent Events
+
+describe('subscriptions over SSE', () => {
+  function sse(token: string) {
+    return createSseClient({
+      url: `${app.url}/graphql`,
+      singleConnection: false,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  }
+
+  async function firstSse(token: string, query: string, variables: Event): Promise<Outcome> {
+    const client = sse(token);
+    const iterator = client.iterate({ query, variables });
+    try {
+      const { value } = await Promise.race([
+        iterator.next(),
+        pause(4000).then(() => {
+          throw new Error('no SSE result within 4000 ms');
+        }),
+      ]);
+      return collect(value as Outcome);
+    } catch (error) {
+      const errors = Array.isArray(error) ? (error as GqlError[]) : (error as { errors?: GqlError[] }).errors;
+      if (errors) return collect({ errors });
+      throw error;
+    } finally {
+      await iterator.return?.();
+      client.dispose();
+    }
+  }
+
+  it('refuses foreign stores and stations exactly as over WebSocket', async () => {
+    const craftedAdmin = await crafted({
+      sub: 'acme-admin',
+      tid: 'acme',
+      roles: ['ADMIN'],
+      stores: ['globex-central'],
+    });
+    const outcomes = [
+      await firstSse(tokens['acme-admin']!, S.orderUpdated, { id: globex.store }),
+      await firstSse(craftedAdmin, S.orderUpdated, { id: globex.store }),
+      await firstSse(tokens['acme-admin']!, S.kdsTicket, { id: globex.grill }),
+      await firstSse(tokens['acme-admin']!, S.inventoryAlert, { id: globex.store }),
+      await firstSse(tokens['acme-admin']!, S.dashboardMetrics, { id: globex.store }),
+      await firstSse(tokens['acme-staff']!, S.orderUpdated, { id: uptown.store }),
+      await firstSse(tokens['acme-admin']!, S.orderUpdated, {
+        id: 'acme-downtown',
+        after: cursors.globexOrders,
+      }),
+    ];
+    for (const outcome of outcomes) {
+      expect(['FORBIDDEN', 'NOT_FOUND', 'BAD_USER_INPUT'], JSON.stringify(outcome)).toContain(
+        codeOf(outcome),
+      );
+      expect(outcome.data ?? null).toBeNull();
+      expect(JSON.stringify(outcome.errors)).not.toMatch(/Globex|classified|Burger|Lemonade/);
+    }
+  });
+
+  it('delivers none of globex to an acme SSE subscriber', async () => {
+    const client = sse(tokens['acme-admin']!);
+    const iterator = client.iterate({ query: S.orderUpdated, variables: { id: 'acme-downtown' } });
+    const first = iterator.next();
+    await settle();
+    await createOrder(tokens['globex-staff']!, globex.store, ['globex-central-fries']);
+    await pause(200);
+    const canary = await createOrder(tokens['acme-staff']!, 'acme-downtown', ['acme-downtown-fries']);
+    const { value } = await first;
+    expect((value as { data: { orderUpdated: Event } }).data.orderUpdated).toMatchObject({
+      order: { id: canary.id },
+    });
+    await iterator.return?.();
+    client.dispose();
   });
 });
