@@ -349,6 +349,39 @@ describe('every mutation over HTTP: bad inputs', () => {
       'BAD_USER_INPUT',
     ],
     ['revokeSessions: an unknown user', 'revokeSessions', () => ({ userId: 'nobody' }), 'NOT_FOUND'],
+    [
+      'createOrder: a quantity of 100',
+      'createOrder',
+      () => ({ input: orderInput({ items: [{ productId: 'acme-downtown-burger', quantity: 100 }] }) }),
+      'BAD_USER_INPUT',
+    ],
+    [
+      'createOrder: table 1000',
+      'createOrder',
+      () => ({ input: orderInput({ tableNumber: 1000 }) }),
+      'BAD_USER_INPUT',
+    ],
+    ['recordPayment: zero', 'recordPayment', () => ({ orderId: order.id, amount: 0 }), 'BAD_USER_INPUT'],
+    [
+      'restockInventory: zero',
+      'restockInventory',
+      () => ({ itemId: 'acme-downtown-fries-stock', quantity: 0 }),
+      'BAD_USER_INPUT',
+    ],
+    [
+      'transferInventory: zero',
+      'transferInventory',
+      () => ({ itemId: 'acme-downtown-fries-stock', toStoreId: 'acme-uptown', quantity: 0 }),
+      'BAD_USER_INPUT',
+    ],
+    [
+      'sendNotification: a body of 2001 characters',
+      'sendNotification',
+      () => ({
+        input: { audience: 'STORE', targetStoreId: 'acme-downtown', title: 't', body: 'x'.repeat(2001) },
+      }),
+      'BAD_USER_INPUT',
+    ],
   ];
 
   it.each(cases)('%s', async (_name, mutation, variables, code, message) => {
@@ -369,6 +402,31 @@ describe('every mutation over HTTP: bad inputs', () => {
     expect(after.quantity).toBe(fries.quantity);
     const unchanged = await app.server.db.db.order.findUniqueOrThrow({ where: { id: completed.id } });
     expect(unchanged.status).toBe('COMPLETED');
+  });
+});
+
+describe('queries over HTTP: bad arguments', () => {
+  const monthAgo = new Date(Date.now() - 40 * 86_400_000).toISOString();
+  it.each([
+    ['orders: first 0', '{ orders(storeId: "acme-downtown", first: 0) { edges { cursor } } }'],
+    ['orders: first 101', '{ orders(storeId: "acme-downtown", first: 101) { edges { cursor } } }'],
+    [
+      'orders: a malformed cursor',
+      '{ orders(storeId: "acme-downtown", first: 5, after: "nonsense") { edges { cursor } } }',
+    ],
+    ['notifications: first 0', '{ notifications(first: 0) { edges { cursor } } }'],
+    [
+      'notifications: a malformed cursor',
+      '{ notifications(first: 5, after: "nonsense") { edges { cursor } } }',
+    ],
+    [
+      'dashboardHistory: more than 31 days',
+      `{ dashboardHistory(storeId: "acme-downtown", from: "${monthAgo}", to: "${new Date().toISOString()}") { takenAt } }`,
+    ],
+  ])('%s → BAD_USER_INPUT', async (_name, query) => {
+    const result = await app.gql(query, {}, { token: tokens['acme-manager'] });
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
 
