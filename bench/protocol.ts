@@ -13,8 +13,11 @@ export interface ServerStats {
   heapUsed: number;
 }
 
-export type ServerRequest = { cmd: 'stats'; gc?: boolean } | { cmd: 'close' };
-export type ServerReply = { type: 'ready'; port: number } | ({ type: 'stats' } & ServerStats);
+export type ServerRequest = { cmd: 'stats'; gc?: boolean } | { cmd: 'heap'; file: string } | { cmd: 'close' };
+export type ServerReply =
+  | { type: 'ready'; port: number }
+  | ({ type: 'stats' } & ServerStats)
+  | { type: 'heap'; file: string };
 
 export interface ConnectRequest {
   cmd: 'connect';

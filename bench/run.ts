@@ -61,6 +61,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ORDER_TOPIC = topics.storeOrders(BENCH_TENANT, BENCH_STORE);
 const DELIVERY_TIMEOUT_MS = 20_000;
 const TRIGGER_ONLY_EVENTS = 40;
+const TRIGGER_WARMUP_EVENTS = 40;
 
 const SUBSCRIPTION = /* GraphQL */ `subscription Orders($storeId: ID!, $after: String) {
   orderUpdated(storeId: $storeId, after: $after) {
@@ -144,11 +145,8 @@ async function startServers(
   for (let i = 0; i < count; i++) {
     const profile =
       flags.profile && system === 'expediter'
-        ? [
-            '--cpu-prof',
-            '--cpu-prof-dir=bench/profiles',
-            `--cpu-prof-name=expediter-${++profileCount}.cpuprofile`,
-          ]
+        ? // One directory per server: tsx's loader thread writes a profile too (the large file is the main thread's).
+          ['--cpu-prof', `--cpu-prof-dir=bench/profiles/expediter-${++profileCount}`]
         : [];
     const child = new Child<ServerRequest, ServerReply & { type: string }>(
       spawn(
@@ -374,13 +372,9 @@ async function fanout(system: System, n: number, instances: number, setup: Setup
   const servers = await startServers(system, instances, { BENCH_DATABASE_URL: setup.databaseUrl });
   const clients = startClients();
   try {
-    // Warm-up, and the cost of the triggers alone (nobody subscribed yet).
-    await fireAll(triggerFor(system, servers[0]!, setup), 10);
-    const idle0 = await serverStats(servers);
-    await fireAll(triggerFor(system, servers[0]!, setup), TRIGGER_ONLY_EVENTS);
-    await new Promise((r) => setTimeout(r, 300));
-    const idle1 = await serverStats(servers);
-    const triggerCpuPerEvent = (idle1.cpuMicros - idle0.cpuMicros) / TRIGGER_ONLY_EVENTS;
+    // Warm-up, and the cost of the triggers alone (nobody subscribed yet; measured again at the end).
+    await fireAll(triggerFor(system, servers[0]!, setup), TRIGGER_WARMUP_EVENTS);
+    const triggerBefore = await triggerAlone(system, servers, setup);
 
     const variables =
       system === 'expediter' ? { storeId: BENCH_STORE, after: await setup.cursor() } : undefined;
@@ -421,6 +415,11 @@ async function fanout(system: System, n: number, instances: number, setup: Setup
     }
     latencies.sort((a, b) => a - b);
     const delivered = latencies.length;
+    // The triggers alone once more, subscribers gone (the JIT is warm now): the lower figure is subtracted,
+    // so the fan-out row errs on the high side for every system alike.
+    await stopAll(clients);
+    await new Promise((r) => setTimeout(r, 1000));
+    const triggerCpuPerEvent = Math.min(triggerBefore, await triggerAlone(system, servers, setup));
     const cpu = after.cpuMicros - before.cpuMicros;
     const firstTrigger = Math.min(...fired.map((f) => f.at));
     const triggerMs = fired.map((f) => f.tookMs).sort((a, b) => a - b)[Math.floor(fired.length / 2)] ?? 0;
@@ -444,6 +443,15 @@ async function fanout(system: System, n: number, instances: number, setup: Setup
   }
 }
 
+/** Server CPU per event of TRIGGER_ONLY_EVENTS triggers fired at RATE. */
+async function triggerAlone(system: System, servers: ServerChild[], setup: Setup): Promise<number> {
+  const before = await serverStats(servers);
+  await fireAll(triggerFor(system, servers[0]!, setup), TRIGGER_ONLY_EVENTS);
+  await new Promise((r) => setTimeout(r, 300));
+  const after = await serverStats(servers);
+  return (after.cpuMicros - before.cpuMicros) / TRIGGER_ONLY_EVENTS;
+}
+
 interface ConnectionsResult {
   connected: number;
   failures: number;
@@ -460,6 +468,9 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     const variables =
       system === 'expediter' ? { storeId: BENCH_STORE, after: await setup.cursor() } : undefined;
     await new Promise((r) => setTimeout(r, 500));
+    const heapFile = (when: string) => `bench/profiles/expediter-${n}-connections-${when}.heapsnapshot`;
+    if (flags.profile && system === 'expediter')
+      await servers[0]!.ask({ cmd: 'heap', file: heapFile('before') }, 'heap');
     const before = await serverStats(servers, true);
     const { millis, failures } = await connect(
       clients,
@@ -471,6 +482,12 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     );
     await new Promise((r) => setTimeout(r, 1000));
     const after = await serverStats(servers, true);
+    if (flags.profile && system === 'expediter') {
+      await servers[0]!.ask({ cmd: 'heap', file: heapFile('after') }, 'heap');
+      console.log(
+        `  heap per connection: tsx bench/heap-summary.ts ${heapFile('after')} ${heapFile('before')} ${n}`,
+      );
+    }
     millis.sort((a, b) => a - b);
     return {
       connected: millis.length,

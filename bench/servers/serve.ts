@@ -1,3 +1,4 @@
+import { writeHeapSnapshot } from 'node:v8';
 import { type ServerRequest, serverStats, tell } from '../protocol';
 
 /** Common child-process loop: report readiness, answer stats, close on request or when the parent leaves. */
@@ -12,6 +13,10 @@ export async function serveBench(start: () => Promise<{ port: number; close(): P
   };
   process.on('message', (message: ServerRequest) => {
     if (message.cmd === 'stats') void tell({ type: 'stats', ...serverStats(message.gc ?? false) });
+    if (message.cmd === 'heap') {
+      (globalThis as { gc?: () => void }).gc?.();
+      void tell({ type: 'heap', file: writeHeapSnapshot(message.file) });
+    }
     if (message.cmd === 'close') void close();
   });
   process.on('disconnect', () => void close());

@@ -113,13 +113,11 @@ export function createFanoutEngine(options: FanoutOptions) {
     (input.args.contextValue as Record<PropertyKey, unknown>)[FANOUT_SUBSCRIBER] = new Subscriber(input);
   }
 
-  function groupFor(subscriber: Subscriber, plan?: SharedStreamPlan): Group {
-    const key = plan
-      ? `${subscriber.baseKey}|${plan.streamKey}|${plan.topics.join(',')}`
-      : subscriber.baseKey;
+  function groupFor(subscriber: Subscriber, baseKey: string, plan?: SharedStreamPlan): Group {
+    const key = plan ? `${baseKey}|${plan.streamKey}|${plan.topics.join(',')}` : baseKey;
     let group = groups.get(key);
     if (!group) {
-      group = new Group(key, subscriber.input.args, plan);
+      group = new Group(key, subscriber.args, plan);
       groups.set(key, group);
     }
     return group;
@@ -196,9 +194,9 @@ export function createFanoutEngine(options: FanoutOptions) {
 
     leave(subscriber: Subscriber) {
       if (!this.members.delete(subscriber)) return;
-      if (this.args === subscriber.input.args) {
+      if (this.args === subscriber.args) {
         const next = this.members.values().next();
-        if (!next.done) this.args = next.value.input.args;
+        if (!next.done) this.args = next.value.args;
       }
       this.dropIfEmpty();
     }
@@ -290,9 +288,13 @@ export function createFanoutEngine(options: FanoutOptions) {
     }
   }
 
+  /** What is kept per subscription is kept small: it is multiplied by every connection. */
   class Subscriber {
-    readonly baseKey: string;
+    readonly args: ExecutionArgs;
+    private readonly socket: WebSocket;
     private readonly framePrefix: string;
+    /** Until the subscriber joins its group. */
+    private baseKey?: string;
     private source?: AsyncIterator<unknown>;
     private group?: Group;
     private ended = false;
@@ -303,9 +305,17 @@ export function createFanoutEngine(options: FanoutOptions) {
     /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
     private waiting?: Array<{ json: string; event: HubEvent }>;
 
-    constructor(readonly input: SubscriberInput) {
+    constructor(input: SubscriberInput) {
+      this.args = input.args;
+      this.socket = input.socket;
       this.baseKey = groupKeyOf(input.query, input.args, input.principal);
       this.framePrefix = `{"id":${JSON.stringify(input.id)},"type":"next","payload":`;
+    }
+
+    private takeBaseKey(): string {
+      const key = this.baseKey as string;
+      this.baseKey = undefined;
+      return key;
     }
 
     /** Takes over the domain stream; returns what the executor iterates: nothing until the end. */
@@ -315,7 +325,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       if (plan && handoff) void this.share(plan, source);
       else {
         this.source = source[Symbol.asyncIterator]();
-        this.group = groupFor(this);
+        this.group = groupFor(this, this.takeBaseKey());
         this.group.members.add(this);
         void this.pump();
       }
@@ -343,7 +353,7 @@ export function createFanoutEngine(options: FanoutOptions) {
     /** Joins the group's shared stream, with the gap-free handoff of the subscriber's own stream. */
     private async share(plan: SharedStreamPlan, iterator: AsyncIterable<unknown>) {
       this.source = iterator[Symbol.asyncIterator]();
-      const group = groupFor(this, plan);
+      const group = groupFor(this, this.takeBaseKey(), plan);
       this.group = group;
       group.pending++;
       try {
@@ -417,7 +427,7 @@ export function createFanoutEngine(options: FanoutOptions) {
     }
 
     private send(json: string): boolean {
-      const socket = this.input.socket;
+      const socket = this.socket;
       if (socket.readyState !== socket.OPEN) return false;
       if (socket.bufferedAmount > maxBufferedBytes) {
         logger.warn({ bufferedAmount: socket.bufferedAmount }, 'closing a slow subscriber connection');

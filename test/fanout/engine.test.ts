@@ -9,6 +9,9 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
+import { filterMap, shareable } from '../../src/domain/stream-iterators';
+import { createMemoryPubSub } from '../../src/events/pubsub-memory';
+import type { StreamEvent } from '../../src/events/streams';
 import { createFanoutEngine, SlowConsumerCloseCode } from '../../src/fanout/engine';
 import { createLogger } from '../../src/observability/logger';
 
@@ -156,5 +159,132 @@ describe('fan-out engine', () => {
     expect(f.sources[1]?.state.returned).toBe(true);
     expect(fast.socket.sent).toHaveLength(1);
     expect(f.engine.stats()).toEqual({ groups: 1, subscribers: 1 });
+  });
+});
+
+describe('fan-out engine with shared streams', () => {
+  const TOPIC = 't:t1:store:s1:orders';
+  const envelope = (id: number, kind = 'order.CREATED', key = 'o1') => ({
+    id: String(id),
+    tenantId: 't1',
+    topic: TOPIC,
+    kind,
+    payload: { n: id, key },
+    createdAt: new Date().toISOString(),
+  });
+  type Handoff = { events: unknown[]; watermark: bigint; deliveredIds: Set<string> };
+
+  function sharedFixture(options: { coalesceMs?: number; handoff?: () => Handoff } = {}) {
+    const pubsub = createMemoryPubSub({ logger: createLogger('silent') });
+    const selected = { count: 0 };
+    const handedOff = { count: 0 };
+    const Tick = new GraphQLObjectType({
+      name: 'Tick',
+      fields: { cursor: { type: GraphQLString }, n: { type: GraphQLInt } },
+    });
+    const schema = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
+      subscription: new GraphQLObjectType({
+        name: 'Subscription',
+        fields: {
+          tick: {
+            type: Tick,
+            subscribe: () => {
+              const handoff =
+                options.handoff ?? (() => ({ events: [], watermark: 0n, deliveredIds: new Set() }));
+              const source = {
+                ...stream().iterator,
+                handoff: () => {
+                  handedOff.count++;
+                  return handoff();
+                },
+              } as unknown as AsyncIterableIterator<StreamEvent<{ n: number; key: string }>>;
+              const select = (event: StreamEvent<{ n: number; key: string }>) => {
+                selected.count++;
+                return event.kind === 'order.SECRET' ? undefined : { ...event.payload, cursor: event.cursor };
+              };
+              return shareable(filterMap(source, select), {
+                streamKey: TOPIC,
+                topics: [TOPIC],
+                source,
+                select,
+                coalesce: {
+                  windowMs: options.coalesceMs ?? 0,
+                  coalesceKey: (value: { key: string }) => (value.key === 'coalesced' ? value.key : null),
+                },
+              });
+            },
+            resolve: (event) => event,
+          },
+        },
+      }),
+    });
+    const engine = createFanoutEngine({ logger: createLogger('silent'), pubsub, fields: ['tick'] });
+    return { schema, engine, pubsub, selected, handedOff };
+  }
+
+  async function join(f: ReturnType<typeof sharedFixture>, id: string) {
+    const socket = fakeSocket();
+    const args: ExecutionArgs = { schema: f.schema, document: parse(QUERY), contextValue: {} };
+    f.engine.prepare({ id, socket: socket as never, principal: staff, args, query: QUERY });
+    const iterable = (await subscribe(args)) as AsyncIterableIterator<unknown>;
+    void iterable.next();
+    await settle();
+    return { socket, iterable, ns: () => socket.sent.map((frame) => JSON.parse(frame).payload.data.tick.n) };
+  }
+
+  it('serves a group from one pub/sub subscription, checking each event once for the whole group', async () => {
+    const f = sharedFixture();
+    const a = await join(f, 'a');
+    const b = await join(f, 'b');
+    expect(f.pubsub.stats?.() ?? { handlers: 1 }).toMatchObject({ handlers: 1 });
+    expect(f.engine.hubStats()).toEqual({ topics: 1, listeners: 1 });
+    expect(f.handedOff.count).toBe(2); // each subscriber's own stream was handed over (and so ended)
+
+    await f.pubsub.publish(TOPIC, envelope(1));
+    await f.pubsub.publish(TOPIC, envelope(2, 'order.SECRET'));
+    await settle();
+
+    expect(f.selected.count).toBe(2);
+    expect(a.ns()).toEqual([1]);
+    expect(b.ns()).toEqual([1]);
+    expect(JSON.parse(a.socket.sent[0]!).id).toBe('a');
+
+    await a.iterable.return?.();
+    await b.iterable.return?.();
+    expect(f.engine.stats()).toEqual({ groups: 0, subscribers: 0 });
+    expect(f.engine.hubStats()).toEqual({ topics: 0, listeners: 0 });
+  });
+
+  it('delivers the handed-off backlog first, then live events, dropping what the stream already delivered', async () => {
+    const backlog = [envelope(5), envelope(6)].map((e) => ({ ...e, cursor: `c${e.id}` }));
+    const f = sharedFixture({
+      handoff: () => ({ events: backlog, watermark: 5n, deliveredIds: new Set(['6']) }),
+    });
+    const a = await join(f, 'a');
+    expect(a.ns()).toEqual([5, 6]);
+
+    await f.pubsub.publish(TOPIC, envelope(6)); // received by the stream before the handoff
+    await f.pubsub.publish(TOPIC, envelope(7));
+    await f.pubsub.publish(TOPIC, envelope(7)); // published twice by the relay
+    await settle();
+
+    expect(a.ns()).toEqual([5, 6, 7]);
+  });
+
+  it('coalesces a burst once for the group, keeping the newest value per key', async () => {
+    const f = sharedFixture({ coalesceMs: 30 });
+    const a = await join(f, 'a');
+    const b = await join(f, 'b');
+    for (const id of [1, 2, 3]) await f.pubsub.publish(TOPIC, envelope(id, 'order.UPDATED', 'coalesced'));
+    await f.pubsub.publish(TOPIC, envelope(4));
+    await settle();
+    expect(a.ns()).toEqual([3, 4]);
+
+    await f.pubsub.publish(TOPIC, envelope(5, 'order.UPDATED', 'coalesced'));
+    await f.pubsub.publish(TOPIC, envelope(6, 'order.UPDATED', 'coalesced'));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(a.ns()).toEqual([3, 4, 6]);
+    expect(b.ns()).toEqual([3, 4, 6]);
   });
 });
