@@ -38,6 +38,7 @@ const CREATE_ORDER = /* GraphQL */ `mutation ($input: CreateOrderInput!) { creat
 const UPDATE_STATUS = /* GraphQL */ `mutation ($orderId: ID!, $status: OrderStatus!) {
   updateOrderStatus(orderId: $orderId, status: $status) { id status }
 }`;
+const TYPENAME = /* GraphQL */ `query { __typename }`;
 const ORDER_ITEMS = [
   { productId: `${BENCH_STORE}-burger`, quantity: 1 },
   { productId: `${BENCH_STORE}-fries`, quantity: 2 },
@@ -87,6 +88,12 @@ async function serveChild() {
     RATE_LIMIT_MUTATIONS: '10000000',
     RATE_LIMIT_SUBSCRIPTIONS: '10000000',
     RATE_LIMIT_HTTP_PER_IP: '10000000',
+    // EXPEDITER_X=... sets X, as in the fan-out bench (e.g. EXPEDITER_DASHBOARD_THROTTLE_MS).
+    ...Object.fromEntries(
+      Object.entries(process.env)
+        .filter(([key]) => key.startsWith('EXPEDITER_'))
+        .map(([key, value]) => [key.slice('EXPEDITER_'.length), value]),
+    ),
   });
   const queries = await countQueries();
   const server = await createServer(config);
@@ -263,6 +270,16 @@ async function drive() {
         count,
         null,
         (i) => accept(ids[i]!),
+        child.cpu,
+        idleMicrosPerMs,
+      ),
+    );
+    results.push(
+      await runPhase(
+        'query { __typename } (HTTP floor)',
+        count,
+        null,
+        () => gql(TYPENAME, {}),
         child.cpu,
         idleMicrosPerMs,
       ),
