@@ -29,7 +29,8 @@ import {
 
 const USAGE = `npm run bench -- [--n 1000,5000] [--events 100] [--rate 50] [--connections 10000]
   [--cross 1000] [--systems expediter,socketio,ws] [--skip connections,cross] [--profile] [--clients 2]
-  [--no-fanout (Expediter without its fan-out engine)] [--no-results (do not write bench/RESULTS.md)]`;
+  [--fanout shared|unshared|off (Expediter's engine: whole; without shared streams; none)] [--no-fanout (= off)]
+  [--no-results (do not write bench/RESULTS.md)]`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -44,6 +45,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     'no-results': { type: 'boolean', default: false },
     'no-fanout': { type: 'boolean', default: false },
+    fanout: { type: 'string', default: 'shared' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -53,6 +55,7 @@ if (flags.help) {
 }
 
 const EVENTS = Number(flags.events);
+const FANOUT_MODE = flags['no-fanout'] ? 'off' : flags.fanout;
 const RATE = Number(flags.rate);
 const CLIENT_PROCESSES = Number(flags.clients);
 const SYSTEMS = flags.systems.split(',') as System[];
@@ -152,7 +155,7 @@ async function startServers(
       spawn(
         `./servers/${system}.ts`,
         `${system} server`,
-        { ...env, BENCH_REDIS_PREFIX: prefix, BENCH_REDIS_URL: REDIS_URL },
+        { ...env, BENCH_REDIS_PREFIX: prefix, BENCH_REDIS_URL: REDIS_URL, BENCH_FANOUT: FANOUT_MODE },
         profile,
       ),
       `${system} server`,

@@ -31,6 +31,12 @@ void serveBench(async () => {
         .map(([key, value]) => [key.slice('EXPEDITER_'.length), value]),
     ),
   });
-  const server = await createServer(config, process.env.BENCH_FANOUT === 'off' ? { fanout: false } : {});
+  // BENCH_FANOUT: 'off' (no engine: one execution per subscriber), 'unshared' (the engine without shared
+  // streams: each subscriber reads its own domain stream), else the whole engine.
+  const mode = process.env.BENCH_FANOUT;
+  const server = await createServer(
+    config,
+    mode === 'off' ? { fanout: false } : mode === 'unshared' ? { fanout: { pubsub: undefined } } : {},
+  );
   return { port: server.port, close: () => server.close() };
 });

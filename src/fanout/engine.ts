@@ -301,7 +301,7 @@ export function createFanoutEngine(options: FanoutOptions) {
     private endWaiter?: { resolve(r: IteratorResult<never>): void; reject(e: unknown): void };
     private failure?: unknown;
     /** Right after the handoff: what the member's own stream already delivered (dropped from the group). */
-    private overlap?: { watermark: bigint; ids: ReadonlySet<string>; left: number };
+    private overlap?: { watermark: bigint; ids: readonly string[]; left: number };
     /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
     private waiting?: Array<{ json: string; event: HubEvent }>;
 
@@ -366,9 +366,14 @@ export function createFanoutEngine(options: FanoutOptions) {
         const taken = (plan.source as unknown as { handoff(): StreamHandoff }).handoff();
         group.members.add(this);
         this.source = undefined;
-        this.overlap = { watermark: taken.watermark, ids: taken.deliveredIds, left: HANDOFF_OVERLAP };
         let highest = taken.watermark;
-        for (const id of taken.deliveredIds) if (BigInt(id) > highest) highest = BigInt(id);
+        const above: string[] = []; // usually none: an idle subscriber keeps no set of ids
+        for (const id of taken.deliveredIds) {
+          if (BigInt(id) <= taken.watermark) continue;
+          above.push(id);
+          if (BigInt(id) > highest) highest = BigInt(id);
+        }
+        this.overlap = { watermark: taken.watermark, ids: above, left: HANDOFF_OVERLAP };
         for (const topic of plan.topics) hub!.advance(topic, highest);
         await this.sendBacklog(plan, group, taken.events);
       } catch (error) {
@@ -405,7 +410,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       const overlap = this.overlap;
       if (overlap) {
         if (--overlap.left <= 0) this.overlap = undefined;
-        if (event.id <= overlap.watermark || overlap.ids.has(event.envelope.id)) return false;
+        if (event.id <= overlap.watermark || overlap.ids.includes(event.envelope.id)) return false;
       }
       return this.send(json);
     }
