@@ -33,7 +33,8 @@ async function createPostgres(url: string): Promise<DbHandle> {
   const pool = new pg.default.Pool({ connectionString: url, max: 10 });
   // An idle client whose connection the server ends (restart, failover) emits 'error'; the pool replaces it.
   pool.on('error', () => {});
-  const db = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // 'minimal': the other formats capture a stack trace (new Error) on every query to point at its call site.
+  const db = new PrismaClient({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
   return {
     db,
     mode: 'postgres',
@@ -78,7 +79,7 @@ async function createPglite(dataDir: string): Promise<DbHandle> {
   mkdirSync(dataDir, { recursive: true });
   const pglite = new PGlite(`${dataDir}/pglite`);
   await pglite.waitReady;
-  const db = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  const db = new PrismaClient({ adapter: new PrismaPGlite(pglite), errorFormat: 'minimal' });
   const runner: SqlRunner = {
     async query(sql, params = []) {
       return (await pglite.query(sql, params)).rows as never[];
