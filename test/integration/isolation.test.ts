@@ -1342,7 +1342,11 @@ describe('serverStats', () => {
     [...JSON.stringify(stats).matchAll(/"storeId":"([^"]+)"/g)].map((match) => match[1]);
 
   it("shows an admin only its own tenant's stores", async () => {
-    // The subscriptions of the tests above are still open, in both tenants.
+    // Both tenants have live subscriptions (these, and those of the tests above).
+    const acmeSocket = await connect(tokens['acme-manager']!);
+    const globexSocket = await connect(tokens['globex-manager']!);
+    await firstOutcome(acmeSocket.subscribe(S.dashboardMetrics, { id: 'acme-downtown' }));
+    await firstOutcome(globexSocket.subscribe(S.dashboardMetrics, { id: globex.store }));
     const acmeStats = await must<Stats>(tokens['acme-admin']!, STATS);
     expect(storesIn(acmeStats)).toContain('acme-downtown');
     expect(storesIn(acmeStats).every((id) => id?.startsWith('acme-'))).toBe(true);
@@ -1357,6 +1361,14 @@ describe('serverStats', () => {
     });
     const craftedStats = await gql<Stats>(craftedAdmin, STATS);
     expect(JSON.stringify(craftedStats)).not.toMatch(/globex/i);
+  });
+
+  it('the unauthenticated ops endpoints name no tenant, store or user', async () => {
+    for (const path of ['/metrics', '/ready', '/health']) {
+      const body = await (await fetch(`${app.url}${path}`)).text();
+      expect(body.length, path).toBeGreaterThan(0);
+      expect(body, path).not.toMatch(/globex|acme|classified/i);
+    }
   });
 
   it('is refused to anyone but an admin', async () => {
