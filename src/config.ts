@@ -48,7 +48,7 @@ const EnvSchema = z.object({
   ORDER_UPDATE_COALESCE_MS: int(0).default(250),
   KDS_LATE_SWEEP_INTERVAL_MS: int(100).default(5000),
   DASHBOARD_THROTTLE_MS: int(0).default(1000),
-  SYSTEM_BROADCAST_TENANTS: list.default([]),
+  PLATFORM_TENANTS: list.default([]),
   DASHBOARD_SNAPSHOT_INTERVAL_MS: int(1000).default(60000),
   // Limits (src/limits/config.ts; README "Limits")
   ...LimitsEnvShape,
@@ -101,10 +101,10 @@ export interface Config {
     statsReportIntervalMs: number;
   };
   /**
-   * Tenants whose ADMINs operate the platform and may send SYSTEM notifications to every tenant. Empty: nobody
-   * may, so no tenant's admin can push content into another tenant.
+   * Tenants whose ADMINs operate the platform: they may send SYSTEM notifications to every tenant and read
+   * serverStats (load across all tenants). Empty: nobody may, so no tenant's admin reaches past its tenant.
    */
-  systemBroadcastTenants: string[];
+  platformTenants: string[];
   /** Windows of the domain's background behaviour (README "Configuration"). */
   domain: {
     orderUpdateCoalesceMs: number;
@@ -168,7 +168,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    systemBroadcastTenants: e.SYSTEM_BROADCAST_TENANTS,
+    platformTenants: e.PLATFORM_TENANTS,
     domain: {
       orderUpdateCoalesceMs: e.ORDER_UPDATE_COALESCE_MS,
       kdsLateSweepIntervalMs: e.KDS_LATE_SWEEP_INTERVAL_MS,

@@ -12,6 +12,11 @@ export function isAdmin(principal: Principal): boolean {
   return principal.roles.includes('ADMIN');
 }
 
+/** An admin of a tenant that operates the platform: may act across tenants (SYSTEM notifications, serverStats). */
+export function isPlatformAdmin(principal: Principal, platformTenants: readonly string[]): boolean {
+  return isAdmin(principal) && platformTenants.includes(principal.tenantId);
+}
+
 /** The caller may act in storeId of its own tenant. Callers check tenant membership of the store itself. */
 export function canAccessStore(principal: Principal, storeId: string): boolean {
   return principal.stores === '*' || principal.stores.includes(storeId);

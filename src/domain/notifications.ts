@@ -1,4 +1,4 @@
-import { canAccessStore, hasAllStores, hasAnyRole, isAdmin } from '../auth/policy';
+import { canAccessStore, hasAllStores, hasAnyRole, isPlatformAdmin } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
@@ -347,7 +347,7 @@ export class NotificationService {
   private async checkAudience(principal: Principal, input: SendNotificationInput): Promise<void> {
     switch (input.audience) {
       case 'SYSTEM':
-        if (!isAdmin(principal) || !this.deps.config.systemBroadcastTenants.includes(principal.tenantId)) {
+        if (!isPlatformAdmin(principal, this.deps.config.platformTenants)) {
           throw forbidden('Only platform admins send SYSTEM notifications');
         }
         return;

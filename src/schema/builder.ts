@@ -3,7 +3,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
-import { canAccessStore, hasAnyRole } from '../auth/policy';
+import { canAccessStore, hasAnyRole, isPlatformAdmin } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { GraphQLContext } from './context';
 
@@ -16,6 +16,8 @@ export const builder = new SchemaBuilder<{
   AuthScopes: {
     authenticated: boolean;
     admin: boolean;
+    /** An admin of a platform tenant (PLATFORM_TENANTS): operator fields that span tenants. */
+    platformAdmin: boolean;
     /** Caller has any of these roles. */
     roles: readonly Role[];
     /** Caller may act in this store (the `stores` claim, or `*`). */
@@ -44,6 +46,7 @@ export const builder = new SchemaBuilder<{
       return {
         authenticated: principal !== null,
         admin: principal !== null && hasAnyRole(principal, ['ADMIN']),
+        platformAdmin: principal !== null && isPlatformAdmin(principal, context.access.platformTenants),
         roles: (roles) => principal !== null && hasAnyRole(principal, roles),
         store: (storeId) => principal !== null && canAccessStore(principal, storeId),
         station: (stationId) => principal !== null && context.access.canWatchStation(principal, stationId),

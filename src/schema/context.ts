@@ -11,6 +11,8 @@ export interface GraphQLContext {
   access: {
     /** Async because a station's store is looked up (cached per operation). */
     canWatchStation(principal: Principal, stationId: string): Promise<boolean>;
+    /** Tenants whose admins operate the platform (config PLATFORM_TENANTS). */
+    platformTenants: readonly string[];
   };
   requestId: string;
 }

@@ -108,8 +108,8 @@ builder.queryField('serverStats', (t) =>
   t.field({
     type: ServerStatsRef,
     description:
-      'Connections, subscriptions (per field and per store of your tenant) and throughput, per instance and across the cluster. Admins only.',
-    authScopes: { admin: true },
+      'Connections, subscriptions (per field and per store of your tenant) and throughput, per instance and across the cluster. For admins of platform tenants (PLATFORM_TENANTS) only: the figures span every tenant.',
+    authScopes: { platformAdmin: true },
     resolve: (_root, _args, ctx) => {
       if (!ctx.serverStats) throw new Error('serverStats is not available in this context');
       return ctx.serverStats.cluster();

@@ -168,6 +168,7 @@ export async function createServer(
         services,
         requestId: randomUUID(),
         access: {
+          platformTenants: config.platformTenants,
           canWatchStation: (caller, stationId) => {
             let decision = cache.get(stationId);
             if (!decision) {

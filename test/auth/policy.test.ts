@@ -6,6 +6,7 @@ import {
   hasAllStores,
   hasAnyRole,
   isAdmin,
+  isPlatformAdmin,
   visibleStores,
 } from '../../src/auth/policy';
 import type { Principal } from '../../src/auth/principal';
@@ -40,6 +41,15 @@ describe('roles', () => {
   it('isAdmin only for ADMIN', () => {
     expect(isAdmin(admin)).toBe(true);
     expect(isAdmin(principal({ roles: ['MANAGER', 'STAFF'] }))).toBe(false);
+  });
+});
+
+describe('isPlatformAdmin', () => {
+  it('is an admin of a listed platform tenant, nobody else', () => {
+    expect(isPlatformAdmin(admin, ['acme'])).toBe(true);
+    expect(isPlatformAdmin(admin, [])).toBe(false);
+    expect(isPlatformAdmin(admin, ['globex'])).toBe(false);
+    expect(isPlatformAdmin(staff, ['acme'])).toBe(false);
   });
 });
 

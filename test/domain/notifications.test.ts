@@ -145,7 +145,7 @@ describe('sendNotification', () => {
     const refused = [
       [staff, message()],
       [manager, message({ audience: 'SYSTEM' })],
-      // globex is not in SYSTEM_BROADCAST_TENANTS: its admin cannot reach other tenants.
+      // globex is not in PLATFORM_TENANTS: its admin cannot reach other tenants.
       [as('globex-admin'), message({ audience: 'SYSTEM' })],
       [downtownManager, message()],
       [downtownManager, message({ audience: 'STORE', targetStoreId: 'acme-uptown' })],

@@ -39,7 +39,7 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 beforeAll(async () => {
   // acme operates the platform in this suite: its admins may broadcast to every tenant.
-  app = await startTestServer({ env: { SYSTEM_BROADCAST_TENANTS: 'acme' } });
+  app = await startTestServer({ env: { PLATFORM_TENANTS: 'acme' } });
   for (const user of [
     'acme-admin',
     'acme-manager',

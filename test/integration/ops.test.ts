@@ -151,7 +151,7 @@ describe('serverStats', () => {
   let b: TestServer;
   beforeAll(async () => {
     const redisPrefix = uniqueRedisPrefix();
-    const env = { STATS_REPORT_INTERVAL_MS: '200' };
+    const env = { STATS_REPORT_INTERVAL_MS: '200', PLATFORM_TENANTS: 'acme' };
     a = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env });
     b = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env, databaseUrl: a.databaseUrl });
   });

@@ -17,7 +17,7 @@ describe('three instances behind no sticky load balancer', () => {
   const instances: TestServer[] = [];
   beforeAll(async () => {
     const redisPrefix = uniqueRedisPrefix();
-    const env = { STATS_REPORT_INTERVAL_MS: '200' };
+    const env = { STATS_REPORT_INTERVAL_MS: '200', PLATFORM_TENANTS: 'acme' };
     const first = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env });
     instances.push(first);
     for (let i = 0; i < 2; i++) {

@@ -55,7 +55,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
   const db = database.handle.db;
   const logger = createLogger('silent');
   // acme operates the platform in the domain suites: its admins may send SYSTEM notifications.
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SYSTEM_BROADCAST_TENANTS: 'acme' });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PLATFORM_TENANTS: 'acme' });
   const pubsub = await createPubSub({ logger });
   const listeners: CommitListener[] = [];
   const uow = createUnitOfWork({
