@@ -78,6 +78,8 @@ export interface SubscriberInput {
 const PAYLOAD_MEMORY = 64;
 /** Group events after which a member stops checking them against what its own stream delivered. */
 const HANDOFF_OVERLAP = 256;
+/** Frames sent to a group's members before yielding to the event loop (about 5 ms of sends). */
+const SEND_SLICE = 512;
 
 export type FanoutEngine = ReturnType<typeof createFanoutEngine>;
 
@@ -265,26 +267,51 @@ export function createFanoutEngine(options: FanoutOptions) {
     private deliver(value: unknown, event: HubEvent) {
       const payload = this.payloadOf(value);
       if (typeof payload === 'string' && !this.tail) {
-        this.sendAll(payload, event);
+        const sending = this.sendAll(payload, event);
+        if (sending) this.queue(sending);
         return;
       }
-      const tail: Promise<void> = (this.tail ?? Promise.resolve())
-        .then(() => payload)
-        .then(
-          (json) => this.sendAll(json, event),
-          (error: unknown) => logger.error({ err: error }, 'subscription event failed to execute'),
-        )
-        .finally(() => {
-          if (this.tail === tail) this.tail = undefined;
-        });
+      this.queue(
+        (this.tail ?? Promise.resolve())
+          .then(() => payload)
+          .then(
+            (json) => this.sendAll(json, event),
+            (error: unknown) => logger.error({ err: error }, 'subscription event failed to execute'),
+          ),
+      );
+    }
+
+    /** Later events of the group wait for this one: every member receives them in order. */
+    private queue(work: Promise<void>) {
+      const tail: Promise<void> = work.finally(() => {
+        if (this.tail === tail) this.tail = undefined;
+      });
       this.tail = tail;
     }
 
-    private sendAll(json: string, event: HubEvent) {
-      let count = 0;
-      for (const member of this.members) if (member.sendLive(json, event)) count++;
+    /**
+     * Sends to every member; a large group in slices, yielding to the event loop between them, so requests
+     * (a mutation's transaction) are not starved while thousands of frames go out. Returns a promise then.
+     */
+    private sendAll(json: string, event: HubEvent): Promise<void> | undefined {
       const { topic, createdAt } = event.envelope;
-      delivered(topic, createdAt, count, this.createdAt);
+      if (this.members.size <= SEND_SLICE) {
+        let count = 0;
+        for (const member of this.members) if (member.sendLive(json, event)) count++;
+        delivered(topic, createdAt, count, this.createdAt);
+        return undefined;
+      }
+      const members = [...this.members];
+      let count = 0;
+      let at = 0;
+      const slice = (): Promise<void> | undefined => {
+        const end = Math.min(at + SEND_SLICE, members.length);
+        for (; at < end; at++) if (members[at]!.sendLive(json, event)) count++;
+        if (at < members.length) return new Promise<void>((resolve) => setImmediate(resolve)).then(slice);
+        delivered(topic, createdAt, count, this.createdAt);
+        return undefined;
+      };
+      return slice();
     }
   }
 
@@ -403,6 +430,7 @@ export function createFanoutEngine(options: FanoutOptions) {
 
     /** A group frame for this member; false when it was not sent (duplicate, socket gone). */
     sendLive(json: string, event: HubEvent): boolean {
+      if (this.ended) return false; // left while a large group was being sent to
       if (this.waiting) {
         this.waiting.push({ json, event });
         return false;

@@ -272,6 +272,19 @@ describe('fan-out engine with shared streams', () => {
     expect(a.ns()).toEqual([5, 6, 7]);
   });
 
+  it('sends a large group in slices, yielding to the event loop between them, in order for every member', async () => {
+    const f = sharedFixture();
+    const members = [];
+    for (let i = 0; i < 600; i++) members.push(await join(f, `m${i}`));
+    await f.pubsub.publish(TOPIC, envelope(1));
+    await f.pubsub.publish(TOPIC, envelope(2));
+    for (let i = 0; i < 20; i++) await Promise.resolve(); // microtasks only: no I/O turn yet
+    expect(members.filter((m) => m.socket.sent.length > 0)).toHaveLength(512);
+
+    await settle();
+    for (const member of members) expect(member.ns()).toEqual([1, 2]);
+  });
+
   it('coalesces a burst once for the group, keeping the newest value per key', async () => {
     const f = sharedFixture({ coalesceMs: 30 });
     const a = await join(f, 'a');
