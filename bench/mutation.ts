@@ -19,7 +19,7 @@ import { BENCH_JWT_SECRET, BENCH_STORE, cpuMicros, nowMs, tell } from './protoco
  */
 
 const USAGE = `npx tsx bench/mutation.ts [--count 200] [--warmup 50] [--rate 20] [--profile out.cpuprofile]
-  [--summarize file.cpuprofile] [--top 30]`;
+  [--summarize file.cpuprofile] [--top 30] [--phases create,update,floor,create-rated,update-rated]`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,6 +29,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'string' },
     summarize: { type: 'string' },
     top: { type: 'string', default: '30' },
+    phases: { type: 'string', default: 'create,update,floor,create-rated,update-rated' },
     child: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -251,60 +252,34 @@ async function drive() {
     await new Promise((r) => setTimeout(r, IDLE_WINDOW_MS));
     const idleMicrosPerMs = ((await child.cpu()).micros - idleStart) / IDLE_WINDOW_MS;
 
-    if (flags.profile) await child.ask({ cmd: 'profile-start' });
     const ids: string[] = [];
-    const results = [cold];
-    results.push(
-      await runPhase(
-        'createOrder, sequential',
-        count,
-        null,
-        async () => ids.push(await createOrder()),
-        child.cpu,
-        idleMicrosPerMs,
-      ),
-    );
-    results.push(
-      await runPhase(
-        'updateOrderStatus, sequential',
-        count,
-        null,
-        (i) => accept(ids[i]!),
-        child.cpu,
-        idleMicrosPerMs,
-      ),
-    );
-    results.push(
-      await runPhase(
-        'query { __typename } (HTTP floor)',
-        count,
-        null,
-        () => gql(TYPENAME, {}),
-        child.cpu,
-        idleMicrosPerMs,
-      ),
-    );
     const rated: string[] = [];
-    results.push(
-      await runPhase(
-        `createOrder at ${rate}/s`,
-        count,
-        rate,
-        async () => rated.push(await createOrder()),
-        child.cpu,
-        idleMicrosPerMs,
-      ),
-    );
-    results.push(
-      await runPhase(
-        `updateOrderStatus at ${rate}/s`,
-        rated.length,
-        rate,
-        (i) => accept(rated[i]!),
-        child.cpu,
-        idleMicrosPerMs,
-      ),
-    );
+    const phases: Record<string, () => Promise<PhaseResult>> = {
+      create: () =>
+        runPhase('createOrder, sequential', count, null, async () => ids.push(await createOrder()), ...meter),
+      update: () =>
+        runPhase('updateOrderStatus, sequential', ids.length, null, (i) => accept(ids[i]!), ...meter),
+      floor: () =>
+        runPhase('query { __typename } (HTTP floor)', count, null, () => gql(TYPENAME, {}), ...meter),
+      'create-rated': () =>
+        runPhase(
+          `createOrder at ${rate}/s`,
+          count,
+          rate,
+          async () => rated.push(await createOrder()),
+          ...meter,
+        ),
+      'update-rated': () =>
+        runPhase(`updateOrderStatus at ${rate}/s`, rated.length, rate, (i) => accept(rated[i]!), ...meter),
+    };
+    const meter = [child.cpu, idleMicrosPerMs] as const;
+    const results = [cold];
+    if (flags.profile) await child.ask({ cmd: 'profile-start' });
+    for (const name of flags.phases.split(',')) {
+      const phase = phases[name];
+      if (!phase) throw new Error(`Unknown phase ${name}: ${Object.keys(phases).join(', ')}`);
+      results.push(await phase());
+    }
     if (flags.profile) await child.ask({ cmd: 'profile-stop', file: flags.profile });
 
     console.log(`idle server CPU: ${idleMicrosPerMs.toFixed(2)} ms per second (subtracted)`);
