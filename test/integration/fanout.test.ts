@@ -207,6 +207,36 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
     await Promise.all([grillDevice.dispose(), barDevice.dispose()]);
   });
 
+  it('inventory groups by filter: a minSeverity subscriber never gets the events below it', async () => {
+    const INVENTORY_EVENTS = /* GraphQL */ `
+      subscription ($storeId: ID, $minSeverity: Severity) {
+        inventoryAlert(storeId: $storeId, minSeverity: $minSeverity) { kind severity item { id } }
+      }
+    `;
+    type InventoryEvent = { inventoryAlert: { kind: string; severity: string; item: { id: string } } };
+    const manager = await app.connect(await app.token('acme-manager'));
+    const everything = manager.subscribe<InventoryEvent>(INVENTORY_EVENTS, { storeId: 'acme-downtown' });
+    const urgentOnly = manager.subscribe<InventoryEvent>(INVENTORY_EVENTS, {
+      storeId: 'acme-downtown',
+      minSeverity: 'URGENT',
+    });
+    await waitFor(() => app.server.fanout?.stats().groups === 2);
+
+    const adjusted = await app.gql(
+      `mutation { adjustInventory(itemId: "acme-downtown-burger-stock", delta: -1, reason: "spill") { id } }`,
+      {},
+      { token: await app.token('acme-manager') },
+    );
+    expect(adjusted.errors).toBeUndefined();
+    expect((await everything.next()).data?.inventoryAlert).toEqual({
+      kind: 'ADJUSTMENT',
+      severity: 'LOW',
+      item: { id: 'acme-downtown-burger-stock' },
+    });
+    await urgentOnly.expectSilence(300);
+    await manager.dispose();
+  });
+
   it('serves every group of a topic from one shared subscription, released with the last subscriber', async () => {
     await waitFor(() => app.server.fanout?.stats().subscribers === 0);
     const channel = `${redisPrefix}t:acme:store:acme-downtown:orders`;
