@@ -1,9 +1,12 @@
 import type { Db } from '../db/types';
+import { DomainError } from '../domain/errors';
 
 /**
  * Deletes published events older than the retention window, in batches so no statement holds many
  * row locks or runs long. Unpublished events are kept whatever their age: the relay still owes them.
- * Resolves with how many rows were deleted. Replays after a pruned cursor start at the oldest event kept.
+ * Each batch also records, per topic, the highest id it deleted (EventPruneMark), so a resume cursor
+ * that points before pruned events is refused instead of silently skipping them.
+ * Resolves with how many rows were deleted.
  */
 export async function pruneEvents(
   db: Db,
@@ -13,16 +16,43 @@ export async function pruneEvents(
   const maxBatches = opts.maxBatches ?? 100;
   let total = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
-    const deleted = await db.$executeRaw`
-      DELETE FROM "Event" WHERE "id" IN (
-        SELECT "id" FROM "Event"
-        WHERE "publishedAt" IS NOT NULL
-          AND "createdAt" < (now() AT TIME ZONE 'UTC') - ${opts.retentionHours}::float8 * interval '1 hour'
-        ORDER BY "id"
-        LIMIT ${batchSize}::int
-        FOR UPDATE SKIP LOCKED)`;
+    const [result] = await db.$queryRaw<Array<{ deleted: number }>>`
+      WITH deleted AS (
+        DELETE FROM "Event" WHERE "id" IN (
+          SELECT "id" FROM "Event"
+          WHERE "publishedAt" IS NOT NULL
+            AND "createdAt" < (now() AT TIME ZONE 'UTC') - ${opts.retentionHours}::float8 * interval '1 hour'
+          ORDER BY "id"
+          LIMIT ${batchSize}::int
+          FOR UPDATE SKIP LOCKED)
+        RETURNING "topic", "id"
+      ), marked AS (
+        INSERT INTO "EventPruneMark" ("topic", "prunedThroughId", "updatedAt")
+        SELECT "topic", max("id"), now() FROM deleted GROUP BY "topic"
+        ON CONFLICT ("topic") DO UPDATE
+          SET "prunedThroughId" = GREATEST("EventPruneMark"."prunedThroughId", EXCLUDED."prunedThroughId"),
+              "updatedAt" = EXCLUDED."updatedAt"
+      )
+      SELECT count(*)::int AS deleted FROM deleted`;
+    const deleted = result?.deleted ?? 0;
     total += deleted;
     if (deleted < batchSize) break;
   }
   return total;
+}
+
+/**
+ * Refuses a resume position older than what retention kept for any of the topics: events after it
+ * may be gone, and replaying what is left would skip them without a word.
+ */
+export async function assertNotPrunedPast(db: Db, topics: readonly string[], after: bigint): Promise<void> {
+  const pruned = await db.$queryRaw<Array<{ topic: string }>>`
+    SELECT "topic" FROM "EventPruneMark"
+    WHERE "topic" = ANY(${[...topics]}::text[]) AND "prunedThroughId" > ${after}
+    LIMIT 1`;
+  if (pruned.length > 0) {
+    throw new DomainError('BAD_USER_INPUT', 'Cursor expired: events after it are past retention, refetch', {
+      reason: 'CURSOR_EXPIRED',
+    });
+  }
 }

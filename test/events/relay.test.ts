@@ -4,7 +4,7 @@ import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox
 import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createOutboxRelay } from '../../src/events/relay';
-import { pruneEvents } from '../../src/events/retention';
+import { assertNotPrunedPast, pruneEvents } from '../../src/events/retention';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually, type RecordingPubSub, recording, silentLogger } from './support';
 
@@ -21,7 +21,7 @@ afterAll(async () => {
   await database?.drop();
 });
 beforeEach(async () => {
-  await database.handle.exec('TRUNCATE "Event"');
+  await database.handle.exec('TRUNCATE "Event", "EventPruneMark"');
 });
 
 /** Commits n events while pub/sub is unreachable, as if the process died between commit and publish. */
@@ -152,5 +152,26 @@ describe('event retention', () => {
     expect(left.map((row) => row.id.toString())).not.toContain(unpublishedOld);
     expect(left.map((row) => row.id.toString())).toContain(stillUnpublished);
     expect(left).toHaveLength(2);
+  });
+
+  it('refuses a resume position before what it pruned, per topic, and accepts one after', async () => {
+    const OTHER = 't:acme:store:acme-uptown:orders';
+    const [first, second] = await commitUnpublished(2);
+    await relayOver(recording(createMemoryPubSub({ logger: silentLogger }))).sweepOnce();
+    await database.handle.query(
+      `UPDATE "Event" SET "createdAt" = "createdAt" - interval '3 hours', "publishedAt" = now() WHERE id = $1`,
+      [first],
+    );
+    expect(await pruneEvents(db, { retentionHours: 2 })).toBe(1);
+
+    const before = BigInt(first!) - 1n;
+    await expect(assertNotPrunedPast(db, [TOPIC], before)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+      details: { reason: 'CURSOR_EXPIRED' },
+    });
+    // At the pruned event itself nothing after it is missing; another topic's position is unaffected.
+    await expect(assertNotPrunedPast(db, [TOPIC], BigInt(first!))).resolves.toBeUndefined();
+    await expect(assertNotPrunedPast(db, [OTHER], before)).resolves.toBeUndefined();
+    await expect(assertNotPrunedPast(db, [TOPIC], BigInt(second!))).resolves.toBeUndefined();
   });
 });
