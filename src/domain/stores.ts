@@ -1,8 +1,8 @@
-import { canAccessStore, visibleStores } from '../auth/policy';
+import { canAccessStore, hasAnyRole, visibleStores } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import type { StationKind } from '../generated/prisma/enums';
-import { forbidden, notFound } from './errors';
+import { badInput, forbidden, notFound } from './errors';
 import { productAvailability } from './inventory';
 import type { ServiceDeps } from './services';
 
@@ -66,6 +66,9 @@ export async function requireStore(db: Db | Tx, principal: Principal, storeId: s
   if (!canAccessStore(principal, store.id)) throw forbidden(`No access to store ${storeId}`);
   return store;
 }
+
+/** Bounds of a station's target time, in seconds. */
+export const STATION_TARGET = { min: 30, max: 4 * 3600 } as const;
 
 export class StoreService {
   constructor(private readonly deps: ServiceDeps) {}
@@ -141,6 +144,36 @@ export class StoreService {
         available: level?.available ?? true,
         stockQuantity: level?.quantity ?? null,
       };
+    });
+  }
+
+  /**
+   * Sets how long a ticket may stay open at a station before it is late (the KDS target time).
+   * Managers and admins of the station's store; 30 seconds to 4 hours.
+   */
+  async setStationTargetTime(
+    principal: Principal,
+    stationId: string,
+    targetSeconds: number,
+  ): Promise<StationView> {
+    if (!hasAnyRole(principal, ['MANAGER', 'ADMIN']))
+      throw forbidden('Only managers set station target times');
+    if (
+      !Number.isInteger(targetSeconds) ||
+      targetSeconds < STATION_TARGET.min ||
+      targetSeconds > STATION_TARGET.max
+    ) {
+      throw badInput(`targetSeconds must be ${STATION_TARGET.min} to ${STATION_TARGET.max}`, {
+        field: 'targetSeconds',
+      });
+    }
+    const station = await this.findStation(principal, stationId);
+    if (!station) throw notFound('Station', stationId);
+    if (!canAccessStore(principal, station.storeId)) throw forbidden(`No access to station ${stationId}`);
+    return this.deps.db.station.update({
+      where: { id: station.id },
+      data: { targetSeconds },
+      select: { id: true, storeId: true, name: true, kind: true, targetSeconds: true },
     });
   }
 

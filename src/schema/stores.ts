@@ -68,6 +68,18 @@ export const UserRef = builder.objectRef<UserView>('User').implement({
   }),
 });
 
+builder.mutationField('setStationTargetTime', (t) =>
+  t.field({
+    type: StationRef,
+    description:
+      'Sets how long a ticket may stay open at a station before the KDS marks it late (30 s to 4 h). Managers and admins.',
+    args: { stationId: t.arg.id({ required: true }), targetSeconds: t.arg.int({ required: true }) },
+    authScopes: { roles: ['MANAGER', 'ADMIN'] },
+    resolve: (_root, args, ctx) =>
+      ctx.services.stores.setStationTargetTime(ctx.principal!, String(args.stationId), args.targetSeconds),
+  }),
+);
+
 builder.queryFields((t) => ({
   me: t.field({
     type: UserRef,

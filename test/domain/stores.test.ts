@@ -85,3 +85,40 @@ describe('StoreService', () => {
     });
   });
 });
+
+describe('setStationTargetTime', () => {
+  it('sets the target a ticket is measured against, for managers of the station’s store', async () => {
+    const station = await fx.stores.setStationTargetTime(as('acme-manager'), 'acme-uptown-bar', 120);
+    expect(station).toEqual({
+      id: 'acme-uptown-bar',
+      storeId: 'acme-uptown',
+      name: expect.any(String),
+      kind: 'PREP',
+      targetSeconds: 120,
+    });
+    expect((await fx.stores.findStation(as('acme-admin'), 'acme-uptown-bar'))?.targetSeconds).toBe(120);
+  });
+
+  it('refuses other roles, other stores, other tenants and out-of-range targets', async () => {
+    await expect(
+      fx.stores.setStationTargetTime(as('acme-staff'), 'acme-downtown-grill', 300),
+    ).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    const downtownManager = as('acme-manager', { stores: ['acme-downtown'] });
+    await expect(
+      fx.stores.setStationTargetTime(downtownManager, 'acme-uptown-grill', 300),
+    ).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(
+      fx.stores.setStationTargetTime(as('acme-admin'), 'globex-central-grill', 300),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    for (const targetSeconds of [29, 4 * 3600 + 1, 1.5]) {
+      await expect(
+        fx.stores.setStationTargetTime(as('acme-admin'), 'acme-downtown-grill', targetSeconds),
+      ).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    }
+    expect((await fx.stores.findStation(as('acme-admin'), 'acme-uptown-grill'))?.targetSeconds).toBe(600);
+  });
+});

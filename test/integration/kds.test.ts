@@ -231,3 +231,33 @@ describe('kdsTicket over graphql-ws', () => {
     await manager.dispose();
   });
 });
+
+describe('station target time', () => {
+  const SET_TARGET = `mutation ($stationId: ID!, $targetSeconds: Int!) {
+    setStationTargetTime(stationId: $stationId, targetSeconds: $targetSeconds) { id targetSeconds }
+  }`;
+
+  it('is set by a manager and is what open tickets are measured against', async () => {
+    await createOrder();
+    const set = await app.gql(
+      SET_TARGET,
+      { stationId: 'acme-downtown-bar', targetSeconds: 45 },
+      { token: tokens['acme-manager'] },
+    );
+    expect(set.data).toEqual({ setStationTargetTime: { id: 'acme-downtown-bar', targetSeconds: 45 } });
+    const tickets = await app.gql<{ kdsTickets: Array<{ targetSeconds: number }> }>(
+      TICKETS,
+      { stationId: 'acme-downtown-bar' },
+      { token: tokens['acme-manager'] },
+    );
+    expect(tickets.data?.kdsTickets.length).toBeGreaterThan(0);
+    expect(tickets.data?.kdsTickets.every((ticket) => ticket.targetSeconds === 45)).toBe(true);
+
+    const byKitchen = await app.gql(
+      SET_TARGET,
+      { stationId: 'acme-downtown-grill', targetSeconds: 45 },
+      { token: tokens['acme-kitchen'] },
+    );
+    expect(byKitchen.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+});
