@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger';
 import { decodeCursor, encodeCursor } from './cursor';
 import { type EventRow, envelopeOf } from './outbox';
 import type { PubSub } from './pubsub';
+import { assertNotPrunedPast } from './retention';
 import type { EventStreams, StreamEvent, StreamRequest } from './streams';
 import { tenantOfTopic } from './topics';
 import type { EventEnvelope } from './types';
@@ -169,6 +170,7 @@ function openStream<P>(
       if (watermark > highestKnown) highestKnown = watermark;
       return;
     }
+    await assertNotPrunedPast(opts.db, stream.topics, stream.after);
     const rows = await replayAfter(opts, stream.topics, stream.after);
     if (ended) return;
     if (rows.length > opts.replayMaxEvents) {

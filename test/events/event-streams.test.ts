@@ -14,6 +14,7 @@ import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createRedisConnections, createRedisPubSub } from '../../src/events/pubsub-redis';
 import { createOutboxRelay } from '../../src/events/relay';
+import { pruneEvents } from '../../src/events/retention';
 import type { StreamEvent, StreamRequest } from '../../src/events/streams';
 import type { EventEnvelope } from '../../src/events/types';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -43,7 +44,7 @@ afterAll(async () => {
   await database?.drop();
 });
 beforeEach(async () => {
-  await database.handle.exec('TRUNCATE "Event"');
+  await database.handle.exec('TRUNCATE "Event", "EventPruneMark"');
   pubsub = recording(createMemoryPubSub({ logger: silentLogger }));
 });
 afterEach(async () => {
@@ -237,6 +238,23 @@ describe('event streams', () => {
     expect(error.details).toEqual({ reason: 'CURSOR_TOO_OLD', replayMaxEvents: 5 });
     expect(await rejection(stream.next())).toBe(error);
     expect(await stream.next()).toEqual({ done: true, value: undefined });
+    expect(pubsub.stats?.()).toEqual({ topics: 0, handlers: 0 });
+  });
+
+  it('refuses a cursor whose following events retention has pruned, instead of skipping them', async () => {
+    const [seen] = await commit(1);
+    const [pruned] = await commit(1);
+    await commit(1);
+    await database.handle.query(
+      `UPDATE "Event" SET "createdAt" = "createdAt" - interval '100 hours', "publishedAt" = now() WHERE id <= $1`,
+      [pruned?.id],
+    );
+    expect(await pruneEvents(db, { retentionHours: 72 })).toBe(2);
+    const stream = open({ after: encodeCursor(TOPIC, seen?.id ?? '') });
+
+    const error = await rejection(stream.ready);
+    expect(error.code).toBe('BAD_USER_INPUT');
+    expect(error.details).toEqual({ reason: 'CURSOR_EXPIRED' });
     expect(pubsub.stats?.()).toEqual({ topics: 0, handlers: 0 });
   });
 
