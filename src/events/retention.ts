@@ -56,3 +56,25 @@ export async function assertNotPrunedPast(db: Db, topics: readonly string[], aft
     });
   }
 }
+
+/** Prunes every hour (and once shortly after start); returns a function that stops it. */
+export function schedulePruning(
+  db: Db,
+  opts: {
+    retentionHours: number;
+    logger: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  },
+): () => void {
+  const prune = () =>
+    pruneEvents(db, { retentionHours: opts.retentionHours })
+      .then((deleted) => {
+        if (deleted > 0) opts.logger.info({ deleted }, 'pruned events past retention');
+      })
+      .catch((err) => opts.logger.warn({ err }, 'event pruning failed'));
+  const first = setTimeout(prune, 30_000).unref();
+  const hourly = setInterval(prune, 3_600_000).unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(hourly);
+  };
+}

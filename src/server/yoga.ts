@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { createYoga, type YogaServerOptions } from 'graphql-yoga';
+import type { Authenticator } from '../auth/authenticate';
+import { canWatchStation } from '../auth/policy';
+import type { Principal } from '../auth/principal';
+import type { Config } from '../config';
+import { renderOfflineGraphiQL } from '../demo/graphiql';
+import type { Services } from '../domain/index';
+import type { Logger } from '../observability/logger';
+import type { GraphQLContext } from '../schema/context';
+import { buildSchema } from '../schema/index';
+import { createErrorMasker } from './errors';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface GraphqlAppOptions {
+  config: Config;
+  logger: Logger;
+  services: Services;
+  authenticator: Authenticator;
+  /** Envelop plugins (instrumentation, limits): they apply to HTTP, SSE and WebSocket operations alike. */
+  plugins: NonNullable<YogaServerOptions<Record<string, unknown>, GraphQLContext>['plugins']>;
+}
+
+/**
+ * The GraphQL endpoint: schema, GraphiQL, error masking and the per-operation context. WebSocket
+ * operations reach the same instance through `getEnveloped` with the principal of their connection;
+ * HTTP and SSE operations authenticate from their headers here.
+ */
+export function createGraphqlApp(options: GraphqlAppOptions) {
+  const { config, logger, services, authenticator } = options;
+
+  async function httpPrincipal(request: Request | undefined): Promise<Principal | null> {
+    const authorization = request?.headers.get('authorization');
+    if (!authorization) return null;
+    return authenticator.authenticate({
+      authorization,
+      storeId: request?.headers.get('x-store-id') ?? undefined,
+    });
+  }
+
+  return createYoga<Record<string, unknown>, GraphQLContext>({
+    schema: buildSchema(),
+    plugins: options.plugins,
+    graphqlEndpoint: GRAPHQL_PATH,
+    landingPage: false,
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
+    // Assets from the npm package rather than a CDN: GraphiQL works offline and in air-gapped deployments.
+    renderGraphiQL: renderOfflineGraphiQL,
+    logging: {
+      debug: (...args) => logger.debug(args),
+      info: (...args) => logger.info(args),
+      warn: (...args) => logger.warn(args),
+      error: (...args) => logger.error(args),
+    },
+    maskedErrors: { maskError: createErrorMasker(logger) },
+    context: async (initial): Promise<GraphQLContext> => {
+      const principal =
+        'principal' in initial
+          ? (initial.principal as Principal | null)
+          : await httpPrincipal(initial.request as Request | undefined);
+      return {
+        principal,
+        services,
+        requestId: randomUUID(),
+        access: {
+          platformTenants: config.platformTenants,
+          canWatchStation: stationAccessCache(services),
+        },
+      };
+    },
+  });
+}
+
+/** The `station` auth scope's decision, looked up once per station per operation. */
+function stationAccessCache(services: Services) {
+  const decisions = new Map<string, Promise<boolean>>();
+  return (caller: Principal, stationId: string): Promise<boolean> => {
+    let decision = decisions.get(stationId);
+    if (!decision) {
+      decision = services.stores
+        .findStation(caller, stationId)
+        .then((station) => station !== null && canWatchStation(caller, station));
+      decisions.set(stationId, decision);
+    }
+    return decision;
+  };
+}
+
+const GRAPHIQL_DEFAULT_QUERY = `# Expediter: live orders for a store.
+# 1. Get a token:   npm run -s token -- acme-manager
+# 2. Headers tab:   { "Authorization": "Bearer <token>" }
+#    (this GraphiQL also sends it as the WebSocket connection_init payload for subscriptions)
+# 3. Run the subscription, then create an order from another tab.
+subscription LiveOrders {
+  orderUpdated(storeId: "acme-downtown") {
+    cursor
+    kind
+    previousStatus
+    order { id number status totalCents items { name quantity } }
+  }
+}
+`;
