@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
@@ -30,7 +31,8 @@ const JWKS_ALGORITHMS = ['RS256', 'ES256'];
  * when both sources are configured).
  */
 export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
-  const secret = jwtConfig.secret ? new TextEncoder().encode(jwtConfig.secret) : undefined;
+  // Imported once: jose would otherwise import raw secret bytes as a key on every verification.
+  const secret = jwtConfig.secret ? createSecretKey(Buffer.from(jwtConfig.secret, 'utf8')) : undefined;
   const jwks = loadJwks(jwtConfig);
   if (!secret && !jwks) throw new Error('JWT verification needs a secret, a JWKS URL or a JWKS file');
 
