@@ -95,8 +95,8 @@ function fakeSocket() {
     bufferedAmount: 0,
     sent: [] as string[],
     closed: undefined as number | undefined,
-    send(frame: string) {
-      this.sent.push(frame);
+    send(frame: string | Buffer) {
+      this.sent.push(String(frame));
     },
     close(code: number) {
       this.closed = code;
