@@ -248,6 +248,8 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
     );
     await waitFor(() => app.server.fanout?.stats().subscribers === 3);
     expect(app.server.fanout?.stats().groups).toBe(3);
+    // A group joins the shared topic subscription once its stream is live: wait for that, then it is exact.
+    await waitFor(() => app.server.fanout?.hubStats().listeners === 3);
     expect(app.server.fanout?.hubStats()).toEqual({ topics: 1, listeners: 3 });
     await waitFor(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1);
 
