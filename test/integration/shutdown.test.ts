@@ -204,7 +204,12 @@ describe('graceful close in process', () => {
     const stuck = post(app.url, UPDATE_STATUS, { orderId, status: 'ACCEPTED' }, staff).catch(
       (error: Error) => error,
     );
-    await lock.waitForWaiter();
+    await Promise.race([
+      lock.waitForWaiter(),
+      stuck.then((outcome) => {
+        throw new Error(`the mutation finished without waiting for the lock: ${JSON.stringify(outcome)}`);
+      }),
+    ]);
     await app.server.close(); // resolves although the mutation is still waiting for the lock
     await lock.release();
     await stuck;
