@@ -30,18 +30,21 @@ const token = (userId: string) => tokenForDemoUser(userId, { secret: TEST_JWT_SE
 /** Holds the row lock of an order in its own transaction, so a mutation of that order stays in flight. */
 async function lockOrder(databaseUrl: string, orderId: string) {
   const client = new pg.Client({ connectionString: databaseUrl });
+  // The test database may be dropped while this session is still open (after a failure): not an error here.
+  client.on('error', () => {});
   await client.connect();
   await client.query('BEGIN');
   await client.query('SELECT 1 FROM "Order" WHERE "id" = $1 FOR UPDATE', [orderId]);
   return {
     /** Resolves once another session waits for this lock. */
     async waitForWaiter() {
+      // Generous: on a loaded two-core machine the request can take seconds to reach the lock.
       await eventually(async () => {
         const { rows } = await client.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
         );
         return rows[0].n > 0;
-      });
+      }, 30_000);
     },
     async release() {
       await client.query('COMMIT');
@@ -185,7 +188,7 @@ describe('SIGTERM on a real server process', () => {
       ['STATUS_CHANGED', firstOrder, 'ACCEPTED'],
     ]);
     await resumed.dispose();
-  });
+  }, 90_000);
 });
 
 describe('graceful close in process', () => {
@@ -213,5 +216,5 @@ describe('graceful close in process', () => {
     await app.server.close(); // resolves although the mutation is still waiting for the lock
     await lock.release();
     await stuck;
-  });
+  }, 60_000);
 });

@@ -81,7 +81,7 @@ describe('open slots shared through Redis', () => {
     await proxy.restore();
     await eventually(() => redis.mode() === 'redis');
     // The slot taken during the outage now counts on the other instance too.
-    await eventually(async () => !(await b.acquire('conn', 'u', 'c3', 1)).allowed, 2000);
+    await eventually(async () => !(await b.acquire('conn', 'u', 'c3', 1)).allowed, 10_000);
     await proxy.close();
   });
 });
