@@ -81,7 +81,15 @@ describe('open slots shared through Redis', () => {
     await proxy.restore();
     await eventually(() => redis.mode() === 'redis');
     // The slot taken during the outage now counts on the other instance too.
-    await eventually(async () => !(await b.acquire('conn', 'u', 'c3', 1)).allowed, 10_000);
+    // Each probe uses a fresh holder and gives the slot back: a probe that got in before the put-back must not
+    // itself occupy the slot (or be re-admitted as its own holder) on the next try.
+    let probe = 0;
+    await eventually(async () => {
+      const holder = `probe-${probe++}`;
+      const decision = await b.acquire('conn', 'u', holder, 1);
+      if (decision.allowed) await b.release('conn', 'u', holder);
+      return !decision.allowed;
+    }, 10_000);
     await proxy.close();
   });
 });
