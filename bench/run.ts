@@ -561,13 +561,18 @@ function table(title: string, rows: Row[]): string {
   ].join('\n');
 }
 
-function fanoutRows(results: Partial<Record<System, FanoutResult>>): Row[] {
-  const pick = (f: (r: FanoutResult) => number) =>
+/** One figure of each system's result, for the systems that have one. */
+function picker<R>(results: Partial<Record<System, R>>) {
+  return (f: (r: R) => number) =>
     Object.fromEntries(
       Object.entries(results)
         .filter(([, r]) => r !== undefined)
-        .map(([s, r]) => [s, f(r!)]),
+        .map(([s, r]) => [s, f(r as R)]),
     ) as Partial<Record<System, number>>;
+}
+
+function fanoutRows(results: Partial<Record<System, FanoutResult>>): Row[] {
+  const pick = picker(results);
   return [
     {
       label: 'server CPU per delivery',
@@ -605,12 +610,7 @@ function fanoutRows(results: Partial<Record<System, FanoutResult>>): Row[] {
 }
 
 function connectionRows(results: Partial<Record<System, ConnectionsResult>>): Row[] {
-  const pick = (f: (r: ConnectionsResult) => number) =>
-    Object.fromEntries(
-      Object.entries(results)
-        .filter(([, r]) => r !== undefined)
-        .map(([s, r]) => [s, f(r!)]),
-    ) as Partial<Record<System, number>>;
+  const pick = picker(results);
   return [
     {
       label: 'connected and subscribed',

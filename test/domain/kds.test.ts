@@ -2,7 +2,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KdsStreamEvent } from '../../src/domain/kds';
 import { KdsService } from '../../src/domain/kds';
 import type { OrderView } from '../../src/domain/order-records';
-import { as, createDomainFixture, type DomainFixture, downtownOrder } from '../support/domain-fixture';
+import {
+  as,
+  createDomainFixture,
+  type DomainFixture,
+  downtownOrder,
+  nextWithin,
+} from '../support/domain-fixture';
 
 let fx: DomainFixture;
 const staff = as('acme-staff');
@@ -32,20 +38,6 @@ async function ticketsOf(order: OrderView) {
 
 const itemOf = (order: OrderView, productId: string) =>
   order.items.find((i) => i.productId === productId)!.id;
-
-async function nextWithin<T>(iterator: AsyncIterator<T>, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms);
-  });
-  try {
-    const result = await Promise.race([iterator.next(), timeout]);
-    if (result.done) throw new Error('stream ended');
-    return result.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('kdsTickets', () => {
   it('lists a station’s open tickets, most urgent first, then oldest first', async () => {

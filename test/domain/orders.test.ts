@@ -2,7 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '../../src/domain/order-records';
 import { OrderService, type OrderStreamEvent } from '../../src/domain/orders';
 import { coalesce } from '../../src/domain/stream-iterators';
-import { as, createDomainFixture, type DomainFixture, downtownOrder } from '../support/domain-fixture';
+import {
+  as,
+  createDomainFixture,
+  type DomainFixture,
+  downtownOrder,
+  nextWithin,
+} from '../support/domain-fixture';
 
 let fx: DomainFixture;
 const staff = as('acme-staff');
@@ -30,20 +36,6 @@ const stockOf = async (productId: string) =>
   (await fx.database.handle.db.inventoryItem.findUniqueOrThrow({ where: { productId } })).quantity;
 
 const orderCount = () => fx.database.handle.db.order.count();
-
-async function nextWithin<T>(iterator: AsyncIterator<T>, ms = 3000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no event within ${ms} ms`)), ms);
-  });
-  try {
-    const result = await Promise.race([iterator.next(), timeout]);
-    if (result.done) throw new Error('stream ended');
-    return result.value;
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('createOrder', () => {
   it('numbers the order, prices it from the products and keeps the lines in order', async () => {
