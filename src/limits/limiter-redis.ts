@@ -42,6 +42,7 @@ export function createLimiterRedis(options: LimiterRedisOptions): LimiterRedis {
   });
   let mode: LimiterMode = 'local';
   let degradedLogged = false;
+  let closing = false;
 
   function setMode(next: LimiterMode, reason?: unknown) {
     if (next === mode) return;
@@ -60,7 +61,9 @@ export function createLimiterRedis(options: LimiterRedisOptions): LimiterRedis {
 
   redis.on('ready', () => setMode('redis'));
   redis.on('error', (error) => setMode('local', error));
-  redis.on('close', () => setMode('local', new Error('connection closed')));
+  redis.on('close', () => {
+    if (!closing) setMode('local', new Error('connection closed'));
+  });
 
   return {
     mode: () => mode,
@@ -96,6 +99,7 @@ export function createLimiterRedis(options: LimiterRedisOptions): LimiterRedis {
         });
       }),
     async close() {
+      closing = true; // our own disconnect is no outage to warn about
       listeners.clear();
       redis.disconnect();
     },
