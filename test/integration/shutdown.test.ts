@@ -40,6 +40,9 @@ async function lockOrder(databaseUrl: string, orderId: string) {
     async waitForWaiter() {
       // Generous: on a loaded two-core machine the request can take seconds to reach the lock.
       await eventually(async () => {
+        // pg_stat_activity is read once per transaction and then cached: this session is inside the locking
+        // transaction, so drop the snapshot or every poll would see the state of the first one.
+        await client.query('SELECT pg_stat_clear_snapshot()');
         const { rows } = await client.query(
           `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
         );
