@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, type TestServer, tokensFor } from '../support/server';
 
 // Acceptance of issue 2 (foundation): every mutation's happy path and bad inputs through the real HTTP server,
 // tenant scoping of every mutation with two tenants, and configuration errors that name the variable.
@@ -34,9 +34,10 @@ const LONG = 'x'.repeat(201);
 
 beforeAll(async () => {
   app = await startTestServer();
-  for (const user of ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen', 'globex-admin']) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(
+    tokens,
+    await tokensFor(app, ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen', 'globex-admin']),
+  );
 });
 afterAll(() => app?.close());
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signToken, type TokenClaimsInput } from '../../src/auth/tokens';
-import { startTestServer, TEST_JWT_SECRET, type TestServer } from '../support/server';
+import { startTestServer, TEST_JWT_SECRET, type TestServer, tokensFor } from '../support/server';
 
 // Acceptance of issue 3 (real-time core): what the other suites leave to unit tests or do not cover, proven
 // over real sockets: issuer/audience/not-before refusals at connection_init and over HTTP, the connection-init
@@ -107,16 +107,17 @@ describe('adversarial: another tenant over real sockets', () => {
   const tokens: Record<string, string> = {};
   beforeAll(async () => {
     app = await startTestServer();
-    for (const user of [
-      'acme-admin',
-      'acme-manager',
-      'acme-staff',
-      'globex-admin',
-      'globex-manager',
-      'globex-staff',
-    ]) {
-      tokens[user] = await app.token(user);
-    }
+    Object.assign(
+      tokens,
+      await tokensFor(app, [
+        'acme-admin',
+        'acme-manager',
+        'acme-staff',
+        'globex-admin',
+        'globex-manager',
+        'globex-staff',
+      ]),
+    );
   });
   afterAll(() => app?.close());
 

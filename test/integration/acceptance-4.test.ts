@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Subscription, startTestServer, type TestServer } from '../support/server';
+import { type Subscription, startTestServer, type TestServer, tokensFor } from '../support/server';
 
 // Acceptance of issue 4 (operator behaviour) through the GraphQL API and the subscriptions, for the edge cases the
 // issue names that other suites prove only against the domain services: dedup under a burst of sales and re-arm
@@ -54,9 +54,7 @@ beforeAll(async () => {
       ORDER_UPDATE_COALESCE_MS: String(COALESCE_MS),
     },
   });
-  for (const user of ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen']) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(tokens, await tokensFor(app, ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen']));
 });
 afterAll(() => app?.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, type TestServer, tokensFor } from '../support/server';
 
 const METRIC_FIELDS = /* GraphQL */ `
   storeId salesTodayCents ordersToday openOrders averageTicketSeconds p90TicketSeconds newCustomersToday
@@ -30,9 +30,10 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   app = await startTestServer();
-  for (const user of ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen', 'globex-manager']) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(
+    tokens,
+    await tokensFor(app, ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen', 'globex-manager']),
+  );
 });
 afterAll(() => app?.close());
 

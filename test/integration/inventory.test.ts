@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, type TestServer, tokensFor } from '../support/server';
 
 const ITEMS = `query ($storeId: ID) { inventoryItems(storeId: $storeId) { id name quantity lowStockThreshold available } }`;
 const ALERTS = `query ($storeId: ID, $open: Boolean) { inventoryAlerts(storeId: $storeId, open: $open) { id kind severity status productId acknowledgedById } }`;
@@ -46,16 +46,17 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 beforeAll(async () => {
   app = await startTestServer();
-  for (const user of [
-    'acme-admin',
-    'acme-manager',
-    'acme-staff',
-    'acme-kitchen',
-    'acme-customer',
-    'globex-manager',
-  ]) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(
+    tokens,
+    await tokensFor(app, [
+      'acme-admin',
+      'acme-manager',
+      'acme-staff',
+      'acme-kitchen',
+      'acme-customer',
+      'globex-manager',
+    ]),
+  );
 });
 afterAll(() => app?.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, type TestServer, tokensFor } from '../support/server';
 
 const CREATE_ORDER = `mutation ($input: CreateOrderInput!) {
   createOrder(input: $input) { id number items { id productId } }
@@ -41,9 +41,10 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   app = await startTestServer();
-  for (const user of ['acme-manager', 'acme-staff', 'acme-kitchen', 'acme-customer']) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(
+    tokens,
+    await tokensFor(app, ['acme-manager', 'acme-staff', 'acme-kitchen', 'acme-customer']),
+  );
   // Plenty of stock for every order below.
   await app.server.db.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, type TestServer, tokensFor } from '../support/server';
 
 const SEND = `mutation ($input: SendNotificationInput!) {
   sendNotification(input: $input) { id audience targetStoreId kind severity title createdById read }
@@ -40,16 +40,17 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 beforeAll(async () => {
   // acme operates the platform in this suite: its admins may broadcast to every tenant.
   app = await startTestServer({ env: { PLATFORM_TENANTS: 'acme' } });
-  for (const user of [
-    'acme-admin',
-    'acme-manager',
-    'acme-staff',
-    'acme-kitchen',
-    'globex-admin',
-    'globex-staff',
-  ]) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(
+    tokens,
+    await tokensFor(app, [
+      'acme-admin',
+      'acme-manager',
+      'acme-staff',
+      'acme-kitchen',
+      'globex-admin',
+      'globex-staff',
+    ]),
+  );
 });
 afterAll(() => app?.close());
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../support/server';
+import { startTestServer, type TestServer, tokensFor } from '../support/server';
 
 const ORDER_FIELDS = /* GraphQL */ `
   id number storeId status channel priority tableNumber customerId totalCents paidCents balanceCents currency
@@ -42,16 +42,17 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   app = await startTestServer();
-  for (const user of [
-    'acme-admin',
-    'acme-manager',
-    'acme-staff',
-    'acme-kitchen',
-    'acme-customer',
-    'globex-manager',
-  ]) {
-    tokens[user] = await app.token(user);
-  }
+  Object.assign(
+    tokens,
+    await tokensFor(app, [
+      'acme-admin',
+      'acme-manager',
+      'acme-staff',
+      'acme-kitchen',
+      'acme-customer',
+      'globex-manager',
+    ]),
+  );
 });
 afterAll(() => app?.close());
 

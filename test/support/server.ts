@@ -237,3 +237,12 @@ function toError(error: unknown): Error {
 export function uniqueRedisPrefix(): string {
   return `test:${process.pid}:${Math.random().toString(36).slice(2, 10)}:`;
 }
+
+/** Dev tokens for several demo users at once, by user id. */
+export async function tokensFor(
+  app: Pick<TestServer, 'token'>,
+  users: readonly string[],
+): Promise<Record<string, string>> {
+  const tokens = await Promise.all(users.map((user) => app.token(user)));
+  return Object.fromEntries(users.map((user, i) => [user, tokens[i]!]));
+}
