@@ -2,6 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { tokenForDemoUser } from '../src/auth/tokens';
 import { encodeCursor } from '../src/events/cursor';
@@ -28,7 +29,7 @@ import {
  */
 
 const USAGE = `npm run bench -- [--n 1000,5000] [--events 100] [--rate 50] [--connections 10000]
-  [--cross 1000] [--systems expediter,socketio,ws] [--skip connections,cross] [--profile] [--clients 2]
+  [--cross 1000] [--systems expediter,socketio,ws] [--skip fanout,cross,connections] [--profile] [--clients 2]
   [--fanout shared|unshared|off (Expediter's engine: whole; without shared streams; none)] [--no-fanout (= off)]
   [--no-results (do not write bench/RESULTS.md)]`;
 
@@ -471,7 +472,8 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     const variables =
       system === 'expediter' ? { storeId: BENCH_STORE, after: await setup.cursor() } : undefined;
     await new Promise((r) => setTimeout(r, 500));
-    const heapFile = (when: string) => `bench/profiles/expediter-${n}-connections-${when}.heapsnapshot`;
+    const heapFile = (when: string) =>
+      path.resolve(`bench/profiles/expediter-${n}-connections-${when}.heapsnapshot`);
     if (flags.profile && system === 'expediter')
       await servers[0]!.ask({ cmd: 'heap', file: heapFile('before') }, 'heap');
     const before = await serverStats(servers, true);
@@ -655,7 +657,7 @@ async function main() {
     sections.push(section);
   };
   try {
-    for (const n of flags.n.split(',').map(Number)) {
+    for (const n of SKIP.has('fanout') ? [] : flags.n.split(',').map(Number)) {
       const results: Partial<Record<System, FanoutResult>> = {};
       for (const system of SYSTEMS) {
         console.log(`fan-out: ${system}, ${n} subscribers, ${EVENTS} events at ${RATE}/s`);

@@ -1,4 +1,4 @@
-import { createSecretKey } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   createLocalJWKSet,
@@ -31,14 +31,22 @@ const JWKS_ALGORITHMS = ['RS256', 'ES256'];
  * when both sources are configured).
  */
 export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
-  // Imported once: jose would otherwise import raw secret bytes as a key on every verification.
-  const secret = jwtConfig.secret ? createSecretKey(Buffer.from(jwtConfig.secret, 'utf8')) : undefined;
+  // Imported once as a CryptoKey: jose would otherwise import the secret (bytes or KeyObject) on every verification.
+  const secret = jwtConfig.secret
+    ? webcrypto.subtle.importKey(
+        'raw',
+        Buffer.from(jwtConfig.secret, 'utf8'),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      )
+    : undefined;
   const jwks = loadJwks(jwtConfig);
   if (!secret && !jwks) throw new Error('JWT verification needs a secret, a JWKS URL or a JWKS file');
 
   const algorithms = [...(secret ? SECRET_ALGORITHMS : []), ...(jwks ? JWKS_ALGORITHMS : [])];
   const getKey: JWTVerifyGetKey = async (header, token) => {
-    if (secret && header.alg !== undefined && SECRET_ALGORITHMS.includes(header.alg)) return secret;
+    if (secret && header.alg !== undefined && SECRET_ALGORITHMS.includes(header.alg)) return await secret;
     if (!jwks) throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
     try {
       return await jwks(header, token);

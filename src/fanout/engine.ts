@@ -17,6 +17,7 @@ import type { EventEnvelope } from '../events/types';
 import type { Activity } from '../observability/activity';
 import type { Logger } from '../observability/logger';
 import { type Metrics, topicKind } from '../observability/metrics';
+import { DELIVERED_SUBSCRIPTION, type DeliveredSubscription } from './delivered-subscription';
 import { type CatchUp, createTopicHub, type HubEvent, type HubListener, type TopicHub } from './topic-hub';
 
 /**
@@ -42,11 +43,13 @@ import { type CatchUp, createTopicHub, type HubEvent, type HubListener, type Top
  *
  * Integration with graphql-ws: the subscription field's `subscribe` resolver is wrapped once per schema.
  * When the context carries an engine subscriber, the domain stream is handed to the engine and the executor
- * gets an iterable that never yields: graphql-ws still tracks the id, and `complete` or a socket close call
- * its return(), which releases the subscriber.
+ * gets an iterable that never yields. `delivery()` gives graphql-ws that iterable itself, without the
+ * executor's and plugins' per-event wrappers (nothing passes through them): graphql-ws still tracks the id,
+ * and `complete` or a socket close call its return(), which releases the subscriber. Plugins learn of the
+ * end through `onEnd` (src/fanout/delivered-subscription). What a subscriber keeps is small on purpose:
+ * its socket, its frame prefix and its group; the operation's context is not kept (a group executes with a
+ * context of its own, made by `executionContext` from its first member's).
  */
-
-export const FANOUT_SUBSCRIBER = Symbol('fanout subscriber');
 
 export interface FanoutOptions {
   logger: Logger;
@@ -61,6 +64,11 @@ export interface FanoutOptions {
   fields?: readonly string[];
   /** A socket with more unsent bytes than this is closed with SlowConsumerCloseCode (default 1 MiB). */
   maxBufferedBytes?: number;
+  /**
+   * The context a group executes its events with, made from its first member's operation context: what the
+   * resolvers need (caller, services), without what ties it to one socket or request. Default: the context.
+   */
+  executionContext?: (context: unknown) => unknown;
 }
 
 /** Close code for a subscriber that does not read fast enough: reconnect and resume from the last cursor. */
@@ -116,17 +124,28 @@ export function createFanoutEngine(options: FanoutOptions) {
     );
   }
 
-  /** Marks the operation's context so its subscription is delivered by the engine. */
-  function prepare(input: SubscriberInput): void {
+  /**
+   * Marks the operation's context so its subscription is delivered by the engine; subscribe with these
+   * args, then hand graphql-ws `delivery(result)`.
+   */
+  function prepare(input: SubscriberInput): Pick<Subscriber, 'delivery'> {
     instrument(input.args.schema, fields);
-    (input.args.contextValue as Record<PropertyKey, unknown>)[FANOUT_SUBSCRIBER] = new Subscriber(input);
+    const subscriber = new Subscriber(input);
+    (input.args.contextValue as Record<PropertyKey, unknown>)[DELIVERED_SUBSCRIPTION] = subscriber;
+    return subscriber;
   }
 
-  function groupFor(subscriber: Subscriber, baseKey: string, plan?: SharedStreamPlan): Group {
+  function groupFor(args: ExecutionArgs, baseKey: string, plan?: SharedStreamPlan): Group {
     const key = plan ? `${baseKey}|${plan.streamKey}|${plan.topics.join(',')}` : baseKey;
     let group = groups.get(key);
     if (!group) {
-      group = new Group(key, subscriber.args, plan);
+      const { schema, document, operationName, variableValues, contextValue } = args;
+      const contextOfGroup = options.executionContext?.(contextValue) ?? contextValue;
+      group = new Group(
+        key,
+        { schema, document, operationName, variableValues, contextValue: contextOfGroup },
+        plan,
+      );
       groups.set(key, group);
     }
     return group;
@@ -179,7 +198,8 @@ export function createFanoutEngine(options: FanoutOptions) {
 
     constructor(
       readonly key: string,
-      private args: ExecutionArgs,
+      /** Any member's would do: members share what decides the bytes (group key). */
+      private readonly args: ExecutionArgs,
       readonly plan?: SharedStreamPlan,
     ) {}
 
@@ -203,10 +223,6 @@ export function createFanoutEngine(options: FanoutOptions) {
 
     leave(subscriber: Subscriber) {
       if (!this.members.delete(subscriber)) return;
-      if (this.args === subscriber.args) {
-        const next = this.members.values().next();
-        if (!next.done) this.args = next.value.args;
-      }
       this.dropIfEmpty();
     }
 
@@ -324,9 +340,13 @@ export function createFanoutEngine(options: FanoutOptions) {
   }
 
   /** What is kept per subscription is kept small: it is multiplied by every connection. */
-  class Subscriber {
-    readonly args: ExecutionArgs;
+  class Subscriber implements DeliveredSubscription {
+    /** Until the subscriber has a group (which takes its execution args from its first member). */
+    private args?: ExecutionArgs;
     private readonly socket: WebSocket;
+    /** What the executor iterates once the engine has the stream (set by attach). */
+    private iterator?: AsyncIterableIterator<never>;
+    private endListeners?: Array<() => void>;
     /** `{"id":<id>,"type":"next","payload":` as bytes: each frame is this plus the group's shared body. */
     private readonly framePrefix: Buffer;
     /** Until the subscriber joins its group. */
@@ -348,10 +368,33 @@ export function createFanoutEngine(options: FanoutOptions) {
       this.framePrefix = Buffer.from(`{"id":${JSON.stringify(input.id)},"type":"next","payload":`);
     }
 
-    private takeBaseKey(): string {
-      const key = this.baseKey as string;
+    /** The group this subscriber belongs in; what it needed to find it is not kept. */
+    private takeGroup(plan?: SharedStreamPlan): Group {
+      const group = groupFor(this.args as ExecutionArgs, this.baseKey as string, plan);
+      this.args = undefined;
       this.baseKey = undefined;
-      return key;
+      return group;
+    }
+
+    get attached(): boolean {
+      return this.iterator !== undefined;
+    }
+
+    onEnd(listener: () => void): void {
+      if (this.ended) {
+        listener();
+        return;
+      }
+      this.endListeners ??= [];
+      this.endListeners.push(listener);
+    }
+
+    /**
+     * What graphql-ws should iterate for the executor's result: the engine's own iterable when the engine
+     * took the stream (the executor's and plugins' wrappers around it never see an event), else the result.
+     */
+    delivery<R>(result: R): R | AsyncIterableIterator<never> {
+      return this.iterator && isAsyncIterable(result) ? this.iterator : result;
     }
 
     /** Takes over the domain stream; returns what the executor iterates: nothing until the end. */
@@ -361,7 +404,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       if (plan && handoff) void this.share(plan, source);
       else {
         this.source = source[Symbol.asyncIterator]();
-        this.group = groupFor(this, this.takeBaseKey());
+        this.group = this.takeGroup();
         this.group.members.add(this);
         void this.pump();
       }
@@ -383,13 +426,14 @@ export function createFanoutEngine(options: FanoutOptions) {
         },
         [Symbol.asyncIterator]: () => silent,
       };
+      this.iterator = silent;
       return silent;
     }
 
     /** Joins the group's shared stream, with the gap-free handoff of the subscriber's own stream. */
     private async share(plan: SharedStreamPlan, iterator: AsyncIterable<unknown>) {
       this.source = iterator[Symbol.asyncIterator]();
-      const group = groupFor(this, this.takeBaseKey(), plan);
+      const group = this.takeGroup(plan);
       this.group = group;
       group.pending++;
       try {
@@ -506,7 +550,15 @@ export function createFanoutEngine(options: FanoutOptions) {
       if (this.ended) return;
       this.ended = true;
       this.waiting = undefined;
+      this.args = undefined;
       this.group?.leave(this);
+      for (const listener of this.endListeners?.splice(0) ?? []) {
+        try {
+          listener();
+        } catch (error) {
+          logger.error({ err: error }, 'a subscription end listener failed');
+        }
+      }
       const waiter = this.endWaiter;
       this.endWaiter = undefined;
       if (this.failure === undefined) waiter?.resolve({ done: true, value: undefined });
@@ -565,7 +617,7 @@ function instrument(schema: GraphQLSchema, fields: ReadonlySet<string>) {
     const original = field.subscribe as GraphQLFieldResolver<unknown, Record<PropertyKey, unknown>>;
     field.subscribe = async (root, args, context, info) => {
       const source = await original(root, args, context, info);
-      const subscriber = context?.[FANOUT_SUBSCRIBER] as
+      const subscriber = context?.[DELIVERED_SUBSCRIPTION] as
         | { attach(source: AsyncIterable<unknown>): unknown }
         | undefined;
       if (!subscriber || !isAsyncIterable(source)) return source;

@@ -44,7 +44,7 @@ export interface ConnectionGuardOptions {
 interface Admitted {
   holder: string;
   ip: string;
-  user?: string;
+  user: string;
 }
 
 export function createConnectionGuard(options: ConnectionGuardOptions): ConnectionGuard {
@@ -105,17 +105,18 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
       });
     },
     async admit(socket, request, principal) {
-      const state: Admitted = { holder: randomUUID(), ip: clientAddress(request, limits.trustProxy) };
+      const state: Admitted = {
+        holder: randomUUID(),
+        ip: clientAddress(request, limits.trustProxy),
+        user: `${principal.tenantId}:${principal.userId}`,
+      };
       admitted.set(socket, state);
-      const perIp = await concurrency.acquire('ws-ip', state.ip, state.holder, ws.maxConnectionsPerIp);
+      // Both slots in one round trip; a refusal gives back both (release is idempotent).
+      const [perIp, perUser] = await Promise.all([
+        concurrency.acquire('ws-ip', state.ip, state.holder, ws.maxConnectionsPerIp),
+        concurrency.acquire('ws-user', state.user, state.holder, ws.maxConnectionsPerUser),
+      ]);
       if (!perIp.allowed) return refuse(state, CloseReason.perIp);
-      state.user = `${principal.tenantId}:${principal.userId}`;
-      const perUser = await concurrency.acquire(
-        'ws-user',
-        state.user,
-        state.holder,
-        ws.maxConnectionsPerUser,
-      );
       if (!perUser.allowed) return refuse(state, CloseReason.perUser);
       // The client may have left while we counted, after its close released nothing: give the slots back.
       if (socket.readyState !== socket.OPEN) return refuse(state, 'Connection closed');
@@ -138,7 +139,7 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
   async function releaseSlots(state: Admitted) {
     await Promise.all([
       concurrency.release('ws-ip', state.ip, state.holder),
-      state.user ? concurrency.release('ws-user', state.user, state.holder) : undefined,
+      concurrency.release('ws-user', state.user, state.holder),
     ]);
   }
 }

@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/principal';
+import { engineSubscriptionOf } from '../fanout/delivered-subscription';
 import { clientAddress, isOriginAllowed } from './client-address';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
 import type { LimitsConfig } from './config';
@@ -55,6 +56,21 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
     context.principal
       ? `user:${context.principal.tenantId}:${context.principal.userId}`
       : `ip:${clientAddress(context.req, limits.trustProxy)}`;
+
+  /**
+   * Counts an open subscription; the returned function gives its slots back (once). Made here, not in the
+   * hook: the engine keeps it for the subscription's lifetime, and a closure there would keep the operation.
+   */
+  function openSubscription(connection: object, subject: string, holder: string): () => void {
+    openPerConnection.set(connection, (openPerConnection.get(connection) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      openPerConnection.set(connection, Math.max((openPerConnection.get(connection) ?? 1) - 1, 0));
+      void concurrency.release('subscriptions', subject, holder);
+    };
+  }
 
   return {
     async onRequest({ request, serverContext, endResponse, fetchAPI }) {
@@ -165,19 +181,18 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
         return;
       }
 
-      openPerConnection.set(connection, (openPerConnection.get(connection) ?? 0) + 1);
-      let released = false;
-      const release = () => {
-        if (released) return;
-        released = true;
-        openPerConnection.set(connection, Math.max((openPerConnection.get(connection) ?? 1) - 1, 0));
-        void concurrency.release('subscriptions', subject, holder);
-      };
+      const release = openSubscription(connection, subject, holder);
       return {
         onSubscribeResult({ result }) {
           if (isSingleResult(result)) {
             // Refused while setting up (e.g. not authorised): it never became an open subscription.
             release();
+            return;
+          }
+          // Delivered by the fan-out engine (shared frames, no per-event hook): the engine reports its end.
+          const delivered = engineSubscriptionOf(args.contextValue);
+          if (delivered) {
+            delivered.onEnd(release);
             return;
           }
           let first = true;

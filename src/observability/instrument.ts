@@ -8,17 +8,25 @@ import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
 import type { PubSub } from '../events/pubsub';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
+import { engineSubscriptionOf } from '../fanout/delivered-subscription';
 import type { Activity } from './activity';
 import type { Logger } from './logger';
 import { type Metrics, topicKind } from './metrics';
 
-/** What this module knows about one WebSocket connection; its id is in every log line about it. */
+/**
+ * What this module knows about one WebSocket connection; its id is in every log line about it. Kept small (no
+ * child logger per socket): it is multiplied by every connection.
+ */
 export interface ConnectionInfo {
   id: string;
   openedAt: number;
-  logger: Logger;
   userId?: string;
   tenantId?: string;
+}
+
+/** The fields naming a connection in log lines. */
+function connectionFields(info: ConnectionInfo) {
+  return { connectionId: info.id, userId: info.userId, tenantId: info.tenantId };
 }
 
 /** The drain state the GraphQL plugin consults (src/server/ops.ts implements it). */
@@ -56,28 +64,28 @@ export function createInstrumentation(deps: {
   function trackConnections(wsServer: WebSocketServer) {
     wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
       const id = randomUUID();
-      const info: ConnectionInfo = {
-        id,
-        openedAt: performance.now(),
-        logger: logger.child({ connectionId: id }),
-      };
+      const info: ConnectionInfo = { id, openedAt: performance.now() };
       connections.set(socket, info);
       metrics.connectionsActive.inc();
       metrics.connectionsTotal.inc();
       activity.connectionOpened();
-      info.logger.info(
-        { remoteAddress: request.socket.remoteAddress, forwardedFor: request.headers['x-forwarded-for'] },
+      logger.info(
+        {
+          connectionId: id,
+          remoteAddress: request.socket.remoteAddress,
+          forwardedFor: request.headers['x-forwarded-for'],
+        },
         'ws connected',
       );
       socket.once('close', (code: number, reason: Buffer) => {
         metrics.connectionsActive.dec();
         metrics.connectionCloses.inc({ code: String(code) });
         activity.connectionClosed();
-        info.logger.info(
+        logger.info(
           {
+            ...connectionFields(info),
             code,
             reason: reason.toString(),
-            userId: info.userId,
             durationMs: Math.round(performance.now() - info.openedAt),
           },
           'ws disconnected',
@@ -96,16 +104,16 @@ export function createInstrumentation(deps: {
       if (!info) return;
       info.userId = principal.userId;
       info.tenantId = principal.tenantId;
-      info.logger = info.logger.child({ userId: principal.userId, tenantId: principal.tenantId });
       metrics.connectDuration.observe((performance.now() - info.openedAt) / 1000);
-      info.logger.info(
-        { roles: principal.roles, storeId: principal.currentStoreId },
+      logger.info(
+        { ...connectionFields(info), roles: principal.roles, storeId: principal.currentStoreId },
         'ws connection acknowledged',
       );
     },
     connectionStale(socket) {
       metrics.staleConnectionsTerminated.inc();
-      connections.get(socket)?.logger.warn('ws peer did not answer ping; terminating');
+      const info = connections.get(socket);
+      logger.warn(info ? connectionFields(info) : {}, 'ws peer did not answer ping; terminating');
     },
     authenticator: (authenticator) => instrumentAuthenticator(authenticator, metrics),
     pubsub: (pubsub) => instrumentPubSub(pubsub, metrics, activity),
@@ -220,15 +228,37 @@ type OpsContext = {
 function operationsPlugin(deps: PluginDeps): Plugin {
   const { metrics, activity, gate } = deps;
 
-  function operationLogger(args: ExecutionArgs, type: string) {
+  /** The fields naming an operation (and its connection) in log lines. */
+  function operationFields(args: ExecutionArgs, type: string) {
     const context = (args.contextValue ?? {}) as OpsContext;
     const connection = context.socket ? deps.connectionOf(context.socket) : undefined;
-    return (connection?.logger ?? deps.logger).child({
+    return {
+      ...(connection && connectionFields(connection)),
       requestId: context.requestId,
       operationId: context.operationId ?? randomUUID(),
       operationName: args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value,
       operationType: type,
-    });
+    };
+  }
+
+  /**
+   * Counts a subscription as active; the returned function ends it. Made here, not in the hooks: the engine
+   * keeps it for the subscription's lifetime, and a closure there would keep the whole operation.
+   */
+  function subscriptionStarted(
+    fields: ReturnType<typeof operationFields>,
+    field: string,
+    principal: Principal | undefined,
+    storeId: string | undefined,
+  ): () => void {
+    const endActivity = activity.subscriptionStarted(field, principal?.tenantId, storeId);
+    metrics.subscriptionsActive.inc({ field });
+    deps.logger.debug({ ...fields, field, storeId }, 'subscription started');
+    return () => {
+      endActivity();
+      metrics.subscriptionsActive.dec({ field });
+      deps.logger.debug({ ...fields, field }, 'subscription ended');
+    };
   }
 
   return {
@@ -241,7 +271,7 @@ function operationsPlugin(deps: PluginDeps): Plugin {
         setResultAndStopExecution({ errors: [shuttingDownError()] });
         return;
       }
-      const log = operationLogger(args, type);
+      const fields = operationFields(args, type);
       const finish = gate.operationStarted();
       metrics.operationsInFlight.inc();
       const startedAt = performance.now();
@@ -253,8 +283,9 @@ function operationsPlugin(deps: PluginDeps): Plugin {
           const errors = 'errors' in result ? result.errors : undefined;
           metrics.operations.inc({ type, outcome: errors?.length ? 'error' : 'ok' });
           const durationMs = Math.round(performance.now() - startedAt);
-          if (errors?.length) log.info({ durationMs, errors: errorCodes(errors) }, 'operation failed');
-          else log.debug({ durationMs }, 'operation completed');
+          if (errors?.length)
+            deps.logger.info({ ...fields, durationMs, errors: errorCodes(errors) }, 'operation failed');
+          else deps.logger.debug({ ...fields, durationMs }, 'operation completed');
         },
       };
     },
@@ -268,18 +299,15 @@ function operationsPlugin(deps: PluginDeps): Plugin {
       return {
         onSubscribeResult({ result }) {
           if (!isAsyncIterable(result)) return;
-          const log = operationLogger(args, 'subscription');
           const store = storeId ?? principal?.currentStoreId;
-          const endActivity = activity.subscriptionStarted(field, principal?.tenantId, store);
-          metrics.subscriptionsActive.inc({ field });
-          log.debug({ field, storeId: store }, 'subscription started');
-          return {
-            onEnd() {
-              endActivity();
-              metrics.subscriptionsActive.dec({ field });
-              log.debug({ field }, 'subscription ended');
-            },
-          };
+          const ended = subscriptionStarted(operationFields(args, 'subscription'), field, principal, store);
+          // Delivered by the fan-out engine: no per-event iterator wraps it, the engine reports its end.
+          const delivered = engineSubscriptionOf(args.contextValue);
+          if (delivered) {
+            delivered.onEnd(ended);
+            return;
+          }
+          return { onEnd: ended };
         },
       };
     },

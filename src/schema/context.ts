@@ -16,3 +16,12 @@ export interface GraphQLContext {
   };
   requestId: string;
 }
+
+/**
+ * The part of an operation's context resolvers read, without what the transport added (socket, request,
+ * connection_init payload): what a context kept beyond its operation (a fan-out group's) should hold.
+ */
+export function resolverContextOf(context: GraphQLContext): GraphQLContext {
+  const { principal, services, access, requestId } = context;
+  return { principal, services, access, requestId };
+}

@@ -77,6 +77,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           const state: ConnectionState = { principal, socket: ctx.extra.socket };
           state.expiryTimer = scheduleExpiry(state, logger);
           ctx.extra.state = state;
+          forgetHandshake(ctx);
           connections.add(state);
           options.onAcknowledged?.(ctx.extra.socket, principal); // ops
           return true;
@@ -98,7 +99,6 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           operationId: id, // ops: the graphql-ws message id, in this operation's log lines
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
           principal: ctx.extra.state?.principal ?? null,
@@ -121,10 +121,26 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } as EnvelopedRoot,
         };
-        // fanout: the engine delivers this subscription's events (executed once per group of subscribers)
+        // fanout: the engine delivers this subscription's events (executed once per group of subscribers).
+        // Subscribed here, so that graphql-ws keeps only the engine's iterable and light args, not the
+        // operation's context and the executor's and plugins' wrappers (memory per idle subscription).
         if (options.fanout?.serves(args)) {
           const principal = ctx.extra.state?.principal ?? null;
-          options.fanout.prepare({ id, socket: ctx.extra.socket, principal, args, query: payload.query });
+          const subscriber = options.fanout.prepare({
+            id,
+            socket: ctx.extra.socket,
+            principal,
+            args,
+            query: payload.query,
+          });
+          const outcome = subscriber.delivery(await subscribe(args));
+          return {
+            schema,
+            document,
+            operationName: payload.operationName,
+            contextValue: undefined,
+            rootValue: { subscribe: () => outcome, execute: () => outcome } as EnvelopedRoot,
+          };
         }
         return args;
       },
@@ -152,6 +168,15 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     },
     dispose: () => disposable.dispose(),
   };
+}
+
+/**
+ * After connection_init, graphql-ws would keep the upgrade request and the connection_init payload (the
+ * token) for the socket's lifetime; nothing reads them again: the principal and the limits' slots are taken.
+ */
+function forgetHandshake(ctx: { extra: { request?: unknown }; connectionParams?: unknown }) {
+  ctx.extra.request = undefined;
+  ctx.connectionParams = undefined;
 }
 
 type EnvelopedRoot = {

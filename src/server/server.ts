@@ -25,6 +25,7 @@ import { startHeartbeat } from '../observability/heartbeat';
 import { createInstrumentation } from '../observability/instrument';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
+import { type GraphQLContext, resolverContextOf } from '../schema/context';
 import { createClusterStats } from './cluster-stats';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
 import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining, withinDeadline } from './ops';
@@ -106,8 +107,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       verifier: createTokenVerifier(config.jwt),
       revocations,
       logger,
-      storeOfTenant: async (tenantId, storeId) =>
-        (await db.store.count({ where: { id: storeId, tenantId } })) > 0,
+      // A store never moves to another tenant: a yes is remembered; a no is asked again (it may be new).
+      storeOfTenant: cachedFor(
+        60_000,
+        async (tenantId: string, storeId: string) =>
+          (await db.store.count({ where: { id: storeId, tenantId } })) > 0,
+        (isOfTenant) => isOfTenant,
+      ),
       // Preferences and read receipts are keyed by user id: a token naming another tenant's user is refused.
       userOfOtherTenant: cachedFor(60_000, async (tenantId: string, userId: string) => {
         return (await db.user.count({ where: { id: userId, tenantId: { not: tenantId } } })) > 0;
@@ -193,6 +199,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
           streams,
           metrics: instrument.metrics,
           activity: instrument.activity,
+          executionContext: (context) => resolverContextOf(context as GraphQLContext),
           ...options.fanout,
         });
   const graphqlWs = attachGraphqlWs({
@@ -281,7 +288,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
  * Remembers a two-key lookup's answer for ttlMs (bounded to 10,000 entries), so a check that runs on
  * every authenticated request costs a query only now and then.
  */
-function cachedFor<T>(ttlMs: number, lookup: (a: string, b: string) => Promise<T>) {
+function cachedFor<T>(
+  ttlMs: number,
+  lookup: (a: string, b: string) => Promise<T>,
+  keep: (answer: T) => boolean = () => true,
+) {
   const answers = new Map<string, { value: Promise<T>; until: number }>();
   return (a: string, b: string): Promise<T> => {
     const key = `${a}\u0000${b}`;
@@ -291,7 +302,10 @@ function cachedFor<T>(ttlMs: number, lookup: (a: string, b: string) => Promise<T
     if (answers.size >= 10_000) answers.clear();
     const value = lookup(a, b);
     answers.set(key, { value, until: now + ttlMs });
-    value.catch(() => answers.delete(key));
+    const forget = () => {
+      if (answers.get(key)?.value === value) answers.delete(key);
+    };
+    value.then((answer) => keep(answer) || forget(), forget);
     return value;
   };
 }
