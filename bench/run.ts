@@ -29,7 +29,7 @@ import {
  */
 
 const USAGE = `npm run bench -- [--n 1000,5000] [--events 100] [--rate 50] [--connections 10000]
-  [--cross 1000] [--systems expediter,socketio,ws] [--skip fanout,cross,connections] [--profile] [--clients 2]
+  [--cross 1000] [--systems expediter,socketio,ws] [--skip fanout,cross,connections] [--profile (CPU profiles)] [--heap (heap snapshots around the connections)] [--clients 2]
   [--fanout shared|unshared|off (Expediter's engine: whole; without shared streams; none)] [--no-fanout (= off)]
   [--no-results (do not write bench/RESULTS.md)]`;
 
@@ -44,6 +44,7 @@ const { values: flags } = parseArgs({
     skip: { type: 'string', default: '' },
     clients: { type: 'string', default: '2' },
     profile: { type: 'boolean', default: false },
+    heap: { type: 'boolean', default: false },
     'no-results': { type: 'boolean', default: false },
     'no-fanout': { type: 'boolean', default: false },
     fanout: { type: 'string', default: 'shared' },
@@ -474,7 +475,7 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     await new Promise((r) => setTimeout(r, 500));
     const heapFile = (when: string) =>
       path.resolve(`bench/profiles/expediter-${n}-connections-${when}.heapsnapshot`);
-    if (flags.profile && system === 'expediter')
+    if (flags.heap && system === 'expediter')
       await servers[0]!.ask({ cmd: 'heap', file: heapFile('before') }, 'heap');
     const before = await serverStats(servers, true);
     const { millis, failures } = await connect(
@@ -487,7 +488,7 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     );
     await new Promise((r) => setTimeout(r, 1000));
     const after = await serverStats(servers, true);
-    if (flags.profile && system === 'expediter') {
+    if (flags.heap && system === 'expediter') {
       await servers[0]!.ask({ cmd: 'heap', file: heapFile('after') }, 'heap');
       console.log(
         `  heap per connection: tsx bench/heap-summary.ts ${heapFile('after')} ${heapFile('before')} ${n}`,

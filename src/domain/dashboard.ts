@@ -224,7 +224,7 @@ export class DashboardService {
     const storeId = requestedStoreId ?? (hasAllStores(principal) ? null : principal.currentStoreId);
     if (storeId) {
       if (!hasAnyRole(principal, ['MANAGER', 'ADMIN', 'STAFF'])) throw forbidden('No access to dashboards');
-      await requireStore(this.deps.db, principal, storeId);
+      await requireStore(this.deps.db, principal, storeId, { cached: true });
       return { tenantId: principal.tenantId, storeId };
     }
     if (!hasAllStores(principal)) {

@@ -620,7 +620,7 @@ export class InventoryService {
     storeId: string | undefined | null,
   ): Promise<{ streamKey: string; storeIds: string[] }> {
     if (storeId) {
-      await requireStore(this.deps.db, principal, storeId);
+      await requireStore(this.deps.db, principal, storeId, { cached: true });
       return { streamKey: topics.storeInventory(principal.tenantId, storeId), storeIds: [storeId] };
     }
     if (!hasAllStores(principal)) {

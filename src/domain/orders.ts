@@ -305,7 +305,7 @@ export class OrderService {
     storeId: string,
     after?: string | null,
   ): Promise<AsyncIterableIterator<OrderStreamEvent>> {
-    const store = await requireStore(this.deps.db, principal, storeId);
+    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
     const topic = topics.storeOrders(principal.tenantId, store.id);
     const source = await whenReady(
       this.deps.streams.subscribe<OrderEventPayload>({ streamKey: topic, topics: [topic], after }),

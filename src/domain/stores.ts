@@ -57,13 +57,50 @@ const storeSelect = { id: true, name: true, currency: true, timezone: true } as 
  * The store of the caller's tenant, or NOT_FOUND (another tenant's stores do not exist for the caller);
  * a store of the own tenant outside the caller's `stores` claim is FORBIDDEN, as the `store` auth scope says.
  */
-export async function requireStore(db: Db | Tx, principal: Principal, storeId: string): Promise<StoreView> {
-  const store = await db.store.findFirst({
-    where: { id: storeId, tenantId: principal.tenantId },
-    select: storeSelect,
-  });
+export async function requireStore(
+  db: Db | Tx,
+  principal: Principal,
+  storeId: string,
+  options: { cached?: boolean } = {},
+): Promise<StoreView> {
+  const store = options.cached
+    ? await knownStore(db as Db, principal.tenantId, storeId)
+    : await findStore(db, principal.tenantId, storeId);
   if (!store) throw notFound('Store', storeId);
   if (!canAccessStore(principal, store.id)) throw forbidden(`No access to store ${storeId}`);
+  return store;
+}
+
+function findStore(db: Db | Tx, tenantId: string, storeId: string): Promise<StoreView | null> {
+  return db.store.findFirst({ where: { id: storeId, tenantId }, select: storeSelect });
+}
+
+const STORE_MEMORY_MS = 60_000;
+const storesByDb = new WeakMap<Db, Map<string, { store: Promise<StoreView | null>; until: number }>>();
+
+/**
+ * A store row as read up to a minute ago. No operation edits a store or moves it to another tenant, and a
+ * subscription starts on every (re)connect of every screen: they read stores from here (found ones only:
+ * a store not found is asked again).
+ */
+function knownStore(db: Db, tenantId: string, storeId: string): Promise<StoreView | null> {
+  let stores = storesByDb.get(db);
+  if (!stores) {
+    stores = new Map();
+    storesByDb.set(db, stores);
+  }
+  const key = `${tenantId}\u0000${storeId}`;
+  const now = Date.now();
+  const known = stores.get(key);
+  if (known && known.until > now) return known.store;
+  if (stores.size >= 10_000) stores.clear();
+  const store = findStore(db, tenantId, storeId);
+  const memory = stores;
+  memory.set(key, { store, until: now + STORE_MEMORY_MS });
+  const forget = () => {
+    if (memory.get(key)?.store === store) memory.delete(key);
+  };
+  store.then((found) => found ?? forget(), forget);
   return store;
 }
 

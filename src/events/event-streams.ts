@@ -170,8 +170,8 @@ function openStream<P>(
       if (watermark > highestKnown) highestKnown = watermark;
       return;
     }
-    await assertNotPrunedPast(opts.db, stream.topics, stream.after);
-    const rows = await replayAfter(opts, stream.topics, stream.after);
+    const { rows, prunedThrough } = await replayAfter(opts, stream.topics, stream.after);
+    assertNotPrunedPast(prunedThrough, stream.after);
     if (ended) return;
     if (rows.length > opts.replayMaxEvents) {
       throw new DomainError('BAD_USER_INPUT', 'Cursor too old, refetch', {
@@ -191,7 +191,7 @@ function openStream<P>(
       () => false,
     );
     if (!started || ended) return;
-    const rows = await replayAfter(opts, stream.topics, highestKnown);
+    const { rows } = await replayAfter(opts, stream.topics, highestKnown);
     if (ended) return;
     if (rows.length > opts.replayMaxEvents) {
       throw new DomainError('SLOW_CONSUMER', 'Too many events missed; resume with the last cursor', {
@@ -310,13 +310,30 @@ function openStream<P>(
   return iterator;
 }
 
-async function replayAfter(opts: EventStreamsOptions, topics: string[], after: bigint): Promise<EventRow[]> {
-  return opts.db.$queryRaw<EventRow[]>`
-    SELECT "id", "tenantId", "topic", "kind", "payload", "createdAt" FROM "Event"
-    WHERE "topic" = ANY(${topics}::text[]) AND "id" > ${after.toString()}::bigint
-    ORDER BY "id"
-    LIMIT ${opts.replayMaxEvents + 1}::int`;
+/**
+ * The topics' events after the id (up to one more than a replay may hold) and how far retention pruned
+ * them, in one statement: one round trip per resuming subscriber, and one snapshot for both answers.
+ */
+async function replayAfter(
+  opts: EventStreamsOptions,
+  topics: string[],
+  after: bigint,
+): Promise<{ rows: EventRow[]; prunedThrough: bigint | null }> {
+  const rows = await opts.db.$queryRaw<Array<Nullable<EventRow> & { prunedThrough: bigint | null }>>`
+    SELECT mark."prunedThrough", e."id", e."tenantId", e."topic", e."kind", e."payload", e."createdAt"
+    FROM (SELECT max("prunedThroughId") AS "prunedThrough" FROM "EventPruneMark"
+          WHERE "topic" = ANY(${topics}::text[])) AS mark
+    LEFT JOIN LATERAL (
+      SELECT "id", "tenantId", "topic", "kind", "payload", "createdAt" FROM "Event"
+      WHERE "topic" = ANY(${topics}::text[]) AND "id" > ${after.toString()}::bigint
+      ORDER BY "id"
+      LIMIT ${opts.replayMaxEvents + 1}::int) AS e ON TRUE
+    ORDER BY e."id"`;
+  const events = rows.filter((row): row is EventRow & { prunedThrough: bigint | null } => row.id !== null);
+  return { rows: events, prunedThrough: rows[0]?.prunedThrough ?? null };
 }
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
 
 /**
  * The newest committed event id of the tenant (and of system events). Any event of theirs that commits

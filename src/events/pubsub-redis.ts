@@ -32,6 +32,7 @@ export function createRedisConnections(url: string, opts: RedisConnectionOptions
       commandTimeout: opts.commandTimeoutMs ?? 2000,
       maxRetriesPerRequest: 1,
       connectionName: `${name}:pub`,
+      enableAutoPipelining: true, // publishes and revocation lookups of one tick share a write
       retryStrategy: redisRetryStrategy(), // ops: exponential backoff with jitter, capped
     }),
     subscriber: new Redis(url, {

@@ -42,15 +42,12 @@ export async function pruneEvents(
 }
 
 /**
- * Refuses a resume position older than what retention kept for any of the topics: events after it
- * may be gone, and replaying what is left would skip them without a word.
+ * Refuses a resume position older than what retention kept (the highest pruned id of its topics, null
+ * when none was pruned): events after it may be gone, and replaying what is left would skip them without
+ * a word.
  */
-export async function assertNotPrunedPast(db: Db, topics: readonly string[], after: bigint): Promise<void> {
-  const pruned = await db.$queryRaw<Array<{ topic: string }>>`
-    SELECT "topic" FROM "EventPruneMark"
-    WHERE "topic" = ANY(${[...topics]}::text[]) AND "prunedThroughId" > ${after}
-    LIMIT 1`;
-  if (pruned.length > 0) {
+export function assertNotPrunedPast(prunedThrough: bigint | null, after: bigint): void {
+  if (prunedThrough !== null && prunedThrough > after) {
     throw new DomainError('BAD_USER_INPUT', 'Cursor expired: events after it are past retention, refetch', {
       reason: 'CURSOR_EXPIRED',
     });

@@ -246,13 +246,20 @@ function operationsPlugin(deps: PluginDeps): Plugin {
    * keeps it for the subscription's lifetime, and a closure there would keep the whole operation.
    */
   function subscriptionStarted(
-    fields: ReturnType<typeof operationFields>,
+    fields: Record<string, unknown>,
     field: string,
     principal: Principal | undefined,
     storeId: string | undefined,
   ): () => void {
     const endActivity = activity.subscriptionStarted(field, principal?.tenantId, storeId);
     metrics.subscriptionsActive.inc({ field });
+    if (!deps.logger.isLevelEnabled('debug')) {
+      // What is kept for the subscription's lifetime is multiplied by every socket: no log fields.
+      return () => {
+        endActivity();
+        metrics.subscriptionsActive.dec({ field });
+      };
+    }
     deps.logger.debug({ ...fields, field, storeId }, 'subscription started');
     return () => {
       endActivity();
@@ -300,7 +307,12 @@ function operationsPlugin(deps: PluginDeps): Plugin {
         onSubscribeResult({ result }) {
           if (!isAsyncIterable(result)) return;
           const store = storeId ?? principal?.currentStoreId;
-          const ended = subscriptionStarted(operationFields(args, 'subscription'), field, principal, store);
+          const ended = subscriptionStarted(
+            deps.logger.isLevelEnabled('debug') ? operationFields(args, 'subscription') : {},
+            field,
+            principal,
+            store,
+          );
           // Delivered by the fan-out engine: no per-event iterator wraps it, the engine reports its end.
           const delivered = engineSubscriptionOf(args.contextValue);
           if (delivered) {

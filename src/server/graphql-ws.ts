@@ -56,7 +56,10 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
+      subscribe: (args) =>
+        args.rootValue instanceof EngineSubscribed
+          ? args.rootValue.outcome
+          : (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         try {
@@ -133,13 +136,12 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
             args,
             query: payload.query,
           });
-          const outcome = subscriber.delivery(await subscribe(args));
           return {
             schema,
             document,
             operationName: payload.operationName,
             contextValue: undefined,
-            rootValue: { subscribe: () => outcome, execute: () => outcome } as EnvelopedRoot,
+            rootValue: new EngineSubscribed(subscriber.delivery(await subscribe(args))),
           };
         }
         return args;
@@ -177,6 +179,11 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
 function forgetHandshake(ctx: { extra: { request?: unknown }; connectionParams?: unknown }) {
   ctx.extra.request = undefined;
   ctx.connectionParams = undefined;
+}
+
+/** The root value graphql-ws gets for an operation subscribed in onSubscribe: its outcome, to iterate. */
+class EngineSubscribed {
+  constructor(readonly outcome: OperationResult) {}
 }
 
 type EnvelopedRoot = {
