@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServerOptions, WebSocket, WebSocketServer } from 'ws';
 import type { Principal } from '../auth/principal';
+import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
 import { clientAddress, isOriginAllowed } from './client-address';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
@@ -79,7 +79,7 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
   };
 
   function guardMessages(socket: WebSocket) {
-    const id = randomUUID();
+    const id = newId();
     const onMessage = () => {
       if (messageWindows.consume(id, messageRule).allowed) return;
       socket.off('message', onMessage);
@@ -106,7 +106,7 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
     },
     async admit(socket, request, principal) {
       const state: Admitted = {
-        holder: randomUUID(),
+        holder: newId(),
         ip: clientAddress(request, limits.trustProxy),
         user: `${principal.tenantId}:${principal.userId}`,
       };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   type DocumentNode,
@@ -11,6 +10,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/principal';
 import { engineSubscriptionOf } from '../fanout/delivered-subscription';
+import { newId } from '../observability/ids';
 import { clientAddress, isOriginAllowed } from './client-address';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
 import type { LimitsConfig } from './config';
@@ -154,7 +154,7 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
         });
         return;
       }
-      const holder = randomUUID();
+      const holder = newId();
       const slot = await concurrency.acquire(
         'subscriptions',
         subject,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type ExecutionArgs, type FieldNode, GraphQLError, getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -10,6 +9,7 @@ import type { PubSub } from '../events/pubsub';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
 import { engineSubscriptionOf } from '../fanout/delivered-subscription';
 import type { Activity } from './activity';
+import { newId } from './ids';
 import type { Logger } from './logger';
 import { type Metrics, topicKind } from './metrics';
 
@@ -63,7 +63,7 @@ export function createInstrumentation(deps: {
 
   function trackConnections(wsServer: WebSocketServer) {
     wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-      const id = randomUUID();
+      const id = newId();
       const info: ConnectionInfo = { id, openedAt: performance.now() };
       connections.set(socket, info);
       metrics.connectionsActive.inc();
@@ -235,7 +235,7 @@ function operationsPlugin(deps: PluginDeps): Plugin {
     return {
       ...(connection && connectionFields(connection)),
       requestId: context.requestId,
-      operationId: context.operationId ?? randomUUID(),
+      operationId: context.operationId ?? newId(),
       operationName: args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value,
       operationType: type,
     };

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { createYoga, type YogaServerOptions } from 'graphql-yoga';
 import type { Authenticator } from '../auth/authenticate';
 import { canWatchStation } from '../auth/policy';
@@ -6,6 +5,7 @@ import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
 import { renderOfflineGraphiQL } from '../demo/graphiql';
 import type { Services } from '../domain/index';
+import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
 import type { GraphQLContext } from '../schema/context';
 import { buildSchema } from '../schema/index';
@@ -62,7 +62,7 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
       return {
         principal,
         services,
-        requestId: randomUUID(),
+        requestId: newId(),
         access: {
           platformTenants: config.platformTenants,
           canWatchStation: stationAccessCache(services),
