@@ -67,6 +67,7 @@ const ORDER_TOPIC = topics.storeOrders(BENCH_TENANT, BENCH_STORE);
 const DELIVERY_TIMEOUT_MS = 20_000;
 const TRIGGER_ONLY_EVENTS = 40;
 const TRIGGER_WARMUP_EVENTS = 40;
+const CONNECT_WARMUP = 1000;
 
 const SUBSCRIPTION = /* GraphQL */ `subscription Orders($storeId: ID!, $after: String) {
   orderUpdated(storeId: $storeId, after: $after) {
@@ -204,6 +205,8 @@ async function connect(
   n: number,
   concurrency: number,
   variables?: Record<string, unknown>,
+  /** First user index: a warm-up uses users of its own, so nothing it caches serves the measured run. */
+  firstUser = 0,
 ) {
   const per = Math.ceil(n / clients.length);
   const replies = await Promise.all(
@@ -212,7 +215,7 @@ async function connect(
         cmd: 'connect',
         system,
         urls,
-        from: i * per,
+        from: firstUser + i * per,
         count: Math.max(0, Math.min(per, n - i * per)),
         concurrency,
         query: SUBSCRIPTION,
@@ -472,7 +475,20 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     await fireAll(triggerFor(system, servers[0]!, setup), 5);
     const variables =
       system === 'expediter' ? { storeId: BENCH_STORE, after: await setup.cursor() } : undefined;
-    await new Promise((r) => setTimeout(r, 500));
+    // Warm-up, for every system alike: connections of other users, opened and closed, so that the measured
+    // connects run on a JIT-compiled path, as on a server that has been up for a while.
+    const warmClients = startClients();
+    await connect(
+      warmClients,
+      system,
+      servers.map((s) => s.wsUrl),
+      CONNECT_WARMUP,
+      25,
+      variables,
+      n,
+    );
+    await stopAll(warmClients);
+    await new Promise((r) => setTimeout(r, 1000));
     const heapFile = (when: string) =>
       path.resolve(`bench/profiles/expediter-${n}-connections-${when}.heapsnapshot`);
     if (flags.heap && system === 'expediter')

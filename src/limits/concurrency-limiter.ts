@@ -48,6 +48,8 @@ end
 return #KEYS
 `;
 
+const RENEW_BATCH = 500;
+
 export function createConcurrencyLimiter(options: {
   redis: LimiterRedis;
   keyPrefix: string;
@@ -65,22 +67,32 @@ export function createConcurrencyLimiter(options: {
     if (mode === 'redis') void renewAll();
   });
 
+  /**
+   * Renews every lease this instance holds, RENEW_BATCH at a time: one script over tens of thousands of
+   * leases would hold Redis (single-threaded) for tens of milliseconds, and every connect and subscribe of
+   * every instance would wait behind it.
+   */
   async function renewAll() {
-    const keys: string[] = [];
-    const holders: string[] = [];
-    for (const [key, set] of held) {
+    let keys: string[] = [];
+    let holders: string[] = [];
+    const renew = async () => {
+      const [batchKeys, batchHolders] = [keys, holders];
+      [keys, holders] = [[], []];
+      await redis
+        .run(
+          (client) => client.eval(RENEW_SCRIPT, batchKeys.length, ...batchKeys, leaseMs, ...batchHolders),
+          () => 0,
+        )
+        .catch(() => 0);
+    };
+    for (const [key, set] of [...held]) {
       for (const holder of set) {
         keys.push(key);
         holders.push(holder);
+        if (keys.length >= RENEW_BATCH) await renew();
       }
     }
-    if (keys.length === 0) return;
-    await redis
-      .run(
-        (client) => client.eval(RENEW_SCRIPT, keys.length, ...keys, leaseMs, ...holders),
-        () => 0,
-      )
-      .catch(() => 0);
+    if (keys.length > 0) await renew();
   }
 
   function holdLocally(key: string, holder: string) {
