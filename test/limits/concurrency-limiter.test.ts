@@ -57,6 +57,17 @@ describe('open slots shared through Redis', () => {
     expect((await b.acquire('conn', 'u', 'c2', 1)).allowed).toBe(false);
   });
 
+  it('renews more leases than one renewal script takes (they are renewed in batches)', async () => {
+    const prefix = uniqueRedisPrefix();
+    const { slots: a } = await instance(prefix, { leaseMs: 600 });
+    const { slots: b } = await instance(prefix, { leaseMs: 600 });
+    const subjects = Array.from({ length: 1200 }, (_, i) => `u${i}`);
+    for (const subject of subjects) await a.acquire('conn', subject, 'held', 1);
+    await sleep(1000);
+    const probes = await Promise.all(subjects.map((subject) => b.acquire('conn', subject, 'probe', 1)));
+    expect(probes.filter((probe) => probe.allowed)).toEqual([]);
+  });
+
   it('frees the slots of an instance that vanished once their lease runs out', async () => {
     const prefix = uniqueRedisPrefix();
     const proxy = await startRedisProxy();
