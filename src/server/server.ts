@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { createDb, type DbHandle } from '../db/client';
 import { migrate } from '../db/migrate';
 import { seed } from '../db/seed';
+import { createTenancyLookups } from '../db/tenancy';
 import { createWebPages } from '../demo/web-pages';
 import { createServices, type Services } from '../domain/index';
 import { createEventStreams } from '../events/event-streams';
@@ -107,17 +108,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       verifier: createTokenVerifier(config.jwt),
       revocations,
       logger,
-      // A store never moves to another tenant: a yes is remembered; a no is asked again (it may be new).
-      storeOfTenant: cachedFor(
-        60_000,
-        async (tenantId: string, storeId: string) =>
-          (await db.store.count({ where: { id: storeId, tenantId } })) > 0,
-        (isOfTenant) => isOfTenant,
-      ),
-      // Preferences and read receipts are keyed by user id: a token naming another tenant's user is refused.
-      userOfOtherTenant: cachedFor(60_000, async (tenantId: string, userId: string) => {
-        return (await db.user.count({ where: { id: userId, tenantId: { not: tenantId } } })) > 0;
-      }),
+      ...createTenancyLookups(db),
     }),
   );
 
@@ -281,31 +272,5 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       closing ??= withinDeadline(deadline, logger, shutDown(deadline));
       return closing;
     },
-  };
-}
-
-/**
- * Remembers a two-key lookup's answer for ttlMs (bounded to 10,000 entries), so a check that runs on
- * every authenticated request costs a query only now and then.
- */
-function cachedFor<T>(
-  ttlMs: number,
-  lookup: (a: string, b: string) => Promise<T>,
-  keep: (answer: T) => boolean = () => true,
-) {
-  const answers = new Map<string, { value: Promise<T>; until: number }>();
-  return (a: string, b: string): Promise<T> => {
-    const key = `${a}\u0000${b}`;
-    const now = Date.now();
-    const cached = answers.get(key);
-    if (cached && cached.until > now) return cached.value;
-    if (answers.size >= 10_000) answers.clear();
-    const value = lookup(a, b);
-    answers.set(key, { value, until: now + ttlMs });
-    const forget = () => {
-      if (answers.get(key)?.value === value) answers.delete(key);
-    };
-    value.then((answer) => keep(answer) || forget(), forget);
-    return value;
   };
 }

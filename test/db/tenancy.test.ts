@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenancyLookups } from '../../src/db/tenancy';
+import type { Db } from '../../src/db/types';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+/** The real client, with the user queries it runs counted. */
+function countingUserQueries(db: Db) {
+  const counter = { queries: 0 };
+  const user = new Proxy(db.user, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== 'findMany' || typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        counter.queries++;
+        return value.apply(target, args);
+      };
+    },
+  });
+  const counted = new Proxy(db, {
+    get: (target, property, receiver) =>
+      property === 'user' ? user : Reflect.get(target, property, receiver),
+  });
+  return { db: counted as Db, counter };
+}
+
+describe('tenancy lookups', () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase({ seed: true });
+  });
+  afterAll(() => database.drop());
+
+  it("says whether a user id is another tenant's user", async () => {
+    const lookups = createTenancyLookups(database.handle.db);
+    expect(await lookups.userOfOtherTenant('acme', 'globex-staff')).toBe(true);
+    expect(await lookups.userOfOtherTenant('acme', 'acme-staff')).toBe(false);
+    expect(await lookups.userOfOtherTenant('globex', 'globex-staff')).toBe(false);
+    expect(await lookups.userOfOtherTenant('acme', 'nobody-at-all')).toBe(false);
+  });
+
+  it('answers the users asked in one turn of the event loop with one query, each answer its own', async () => {
+    const { db, counter } = countingUserQueries(database.handle.db);
+    const lookups = createTenancyLookups(db);
+    const asked: Array<[string, string]> = [
+      ['acme', 'acme-staff'],
+      ['acme', 'globex-staff'],
+      ['globex', 'globex-staff'],
+      ['globex', 'acme-manager'],
+      ['acme', 'unknown-user'],
+    ];
+    const answers = await Promise.all(asked.map(([tenant, user]) => lookups.userOfOtherTenant(tenant, user)));
+    expect(answers).toEqual([false, true, false, true, false]);
+    expect(counter.queries).toBe(1);
+    // Remembered: asking again costs nothing.
+    expect(await lookups.userOfOtherTenant('acme', 'globex-staff')).toBe(true);
+    expect(counter.queries).toBe(1);
+  });
+
+  it('remembers a store of the tenant, and asks again about one that was not (it may be new)', async () => {
+    const lookups = createTenancyLookups(database.handle.db);
+    expect(await lookups.storeOfTenant('acme', 'acme-downtown')).toBe(true);
+    expect(await lookups.storeOfTenant('acme', 'globex-central')).toBe(false);
+    expect(await lookups.storeOfTenant('acme', 'acme-brand-new')).toBe(false);
+    await database.handle.query(
+      `INSERT INTO "Store" ("id", "tenantId", "name", "currency", "timezone") VALUES ('acme-brand-new', 'acme', 'New', 'USD', 'UTC')`,
+    );
+    expect(await lookups.storeOfTenant('acme', 'acme-brand-new')).toBe(true);
+  });
+});
