@@ -1,6 +1,9 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
+import { type GraphQLContext, resolverContextOf } from '../../src/schema/context';
 import {
   startTestServer,
   TEST_JWT_SECRET,
@@ -270,4 +273,74 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+describe('memory: what an engine-delivered subscription keeps', () => {
+  let app: TestServer;
+  let operationContexts = 0;
+  let collected = 0;
+  // Not WeakRefs: a WeakRef keeps its target alive until the job that made it ends, which a test may outlive.
+  const collection = new FinalizationRegistry<string>(() => {
+    collected++;
+  });
+  beforeAll(async () => {
+    app = await startTestServer({
+      redisUrl: TEST_REDIS_URL,
+      serverOptions: {
+        // The engine makes each group's context from its first member's operation context: observe that one.
+        fanout: {
+          executionContext: (context) => {
+            operationContexts++;
+            collection.register(context as object, 'operation context');
+            return resolverContextOf(context as GraphQLContext);
+          },
+        },
+      },
+    });
+  });
+  afterAll(() => app?.close());
+
+  it("keeps neither the operation's context nor its wrappers: only what delivers its events", async () => {
+    const socket = await app.connect(await app.token('acme-manager'));
+    const events = socket.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', withItems: true });
+    await waitFor(() => app.server.fanout?.stats().subscribers === 1);
+    const staff = await app.token('acme-staff');
+    const order = async () => {
+      const result = await app.gql<{ createOrder: { id: string } }>(
+        CREATE_ORDER,
+        {
+          input: {
+            storeId: 'acme-downtown',
+            channel: 'POS',
+            items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+          },
+        },
+        { token: staff },
+      );
+      return result.data!.createOrder.id;
+    };
+    const first = await order();
+    expect((await events.next()).data?.orderUpdated.order.id).toBe(first);
+    expect(operationContexts).toBe(1);
+
+    const collect = exposedGc();
+    for (let i = 0; i < 10 && collected === 0; i++) {
+      collect();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(collected).toBe(1);
+
+    // The subscription lives on without it, shape and scope intact.
+    const second = await order();
+    const next = (await events.next()).data?.orderUpdated;
+    expect(next?.order.id).toBe(second);
+    expect(next?.order.items).toEqual([{ name: expect.any(String) }]);
+    await socket.dispose();
+  });
+});
+
+/** The garbage collector, callable from this test worker. */
+function exposedGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
 }

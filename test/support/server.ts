@@ -2,7 +2,7 @@ import { type Client, createClient, type ExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 import { tokenForDemoUser } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
-import { createServer, type ExpediterServer } from '../../src/server/server';
+import { createServer, type ExpediterServer, type ServerOptions } from '../../src/server/server';
 import { createTestDatabase } from './db';
 
 export const TEST_JWT_SECRET = 'test-secret-for-expediter-suite';
@@ -16,6 +16,8 @@ export interface TestServerOptions {
   /** Instances that should talk to each other share a prefix; by default each server gets its own. */
   redisPrefix?: string;
   env?: Record<string, string>;
+  /** createServer's options (e.g. fan-out engine hooks a test observes through). */
+  serverOptions?: ServerOptions;
 }
 
 export interface GqlOptions {
@@ -81,7 +83,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     OUTBOX_RELAY_INTERVAL_MS: '200',
     ...options.env,
   });
-  const server = await createServer(config);
+  const server = await createServer(config, options.serverOptions);
   const clients = new Set<WsClient>();
 
   const testServer: TestServer = {
