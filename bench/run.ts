@@ -464,6 +464,8 @@ interface ConnectionsResult {
   connected: number;
   failures: number;
   rssPerConnectionKiB: number;
+  /** JS heap in use after a full GC: steadier than RSS, which moves with what the allocators keep. */
+  heapPerConnectionKiB: number;
   p50: number;
   p99: number;
 }
@@ -515,6 +517,7 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
       connected: millis.length,
       failures,
       rssPerConnectionKiB: (after.rss - before.rss) / 1024 / Math.max(1, millis.length),
+      heapPerConnectionKiB: (after.heapUsed - before.heapUsed) / 1024 / Math.max(1, millis.length),
       p50: percentile(millis, 0.5),
       p99: percentile(millis, 0.99),
     };
@@ -643,6 +646,12 @@ function connectionRows(results: Partial<Record<System, ConnectionsResult>>): Ro
       unit: 'KiB',
       lowerIsBetter: true,
       values: pick((r) => r.rssPerConnectionKiB),
+    },
+    {
+      label: 'server heap per connection (after GC)',
+      unit: 'KiB',
+      lowerIsBetter: true,
+      values: pick((r) => r.heapPerConnectionKiB),
     },
     { label: 'connect+auth+subscribe p50', unit: 'ms', lowerIsBetter: true, values: pick((r) => r.p50) },
     { label: 'connect+auth+subscribe p99', unit: 'ms', lowerIsBetter: true, values: pick((r) => r.p99) },
