@@ -28,7 +28,11 @@ export interface ConnectionGuard {
   /** Closes refused attempts and floods; call once on the server (before or after graphql-ws). */
   attach(wsServer: WebSocketServer): void;
   /** After authentication: takes the connection's slots per IP and per user, or says why not. */
-  admit(socket: WebSocket, request: IncomingMessage, principal: Principal): Promise<Refusal | undefined>;
+  admit(
+    socket: WebSocket,
+    request: IncomingMessage | undefined,
+    principal: Principal,
+  ): Promise<Refusal | undefined>;
   /** On close: frees what `admit` took (safe to call for sockets never admitted). */
   release(socket: WebSocket): Promise<void>;
 }

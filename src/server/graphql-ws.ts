@@ -1,6 +1,5 @@
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, type ServerOptions } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate';
@@ -10,6 +9,7 @@ import { type Revocation, revokes } from '../auth/revocation';
 import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
+import { serveGraphqlWs } from './graphql-ws-adapter';
 
 /** Close codes Expediter uses on WebSockets; README "Close codes" documents each. */
 export const WsCloseCode = {
@@ -35,7 +35,6 @@ export interface GraphqlWsOptions {
   authenticator: Authenticator;
   logger: Logger;
   connectionInitTimeoutMs: number;
-  keepAliveMs: number;
   /** Connection limits (src/limits): per-user/per-IP slots taken after authentication, freed on close. */
   connectionLimits?: Pick<ConnectionGuard, 'admit' | 'release'>;
   /** ops: called when a connection is acknowledged (connect latency, who it is in the logs). */
@@ -52,7 +51,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
   const { wsServer, yoga, authenticator, logger } = options;
   const connections = new Set<ConnectionState>();
 
-  const disposable = useServer<Record<string, unknown>, { state: ConnectionState }>(
+  const disposable = serveGraphqlWs<{ state: ConnectionState }>(
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
@@ -148,7 +147,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
       },
     },
     wsServer,
-    options.keepAliveMs,
+    logger,
   );
 
   return {

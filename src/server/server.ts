@@ -199,7 +199,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     authenticator,
     logger,
     connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
-    keepAliveMs: 0, // the heartbeat above pings and terminates dead peers instead of graphql-ws
     onAcknowledged: (socket, principal) => instrument.connectionAcknowledged(socket, principal),
     connectionLimits: limits.connections,
     fanout,
