@@ -365,7 +365,8 @@ export function createFanoutEngine(options: FanoutOptions) {
     private source?: AsyncIterator<unknown>;
     private group?: Group;
     private ended = false;
-    private endWaiter?: { resolve(r: IteratorResult<never>): void; reject(e: unknown): void };
+    /** Settles the executor's pending next() (a rejected promise passed in rejects it): one closure kept. */
+    private endWaiter?: (outcome: IteratorResult<never> | Promise<never>) => void;
     private failure?: unknown;
     /** Right after the handoff: what the member's own stream already delivered (dropped from the group). */
     private overlap?: { watermark: bigint; ids: readonly string[]; left: number };
@@ -423,8 +424,8 @@ export function createFanoutEngine(options: FanoutOptions) {
         next: () => {
           if (this.failure !== undefined) return Promise.reject(this.failure);
           if (this.ended) return Promise.resolve({ done: true, value: undefined });
-          return new Promise((resolve, reject) => {
-            this.endWaiter = { resolve, reject };
+          return new Promise((resolve) => {
+            this.endWaiter = resolve;
           });
         },
         return: async () => {
@@ -552,8 +553,8 @@ export function createFanoutEngine(options: FanoutOptions) {
       if (this.failure !== undefined) {
         const failure = this.failure;
         this.failure = undefined;
-        waiter.reject(failure);
-      } else waiter.resolve({ done: true, value: undefined });
+        waiter(Promise.reject(failure));
+      } else waiter({ done: true, value: undefined });
     }
 
     /** Leaves the group and returns the domain stream (unsubscribing it from pub/sub); idempotent. */
@@ -572,7 +573,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       }
       const waiter = this.endWaiter;
       this.endWaiter = undefined;
-      if (this.failure === undefined) waiter?.resolve({ done: true, value: undefined });
+      if (this.failure === undefined) waiter?.({ done: true, value: undefined });
       else this.endWaiter = waiter;
       try {
         await this.source?.return?.();

@@ -57,8 +57,8 @@ export function createConcurrencyLimiter(options: {
 }): ConcurrencyLimiter {
   const { redis, keyPrefix } = options;
   const leaseMs = options.leaseMs ?? 30_000;
-  /** This instance's slots: key -> holders. */
-  const held = new Map<string, Set<string>>();
+  /** This instance's slots. */
+  const held = new HeldSlots();
   const keyOf = (kind: string, subject: string) => `${keyPrefix}limits:slots:${kind}:${subject}`;
 
   const renewal = setInterval(() => void renewAll(), Math.max(Math.floor(leaseMs / 3), 50));
@@ -85,23 +85,12 @@ export function createConcurrencyLimiter(options: {
         )
         .catch(() => 0);
     };
-    for (const [key, set] of [...held]) {
-      for (const holder of set) {
-        keys.push(key);
-        holders.push(holder);
-        if (keys.length >= RENEW_BATCH) await renew();
-      }
+    for (const [key, holder] of held.all()) {
+      keys.push(key);
+      holders.push(holder);
+      if (keys.length >= RENEW_BATCH) await renew();
     }
     if (keys.length > 0) await renew();
-  }
-
-  function holdLocally(key: string, holder: string) {
-    let set = held.get(key);
-    if (!set) {
-      set = new Set();
-      held.set(key, set);
-    }
-    set.add(holder);
   }
 
   return {
@@ -114,20 +103,18 @@ export function createConcurrencyLimiter(options: {
           return { allowed: reply[0] === 1, limit, count: reply[1] ?? 0 };
         },
         () => {
-          const count = held.get(key)?.size ?? 0;
-          if (held.get(key)?.has(holder)) return { allowed: true, limit, count };
+          const count = held.count(key);
+          if (held.has(key, holder)) return { allowed: true, limit, count };
           const allowed = count < limit;
           return { allowed, limit, count: allowed ? count + 1 : count };
         },
       );
-      if (result.allowed) holdLocally(key, holder);
+      if (result.allowed) held.add(key, holder);
       return result;
     },
     async release(kind, subject, holder) {
       const key = keyOf(kind, subject);
-      const set = held.get(key);
-      if (!set?.delete(holder)) return;
-      if (set.size === 0) held.delete(key);
+      if (!held.delete(key, holder)) return;
       await redis
         .run(
           (client) => client.zrem(key, holder),
@@ -138,9 +125,7 @@ export function createConcurrencyLimiter(options: {
     async close() {
       clearInterval(renewal);
       stopModeWatch();
-      const slots = [...held].flatMap(([key, holders]) =>
-        [...holders].map((holder) => [key, holder] as const),
-      );
+      const slots = held.all();
       held.clear();
       await redis
         .run(
@@ -150,4 +135,58 @@ export function createConcurrencyLimiter(options: {
         .catch(() => []);
     },
   };
+}
+
+/**
+ * Holders by slot key. Most keys have one holder (a user's connection, a user's subscription), so a key keeps
+ * its holder as a plain string until a second one comes: this map has an entry per connected user.
+ */
+class HeldSlots {
+  private readonly slots = new Map<string, string | Set<string>>();
+
+  add(key: string, holder: string): void {
+    const current = this.slots.get(key);
+    if (current === undefined) this.slots.set(key, holder);
+    else if (typeof current === 'string') {
+      if (current !== holder) this.slots.set(key, new Set([current, holder]));
+    } else current.add(holder);
+  }
+
+  /** False when the key had no such holder. */
+  delete(key: string, holder: string): boolean {
+    const current = this.slots.get(key);
+    if (current === undefined) return false;
+    if (typeof current === 'string') {
+      if (current !== holder) return false;
+      this.slots.delete(key);
+      return true;
+    }
+    if (!current.delete(holder)) return false;
+    if (current.size === 1) this.slots.set(key, current.values().next().value as string);
+    return true;
+  }
+
+  has(key: string, holder: string): boolean {
+    const current = this.slots.get(key);
+    return typeof current === 'string' ? current === holder : (current?.has(holder) ?? false);
+  }
+
+  count(key: string): number {
+    const current = this.slots.get(key);
+    return current === undefined ? 0 : typeof current === 'string' ? 1 : current.size;
+  }
+
+  /** Every (key, holder) pair, as a snapshot. */
+  all(): Array<readonly [string, string]> {
+    const pairs: Array<readonly [string, string]> = [];
+    for (const [key, holders] of this.slots) {
+      if (typeof holders === 'string') pairs.push([key, holders]);
+      else for (const holder of holders) pairs.push([key, holder]);
+    }
+    return pairs;
+  }
+
+  clear(): void {
+    this.slots.clear();
+  }
 }

@@ -93,8 +93,8 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
       socket.close(TOO_MANY_CONNECTIONS, CloseReason.messages);
       setTimeout(() => socket.terminate(), 1000).unref();
     };
+    // No close listener per socket to forget the window: the windows' sweeper drops idle ones.
     socket.on('message', onMessage);
-    socket.once('close', () => messageWindows.forget(id));
   }
 
   return {

@@ -132,7 +132,6 @@ export function createMemoryWindows(now: () => number = Date.now) {
         newest === undefined ? 0 : newest + rule.windowMs - at,
       );
     },
-    forget: (key: string) => windows.delete(key),
     size: () => windows.size,
     close: () => {
       clearInterval(sweeper);

@@ -12,6 +12,7 @@ import type { Principal } from '../../src/auth/principal';
 import { filterMap, shareable } from '../../src/domain/stream-iterators';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { StreamEvent } from '../../src/events/streams';
+import { engineSubscriptionOf } from '../../src/fanout/delivered-subscription';
 import { createFanoutEngine, SlowConsumerCloseCode } from '../../src/fanout/engine';
 import { createLogger } from '../../src/observability/logger';
 
@@ -19,13 +20,14 @@ import { createLogger } from '../../src/observability/logger';
 function stream() {
   const queue: unknown[] = [];
   let waiting: ((result: IteratorResult<unknown>) => void) | undefined;
+  let failing: ((error: unknown) => void) | undefined;
   const state = { returned: false };
   const iterator: AsyncIterableIterator<unknown> = {
     next: () =>
-      new Promise((resolve) => {
+      new Promise((resolve, reject) => {
         const value = queue.shift();
         if (value !== undefined) resolve({ value, done: false });
-        else waiting = resolve;
+        else [waiting, failing] = [resolve, reject];
       }),
     return: async () => {
       state.returned = true;
@@ -43,6 +45,10 @@ function stream() {
         waiting = undefined;
         resolve({ value, done: false });
       } else queue.push(value);
+    },
+    /** The stream breaks (e.g. it cannot catch up after a pub/sub outage). */
+    fail(error: unknown) {
+      failing?.(error);
     },
   };
 }
@@ -134,6 +140,44 @@ describe('fan-out engine', () => {
     expect(b.socket.sent).toEqual([
       '{"id":"b","type":"next","payload":{"data":{"tick":{"cursor":"c1","n":1}}}}',
     ]);
+  });
+
+  it("hands graphql-ws the engine's own iterator, and tells plugins of the end once", async () => {
+    const f = fixture();
+    const contextValue: Record<PropertyKey, unknown> = {};
+    const args: ExecutionArgs = { schema: f.schema, document: parse(QUERY), contextValue };
+    const delivered = f.engine.prepare({
+      id: 'a',
+      socket: fakeSocket() as never,
+      principal: staff,
+      args,
+      query: QUERY,
+    });
+    const result = await subscribe(args);
+    const iterator = delivered.delivery(result) as AsyncIterableIterator<unknown>;
+    expect(iterator).not.toBe(result); // not the executor's per-event wrapper
+
+    const ends: string[] = [];
+    const subscription = engineSubscriptionOf(contextValue);
+    subscription?.onEnd(() => ends.push('metrics'));
+    subscription?.onEnd(() => ends.push('limits'));
+    const pending = iterator.next();
+    await iterator.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(ends).toEqual(['metrics', 'limits']);
+    subscription?.onEnd(() => ends.push('late'));
+    expect(ends).toEqual(['metrics', 'limits', 'late']);
+    await iterator.return?.();
+    expect(ends).toHaveLength(3);
+  });
+
+  it('a failing stream ends the subscription with its error and releases it', async () => {
+    const f = fixture();
+    const a = await subscriber(f, 'a');
+    const failure = new Error('Too many events missed; resume with the last cursor');
+    f.sources[0]!.fail(failure);
+    await expect(a.next).rejects.toBe(failure);
+    expect(f.engine.stats()).toEqual({ groups: 0, subscribers: 0 });
   });
 
   it('completing a subscription releases its stream and its group membership', async () => {
