@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { remembered } from './remembered';
 import type { Db } from './types';
 
 /**
@@ -16,48 +17,22 @@ export function createTenancyLookups(db: Db) {
       });
       return ids.map((id) => rows.filter((row) => row.id === id));
     },
-    // Batches span every socket's callback of one event-loop turn; the minute-long memory is cachedFor's.
+    // Batches span every socket's callback of one event-loop turn; the minute-long memory is remembered()'s.
     { cache: false, maxBatchSize: 500, batchScheduleFn: (run) => setImmediate(run) },
   );
 
   return {
     /** A store never moves to another tenant: a yes is remembered; a no is asked again (it may be new). */
-    storeOfTenant: cachedFor(
+    storeOfTenant: remembered(
       60_000,
       async (tenantId: string, storeId: string) =>
         (await db.store.count({ where: { id: storeId, tenantId } })) > 0,
       (isOfTenant) => isOfTenant,
     ),
     /** Preferences and read receipts are keyed by user id: a token naming another tenant's user is refused. */
-    userOfOtherTenant: cachedFor(60_000, async (tenantId: string, userId: string) => {
+    userOfOtherTenant: remembered(60_000, async (tenantId: string, userId: string) => {
       const users = await usersById.load(userId);
       return users.some((user) => user.tenantId !== tenantId);
     }),
-  };
-}
-
-/**
- * Remembers a two-key lookup's answer for ttlMs (bounded to 10,000 entries), so a check that runs on
- * every authenticated request costs a query only now and then. `keep` says which answers to remember.
- */
-function cachedFor<T>(
-  ttlMs: number,
-  lookup: (a: string, b: string) => Promise<T>,
-  keep: (answer: T) => boolean = () => true,
-) {
-  const answers = new Map<string, { value: Promise<T>; until: number }>();
-  return (a: string, b: string): Promise<T> => {
-    const key = `${a}\u0000${b}`;
-    const now = Date.now();
-    const cached = answers.get(key);
-    if (cached && cached.until > now) return cached.value;
-    if (answers.size >= 10_000) answers.clear();
-    const value = lookup(a, b);
-    answers.set(key, { value, until: now + ttlMs });
-    const forget = () => {
-      if (answers.get(key)?.value === value) answers.delete(key);
-    };
-    value.then((answer) => keep(answer) || forget(), forget);
-    return value;
   };
 }

@@ -1,5 +1,6 @@
 import { canAccessStore, hasAnyRole, visibleStores } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
+import { remembered } from '../db/remembered';
 import type { Db, Tx } from '../db/types';
 import type { StationKind } from '../generated/prisma/enums';
 import { badInput, forbidden, notFound } from './errors';
@@ -75,8 +76,7 @@ function findStore(db: Db | Tx, tenantId: string, storeId: string): Promise<Stor
   return db.store.findFirst({ where: { id: storeId, tenantId }, select: storeSelect });
 }
 
-const STORE_MEMORY_MS = 60_000;
-const storesByDb = new WeakMap<Db, Map<string, { store: Promise<StoreView | null>; until: number }>>();
+const storesByDb = new WeakMap<Db, (tenantId: string, storeId: string) => Promise<StoreView | null>>();
 
 /**
  * A store row as read up to a minute ago. No operation edits a store or moves it to another tenant, and a
@@ -84,24 +84,16 @@ const storesByDb = new WeakMap<Db, Map<string, { store: Promise<StoreView | null
  * a store not found is asked again).
  */
 function knownStore(db: Db, tenantId: string, storeId: string): Promise<StoreView | null> {
-  let stores = storesByDb.get(db);
-  if (!stores) {
-    stores = new Map();
-    storesByDb.set(db, stores);
+  let lookup = storesByDb.get(db);
+  if (!lookup) {
+    lookup = remembered(
+      60_000,
+      (tenant, store) => findStore(db, tenant, store),
+      (found) => found !== null,
+    );
+    storesByDb.set(db, lookup);
   }
-  const key = `${tenantId}\u0000${storeId}`;
-  const now = Date.now();
-  const known = stores.get(key);
-  if (known && known.until > now) return known.store;
-  if (stores.size >= 10_000) stores.clear();
-  const store = findStore(db, tenantId, storeId);
-  const memory = stores;
-  memory.set(key, { store, until: now + STORE_MEMORY_MS });
-  const forget = () => {
-    if (memory.get(key)?.store === store) memory.delete(key);
-  };
-  store.then((found) => found ?? forget(), forget);
-  return store;
+  return lookup(tenantId, storeId);
 }
 
 /** Bounds of a station's target time, in seconds. */
