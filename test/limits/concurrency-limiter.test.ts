@@ -9,11 +9,14 @@ const silent = createLogger('silent');
 
 describe('open slots shared through Redis', () => {
   const open: Array<{ slots: ConcurrencyLimiter; redis: LimiterRedis }> = [];
-  async function instance(keyPrefix: string, options: { leaseMs?: number; redisUrl?: string } = {}) {
+  async function instance(
+    keyPrefix: string,
+    options: { leaseMs?: number; redisUrl?: string; commandTimeoutMs?: number } = {},
+  ) {
     const redis = createLimiterRedis({
       redisUrl: options.redisUrl ?? REDIS_URL,
       logger: silent,
-      commandTimeoutMs: 300,
+      commandTimeoutMs: options.commandTimeoutMs ?? 300,
     });
     await redis.ready(2000);
     const created = {
@@ -59,12 +62,15 @@ describe('open slots shared through Redis', () => {
 
   it('renews more leases than one renewal script takes (they are renewed in batches)', async () => {
     const prefix = uniqueRedisPrefix();
-    const { slots: a } = await instance(prefix, { leaseMs: 600 });
-    const { slots: b } = await instance(prefix, { leaseMs: 600 });
+    // Generous command timeouts: on a loaded machine a slow reply would put an instance in local mode, which
+    // (correctly) stops renewing in Redis and is not what this test is about.
+    const { slots: a, redis } = await instance(prefix, { leaseMs: 1500, commandTimeoutMs: 5000 });
+    const { slots: b } = await instance(prefix, { leaseMs: 1500, commandTimeoutMs: 5000 });
     const subjects = Array.from({ length: 1200 }, (_, i) => `u${i}`);
-    for (const subject of subjects) await a.acquire('conn', subject, 'held', 1);
-    await sleep(1000);
+    await Promise.all(subjects.map((subject) => a.acquire('conn', subject, 'held', 1)));
+    await sleep(2500); // past the lease: only renewals keep the slots
     const probes = await Promise.all(subjects.map((subject) => b.acquire('conn', subject, 'probe', 1)));
+    expect(redis.mode()).toBe('redis');
     expect(probes.filter((probe) => probe.allowed)).toEqual([]);
   });
 
