@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
-import { type Client, createClient } from 'graphql-ws';
+import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { openGraphqlWs } from '../support/server';
 
 /** A made-up client address; servers under test trust X-Forwarded-For, so each test gets its own IP budgets. */
 export const freshIp = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
@@ -71,59 +72,28 @@ export interface WsConnection {
 }
 
 /** A graphql-ws client from a given address; rejects with `{ code, reason }` when closed before the ack. */
-export function connectWs(
+export async function connectWs(
   wsUrl: string,
   token: string,
   options: ClientOptions & { storeId?: string } = {},
 ): Promise<WsConnection> {
-  const headers = headersOf(options);
-  class AddressedWebSocket extends WebSocket {
-    constructor(url: string, protocols?: string | string[]) {
-      super(url, protocols, { headers });
-    }
-  }
-  let closedFlag = false;
-  let resolveClosed: (event: { code: number; reason: string }) => void = () => {};
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
-    resolveClosed = resolve;
+  const connection = openGraphqlWs({
+    url: wsUrl,
+    headers: headersOf(options),
+    connectionParams: {
+      authorization: `Bearer ${token}`,
+      ...(options.storeId ? { storeId: options.storeId } : {}),
+    },
   });
-  return new Promise((resolve, reject) => {
-    let acked = false;
-    const client = createClient({
-      url: wsUrl,
-      webSocketImpl: AddressedWebSocket,
-      connectionParams: {
-        authorization: `Bearer ${token}`,
-        ...(options.storeId ? { storeId: options.storeId } : {}),
-      },
-      lazy: false,
-      retryAttempts: 0,
-      shouldRetry: () => false,
-      onNonLazyError: () => {},
-      on: {
-        connected: () => {
-          acked = true;
-          resolve({
-            client,
-            closed,
-            isClosed: () => closedFlag,
-            operation: (query, variables) => operation(client, query, variables),
-            dispose: async () => client.dispose(),
-          });
-        },
-        closed: (event) => {
-          closedFlag = true;
-          const { code, reason } = event as { code: number; reason: string };
-          resolveClosed({ code, reason: String(reason) });
-          if (!acked)
-            reject(Object.assign(new Error(`closed ${code} ${reason}`), { code, reason: String(reason) }));
-        },
-        error: (error) => {
-          if (!acked && !(error as { code?: number }).code) reject(error);
-        },
-      },
-    });
-  });
+  await connection.acked;
+  const { client, closed, isClosed } = connection;
+  return {
+    client,
+    closed,
+    isClosed,
+    operation: (query, variables) => operation(client, query, variables),
+    dispose: async () => client.dispose(),
+  };
 }
 
 function operation(client: Client, query: string, variables?: Record<string, unknown>): Operation {

@@ -124,35 +124,74 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
 }
 
 /** Connects a real graphql-ws client; resolves once acknowledged, rejects with the close code otherwise. */
-export function connectClient(wsUrl: string, connectionParams: Record<string, unknown>): Promise<WsClient> {
+export async function connectClient(
+  wsUrl: string,
+  connectionParams: Record<string, unknown>,
+): Promise<WsClient> {
+  const connection = openGraphqlWs({ url: wsUrl, connectionParams });
+  await connection.acked;
+  return wrap(connection.client, connection.closed);
+}
+
+export interface OpenGraphqlWs {
+  client: Client;
+  /** Resolves on connection_ack; rejects with an Error carrying `{ code, reason }` if the socket closes first. */
+  acked: Promise<void>;
+  closed: Promise<{ code: number; reason: string }>;
+  isClosed(): boolean;
+}
+
+/** A graphql-ws client that connects at once, without retries (optionally with upgrade request headers). */
+export function openGraphqlWs(options: {
+  url: string;
+  connectionParams: Record<string, unknown>;
+  headers?: Record<string, string>;
+}): OpenGraphqlWs {
+  const { headers } = options;
+  class WebSocketWithHeaders extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols, { headers });
+    }
+  }
+  let isClosed = false;
+  let acked = false;
   let resolveClosed: (value: { code: number; reason: string }) => void = () => {};
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     resolveClosed = resolve;
   });
-  return new Promise((resolve, reject) => {
-    let acked = false;
-    const client = createClient({
-      url: wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams,
-      lazy: false,
-      retryAttempts: 0,
-      shouldRetry: () => false,
-      on: {
-        connected: () => {
-          acked = true;
-          resolve(wrap(client, closed));
-        },
-        closed: (event) => {
-          const { code, reason } = event as { code: number; reason: string };
-          resolveClosed({ code, reason: String(reason) });
-          if (!acked)
-            reject(Object.assign(new Error(`closed ${code} ${reason}`), { code, reason: String(reason) }));
-        },
-      },
-      onNonLazyError: () => {},
-    });
+  let settleAck: { resolve(): void; reject(error: Error): void } = { resolve: () => {}, reject: () => {} };
+  const ackedPromise = new Promise<void>((resolve, reject) => {
+    settleAck = { resolve, reject };
   });
+  const client = createClient({
+    url: options.url,
+    webSocketImpl: headers ? WebSocketWithHeaders : WebSocket,
+    connectionParams: options.connectionParams,
+    lazy: false,
+    retryAttempts: 0,
+    shouldRetry: () => false,
+    onNonLazyError: () => {},
+    on: {
+      connected: () => {
+        acked = true;
+        settleAck.resolve();
+      },
+      closed: (event) => {
+        isClosed = true;
+        const { code, reason } = event as { code: number; reason: string };
+        resolveClosed({ code, reason: String(reason) });
+        if (!acked)
+          settleAck.reject(
+            Object.assign(new Error(`closed ${code} ${reason}`), { code, reason: String(reason) }),
+          );
+      },
+      error: (error) => {
+        // A socket error before the ack (e.g. the upgrade refused); close events carry a code and come above.
+        if (!acked && !(error as { code?: number }).code) settleAck.reject(error as Error);
+      },
+    },
+  });
+  return { client, acked: ackedPromise, closed, isClosed: () => isClosed };
 }
 
 function wrap(client: Client, closed: WsClient['closed']): WsClient {
