@@ -16,7 +16,7 @@ const int = (min = 0) => z.coerce.number().int().min(min);
 
 /**
  * Every setting Expediter reads from the environment. Defaults are the development defaults;
- * README "Configuration" documents each variable.
+ * docs/configuration.md documents each variable.
  */
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -50,9 +50,9 @@ const EnvSchema = z.object({
   DASHBOARD_THROTTLE_MS: int(0).default(1000),
   PLATFORM_TENANTS: list.default([]),
   DASHBOARD_SNAPSHOT_INTERVAL_MS: int(1000).default(60000),
-  // Limits (src/limits/config.ts; README "Limits")
+  // Limits (src/limits/config.ts; docs/limits.md)
   ...LimitsEnvShape,
-  // Operations (src/server/ops.ts; README "Operations")
+  // Operations (src/server/ops.ts; docs/operations.md "Settings")
   WS_PONG_TIMEOUT_MS: int(100).default(10000),
   HEALTH_CHECK_INTERVAL_MS: int(100).default(2000),
   STATS_REPORT_INTERVAL_MS: int(100).default(5000),
@@ -89,7 +89,7 @@ export interface Config {
   /** Operation, rate and connection limits (src/limits). */
   limits: LimitsConfig;
   /**
-   * Extra ioredis options for every Redis connection (README "Operations"): Redis Sentinel when
+   * Extra ioredis options for every Redis connection (docs/operations.md "Scaling"): Redis Sentinel when
    * REDIS_SENTINELS is set (REDIS_URL then only carries password, database and TLS).
    */
   redisOptions?: RedisTopology;
@@ -105,7 +105,7 @@ export interface Config {
    * serverStats (load across all tenants). Empty: nobody may, so no tenant's admin reaches past its tenant.
    */
   platformTenants: string[];
-  /** Windows of the domain's background behaviour (README "Configuration"). */
+  /** Windows of the domain's background behaviour (docs/configuration.md). */
   domain: {
     orderUpdateCoalesceMs: number;
     kdsLateSweepIntervalMs: number;

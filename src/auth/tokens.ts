@@ -54,7 +54,7 @@ export class DemoTokenError extends Error {
 }
 
 /**
- * A token for one of the seeded demo users (DESIGN.md "Demo data"), with that user's tenant, roles,
+ * A token for one of the seeded demo users (README "Demo data"), with that user's tenant, roles,
  * stores and stations. `storeId` narrows the token to one of the user's stores.
  */
 export async function tokenForDemoUser(

@@ -1,7 +1,7 @@
 import type { GraphQLFormattedError } from 'graphql';
 
 /**
- * Codes an ExpediterError can carry: the server's `extensions.code` values (README "Errors") and
+ * Codes an ExpediterError can carry: the server's `extensions.code` values (docs/api.md "Errors") and
  * the transport's own.
  */
 export type ExpediterErrorCode =
@@ -50,7 +50,7 @@ export class ExpediterError extends Error {
   }
 }
 
-/** Close codes that Expediter's server uses (README "WebSocket close codes"). */
+/** Close codes that Expediter's server uses (docs/api.md "WebSocket close codes"). */
 const CLOSE_CODE_ERRORS: Record<number, ExpediterErrorCode> = {
   4401: 'UNAUTHENTICATED',
   4403: 'FORBIDDEN',

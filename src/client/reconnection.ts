@@ -1,7 +1,7 @@
 import { type BackoffOptions, backoffDelay } from './backoff';
 import { ExpediterError, isCloseEvent, toExpediterError } from './errors';
 
-/** Close codes after which reconnecting cannot help (README "WebSocket close codes", graphql-ws). */
+/** Close codes after which reconnecting cannot help (docs/api.md "WebSocket close codes", graphql-ws). */
 const FATAL_CLOSE_CODES = new Set([
   1002, // protocol error
   1003, // unsupported data

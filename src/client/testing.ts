@@ -18,7 +18,7 @@ import type { TypedDocument } from './typed';
 
 /**
  * `expediter/testing`: a real Expediter server in the test process, loaded with the demo data
- * (DESIGN.md "Demo data": acme-downtown, acme-manager, acme-downtown-grill, ...), for apps' own tests.
+ * (README "Demo data": acme-downtown, acme-manager, acme-downtown-grill, ...), for apps' own tests.
  */
 export interface TestServerOptions {
   /** PostgreSQL URL (migrated on start; load the demo data yourself). Default: a fresh embedded PGlite with the demo data. */
@@ -27,7 +27,7 @@ export interface TestServerOptions {
   redisUrl?: string;
   /** Default: a free port. restart() keeps whichever port the server got. */
   port?: number;
-  /** More environment settings (README "Configuration"). */
+  /** More environment settings (docs/configuration.md). */
   env?: Record<string, string>;
 }
 

@@ -1,8 +1,8 @@
 import type { Role, StationKind } from '../generated/prisma/enums';
 
 /**
- * Deterministic demo data (DESIGN.md "Demo data"). The ids are binding: tests, the token command and
- * the README refer to them.
+ * Deterministic demo data (README "Demo data"). The ids are binding: tests, the token command and
+ * the docs refer to them.
  */
 
 export interface DemoTenant {

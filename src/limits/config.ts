@@ -23,7 +23,7 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-/** Environment variables of every limit; README "Limits" documents each. Merged into config.ts's schema. */
+/** Environment variables of every limit; docs/limits.md documents each. Merged into config.ts's schema. */
 export const LimitsEnvShape = {
   MAX_DEPTH: int(1).default(12),
   MAX_COST: int(1).default(5000),

@@ -8,7 +8,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter';
 import type { LimitsConfig } from './config';
 import { createMemoryWindows, type RateLimiter } from './rate-limiter';
 
-/** Close code for every connection flood; README "WebSocket close codes" documents the reasons. */
+/** Close code for every connection flood; docs/api.md "WebSocket close codes" documents the reasons. */
 export const TOO_MANY_CONNECTIONS = 4429;
 export const CloseReason = {
   attempts: 'Too many connection attempts',

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import type { RateLimitDecision } from './rate-limiter';
 
-/** What results carry in `extensions.rateLimit`; README "Limits" documents it. */
+/** What results carry in `extensions.rateLimit`; docs/limits.md documents it. */
 export interface RateLimitFeedback {
   /** Which budget: e.g. 'mutation:createOrder', 'subscription'. */
   budget: string;

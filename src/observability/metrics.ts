@@ -3,7 +3,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 /**
  * Prometheus metrics of one server instance. Each instance owns its Registry (tests start several
  * servers in one process, and prom-client's global registry would refuse the second registration).
- * README "Operations" lists every metric and the alerts worth setting on them.
+ * docs/operations.md lists every metric and the alerts worth setting on them.
  */
 export interface Metrics {
   registry: Registry;

@@ -11,7 +11,7 @@ import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
 import { serveGraphqlWs } from './graphql-ws-adapter';
 
-/** Close codes Expediter uses on WebSockets; README "Close codes" documents each. */
+/** Close codes Expediter uses on WebSockets; docs/api.md "WebSocket close codes" documents each. */
 export const WsCloseCode = {
   /** Missing, invalid, expired or revoked token (also: token expired while connected). */
   Unauthorized: CloseCode.Unauthorized,
