@@ -3,6 +3,7 @@ import {
   CloseCode,
   type ConnectionInitMessage,
   handleProtocols,
+  MessageType,
   makeServer,
   type ServerOptions,
 } from 'graphql-ws';
@@ -21,7 +22,8 @@ export interface SocketExtra {
  * listener awaits graphql-ws for the whole life of a subscription, holding a suspended frame and the raw
  * message buffer per subscribed connection (about 1.4 KiB each, measured at 10,000). This one hands each
  * message over and returns. Errors are logged (not printed to the console) and close the socket with 4500;
- * keep-alive pings are the heartbeat's (src/observability/heartbeat).
+ * a message only a server may send closes it with 4400, as the protocol says of every message out of place.
+ * Keep-alive pings are the heartbeat's (src/observability/heartbeat).
  */
 export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<ConnectionInitMessage['payload'], SocketExtra & Partial<E>>,
@@ -54,7 +56,12 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', (data) => {
-            handle(String(data)).catch((error: unknown) => internalError(error, 'graphql-ws message failed'));
+            const text = String(data);
+            handle(text).catch((error: unknown) => {
+              const serverOnly = serverOnlyMessageType(text);
+              if (serverOnly) socket.close(CloseCode.BadRequest, `Unexpected message of type ${serverOnly}`);
+              else internalError(error, 'graphql-ws message failed');
+            });
           }),
       },
       { socket, request } as SocketExtra & Partial<E>,
@@ -72,4 +79,23 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
       );
     },
   };
+}
+
+const SERVER_ONLY_MESSAGES: ReadonlySet<string> = new Set([
+  MessageType.ConnectionAck,
+  MessageType.Next,
+  MessageType.Error,
+]);
+
+/**
+ * The type of a well-formed message that only a server sends (graphql-ws throws on it), else undefined.
+ * Only asked after graphql-ws refused a message, so valid traffic is parsed once.
+ */
+function serverOnlyMessageType(text: string): string | undefined {
+  try {
+    const type = (JSON.parse(text) as { type?: unknown } | null)?.type;
+    return typeof type === 'string' && SERVER_ONLY_MESSAGES.has(type) ? type : undefined;
+  } catch {
+    return undefined;
+  }
 }
