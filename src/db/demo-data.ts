@@ -34,6 +34,16 @@ export interface DemoProduct {
   stationId: string;
   name: string;
   priceCents: number;
+  category: string;
+}
+
+export interface DemoTable {
+  /** `<storeId>-<number>`, e.g. acme-downtown-12. */
+  id: string;
+  tenantId: string;
+  storeId: string;
+  number: number;
+  seats: number;
 }
 
 export interface DemoInventoryItem {
@@ -63,6 +73,7 @@ export interface DemoData {
   stations: DemoStation[];
   products: DemoProduct[];
   inventoryItems: DemoInventoryItem[];
+  tables: DemoTable[];
   users: DemoUser[];
 }
 
@@ -88,21 +99,35 @@ const PRODUCTS = [
   {
     suffix: 'burger',
     name: 'Burger',
+    category: 'Mains',
     priceCents: 1099,
     station: 'grill',
     quantity: 50,
     lowStockThreshold: 10,
   },
-  { suffix: 'fries', name: 'Fries', priceCents: 399, station: 'grill', quantity: 100, lowStockThreshold: 20 },
+  {
+    suffix: 'fries',
+    name: 'Fries',
+    category: 'Sides',
+    priceCents: 399,
+    station: 'grill',
+    quantity: 100,
+    lowStockThreshold: 20,
+  },
   {
     suffix: 'lemonade',
     name: 'Lemonade',
+    category: 'Drinks',
     priceCents: 299,
     station: 'bar',
     quantity: 40,
     lowStockThreshold: 8,
   },
 ] as const;
+
+/** Tables 1 to 12 in every store, seating 2, 4 and 6 in turn. */
+const TABLE_COUNT = 12;
+const tableSeats = (number: number) => 2 + 2 * ((number - 1) % 3);
 
 function buildDemoData(): DemoData {
   const data: DemoData = {
@@ -111,6 +136,7 @@ function buildDemoData(): DemoData {
     stations: [],
     products: [],
     inventoryItems: [],
+    tables: [],
     users: [],
   };
   for (const tenant of TENANTS) {
@@ -138,6 +164,7 @@ function addStore(data: DemoData, tenantId: string, storeId: string, name: strin
       stationId: `${storeId}-${product.station}`,
       name: product.name,
       priceCents: product.priceCents,
+      category: product.category,
     });
     data.inventoryItems.push({
       id: `${productId}-stock`,
@@ -148,6 +175,9 @@ function addStore(data: DemoData, tenantId: string, storeId: string, name: strin
       quantity: product.quantity,
       lowStockThreshold: product.lowStockThreshold,
     });
+  }
+  for (let number = 1; number <= TABLE_COUNT; number++) {
+    data.tables.push({ id: `${storeId}-${number}`, tenantId, storeId, number, seats: tableSeats(number) });
   }
 }
 
@@ -176,4 +206,8 @@ export const demoUsers: readonly DemoUser[] = demoData.users;
 
 export function findDemoUser(id: string): DemoUser | undefined {
   return demoUsers.find((user) => user.id === id);
+}
+
+export function findDemoTable(id: string): DemoTable | undefined {
+  return demoData.tables.find((table) => table.id === id);
 }

@@ -4,7 +4,7 @@ import type { Db, Tx } from './types';
 /**
  * Loads the demo data (src/db/demo-data.ts), idempotently: missing rows are created and existing
  * ones get their descriptive fields back, while operational state (stock quantities, order
- * numbers, session revocations) is left as it is.
+ * numbers, session revocations, availability, table status) is left as it is.
  */
 export async function seed(db: Db): Promise<void> {
   await db.$transaction(upsertDemoData, { timeout: 30_000, maxWait: 30_000 });
@@ -30,6 +30,10 @@ async function upsertDemoData(tx: Tx): Promise<void> {
   for (const item of demoData.inventoryItems) {
     const { id, quantity: _quantity, ...fields } = item;
     await tx.inventoryItem.upsert({ where: { id }, create: item, update: fields });
+  }
+  for (const table of demoData.tables) {
+    const { id, ...fields } = table;
+    await tx.diningTable.upsert({ where: { id }, create: table, update: fields });
   }
   for (const user of demoData.users) {
     const { id, ...fields } = user;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoData, demoUsers, findDemoUser } from '../../src/db/demo-data';
+import { demoData, demoUsers, findDemoTable, findDemoUser } from '../../src/db/demo-data';
 import { seed } from '../../src/db/seed';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -62,6 +62,30 @@ describe('demo data', () => {
     ]);
   });
 
+  it('puts a category on every product and tables 1 to 12 of 2 to 6 seats in every store', () => {
+    expect(
+      demoData.products.filter((p) => p.storeId === 'acme-downtown').map((p) => [p.name, p.category]),
+    ).toEqual([
+      ['Burger', 'Mains'],
+      ['Fries', 'Sides'],
+      ['Lemonade', 'Drinks'],
+    ]);
+    for (const store of demoData.stores) {
+      const tables = demoData.tables.filter((table) => table.storeId === store.id);
+      expect(tables.map((table) => table.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect(tables.every((table) => table.tenantId === store.tenantId)).toBe(true);
+      expect(new Set(tables.map((table) => table.seats))).toEqual(new Set([2, 4, 6]));
+    }
+    expect(findDemoTable('acme-downtown-12')).toEqual({
+      id: 'acme-downtown-12',
+      tenantId: 'acme',
+      storeId: 'acme-downtown',
+      number: 12,
+      seats: 6,
+    });
+    expect(findDemoTable('acme-downtown-13')).toBeUndefined();
+  });
+
   it('has five users per tenant, scoped to the first store except admin and manager', () => {
     expect(demoUsers.map((u) => [u.id, u.roles, u.storeIds, u.stationIds])).toEqual([
       ['acme-admin', ['ADMIN'], ['*'], []],
@@ -102,6 +126,7 @@ describe('seed', () => {
       stations: await db.station.count(),
       products: await db.product.count(),
       inventoryItems: await db.inventoryItem.count(),
+      tables: await db.diningTable.count(),
       users: await db.user.count(),
     };
   };
@@ -114,6 +139,7 @@ describe('seed', () => {
     expect(ids(await db.station.findMany())).toEqual(ids(demoData.stations));
     expect(ids(await db.product.findMany())).toEqual(ids(demoData.products));
     expect(ids(await db.inventoryItem.findMany())).toEqual(ids(demoData.inventoryItems));
+    expect(ids(await db.diningTable.findMany())).toEqual(ids(demoData.tables));
     expect(ids(await db.user.findMany())).toEqual(ids(demoData.users));
     expect(await db.user.findUniqueOrThrow({ where: { id: 'acme-kitchen' } })).toMatchObject({
       tenantId: 'acme',
@@ -128,6 +154,7 @@ describe('seed', () => {
       stations: 9,
       products: 9,
       inventoryItems: 9,
+      tables: 36,
       users: 10,
     });
   });
@@ -136,6 +163,14 @@ describe('seed', () => {
     const db = database.handle.db;
     await db.inventoryItem.update({ where: { id: 'acme-uptown-fries-stock' }, data: { quantity: 7 } });
     await db.user.update({ where: { id: 'acme-staff' }, data: { roles: ['CUSTOMER'] } });
+    await db.diningTable.update({
+      where: { id: 'acme-uptown-3' },
+      data: { status: 'SEATED', partySize: 5, seats: 2 },
+    });
+    await db.product.update({
+      where: { id: 'acme-uptown-fries' },
+      data: { available: false, category: 'x' },
+    });
 
     await seed(db);
 
@@ -145,12 +180,22 @@ describe('seed', () => {
       stations: 9,
       products: 9,
       inventoryItems: 9,
+      tables: 36,
       users: 10,
     });
     expect(
       (await db.inventoryItem.findUniqueOrThrow({ where: { id: 'acme-uptown-fries-stock' } })).quantity,
     ).toBe(7);
     expect((await db.user.findUniqueOrThrow({ where: { id: 'acme-staff' } })).roles).toEqual(['STAFF']);
+    expect(await db.diningTable.findUniqueOrThrow({ where: { id: 'acme-uptown-3' } })).toMatchObject({
+      status: 'SEATED',
+      partySize: 5,
+      seats: 6,
+    });
+    expect(await db.product.findUniqueOrThrow({ where: { id: 'acme-uptown-fries' } })).toMatchObject({
+      available: false,
+      category: 'Sides',
+    });
   });
 
   it('is what the seeded test template contains', async () => {
