@@ -1,5 +1,6 @@
 import { hasAllStores, hasAnyRole } from '../auth/policy';
 import type { Principal } from '../auth/principal';
+import { badInput, forbidden } from '../errors';
 import { topics } from '../events/topics';
 import type { CommitListener } from '../events/unit-of-work';
 import type { Prisma } from '../generated/prisma/client';
@@ -12,7 +13,6 @@ import {
   mergeInputs,
   startOfDay,
 } from './dashboard-metrics';
-import { badInput, forbidden } from './errors';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
 

@@ -1,11 +1,11 @@
 import { canAccessStore, hasAllStores, hasAnyRole } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
-import type { Db, Tx } from '../db/types';
+import type { Tx } from '../db/types';
+import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import { type InventoryAlert, type InventoryItem, Prisma } from '../generated/prisma/client';
 import type { AlertKind, AlertStatus, MovementReason, Severity } from '../generated/prisma/enums';
-import { badInput, DomainError, forbidden, notFound } from './errors';
 import { atLeast, evaluateStock, highestSeverity, openAlertKey, severityRank } from './inventory-alerts';
 import { type Emit, filterStream, openEventStream, raiseNotification } from './notifications';
 import type { ServiceDeps } from './services';
@@ -396,22 +396,6 @@ export async function releaseStockForOrder(
     );
     await applyAlertRules(tx, emit, item, args.actorId);
   }
-}
-
-/** Stock of the tenant's products that have an inventory item; untracked products are absent from the map. */
-export async function productAvailability(
-  db: Db | Tx,
-  tenantId: string,
-  productIds: readonly string[],
-): Promise<Map<string, { available: boolean; quantity: number }>> {
-  if (productIds.length === 0) return new Map();
-  const items = await db.inventoryItem.findMany({
-    where: { tenantId, productId: { in: [...productIds] } },
-    select: { productId: true, quantity: true },
-  });
-  return new Map(
-    items.map((item) => [item.productId, { available: item.quantity > 0, quantity: item.quantity }]),
-  );
 }
 
 function requireRoles(principal: Principal, roles: Role[], action: string): void {

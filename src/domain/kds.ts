@@ -1,11 +1,11 @@
 import { canAccessStore, canWatchStation, hasAnyRole } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
+import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import type { KdsTicket, OrderItem, Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
-import { badInput, DomainError, forbidden, notFound } from './errors';
 import { raiseNotification } from './notifications';
 import {
   compareTickets,

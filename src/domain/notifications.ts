@@ -1,12 +1,12 @@
 import { canAccessStore, hasAllStores, hasAnyRole, isPlatformAdmin } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
+import { badInput, forbidden, notFound } from '../errors';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
 import { topics } from '../events/topics';
 import type { NewEvent } from '../events/types';
 import type { Prisma } from '../generated/prisma/client';
 import type { NotificationAudience, Severity } from '../generated/prisma/enums';
-import { badInput, forbidden, notFound } from './errors';
 import { atLeast, SEVERITY_ORDER, severityRank } from './inventory-alerts';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';

@@ -1,4 +1,5 @@
 import type { Tx } from '../db/types';
+import { DomainError, notFound } from '../errors';
 import { topics } from '../events/topics';
 import type { NewEvent } from '../events/types';
 import { Prisma } from '../generated/prisma/client';
@@ -10,7 +11,6 @@ import type {
   StationKind,
   TicketStatus,
 } from '../generated/prisma/enums';
-import { DomainError, notFound } from './errors';
 
 /**
  * The shapes orders and kitchen tickets take in query results and event payloads (the same JSON in

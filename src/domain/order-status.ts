@@ -1,5 +1,5 @@
+import { badInput } from '../errors';
 import type { OrderStatus } from '../generated/prisma/enums';
-import { badInput } from './errors';
 
 /** Which statuses an order may move to from each status. COMPLETED and CANCELLED are terminal. */
 export const ORDER_TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { canAccessStore, canSeeOrder, hasAnyRole } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
+import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import { Prisma } from '../generated/prisma/client';
 import type { OrderChannel, OrderStatus, Severity, StationKind } from '../generated/prisma/enums';
-import { badInput, DomainError, forbidden, notFound } from './errors';
 import { consumeStockForOrder, releaseStockForOrder } from './inventory';
 import { raiseNotification } from './notifications';
 import {

@@ -2,7 +2,7 @@ import { isAdmin } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { RevocationStore } from '../auth/revocation';
 import type { Db } from '../db/types';
-import { forbidden, notFound } from './errors';
+import { forbidden, notFound } from '../errors';
 
 /** Ends a user's sessions everywhere: tokens issued before now are refused and live sockets close. */
 export class SessionService {

@@ -2,9 +2,9 @@ import { canAccessStore, hasAnyRole, visibleStores } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import { remembered } from '../db/remembered';
 import type { Db, Tx } from '../db/types';
+import { badInput, forbidden, notFound } from '../errors';
 import type { StationKind } from '../generated/prisma/enums';
-import { badInput, forbidden, notFound } from './errors';
-import { productAvailability } from './inventory';
+import { productAvailability } from './product-stock';
 import type { ServiceDeps } from './services';
 
 export interface StoreView {

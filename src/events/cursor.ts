@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { badInput } from '../domain/errors';
+import { badInput } from '../errors';
 
 /**
  * Cursors are opaque to clients: base64url of `<version>.<stream tag>.<event id>`. The stream tag is

@@ -1,5 +1,5 @@
 import type { Db } from '../db/types';
-import { badInput, DomainError, forbidden } from '../domain/errors';
+import { badInput, DomainError, forbidden } from '../errors';
 import type { Logger } from '../observability/logger';
 import { decodeCursor, encodeCursor } from './cursor';
 import { type EventRow, envelopeOf } from './outbox';

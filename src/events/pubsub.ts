@@ -30,29 +30,6 @@ export interface PubSub {
   stats?(): { topics: number; handlers: number };
 }
 
-export interface PubSubOptions {
-  /** Unset: in-process pub/sub (single instance). */
-  redisUrl?: string;
-  logger: Logger;
-  /** Prepended to every channel name and every key of the shared Redis connection (isolation of tests). */
-  keyPrefix?: string;
-  /** ops: extra ioredis options for both connections, e.g. Redis Sentinel (config.redisOptions). */
-  redisOptions?: Record<string, unknown>;
-}
-
-export async function createPubSub(opts: PubSubOptions): Promise<PubSub> {
-  if (!opts.redisUrl) {
-    const { createMemoryPubSub } = await import('./pubsub-memory');
-    return createMemoryPubSub({ logger: opts.logger });
-  }
-  const { createRedisConnections, createRedisPubSub } = await import('./pubsub-redis');
-  const connections = createRedisConnections(opts.redisUrl, {
-    keyPrefix: opts.keyPrefix,
-    redisOptions: opts.redisOptions,
-  });
-  return createRedisPubSub({ connections, logger: opts.logger, channelPrefix: opts.keyPrefix });
-}
-
 /** JSON text of a value whose BigInts (e.g. Prisma ids) become decimal strings instead of throwing. */
 export function toJson(value: unknown): string {
   // Without a replacer first: calling one for every key made this a visible share of a mutation's CPU.

@@ -1,5 +1,5 @@
 import type { Db } from '../db/types';
-import { DomainError } from '../domain/errors';
+import { DomainError } from '../errors';
 
 /**
  * Deletes published events older than the retention window, in batches so no statement holds many

@@ -1,4 +1,4 @@
-import type { Role } from '../auth/principal';
+import type { Role } from '../generated/prisma/enums';
 
 /**
  * Every topic names its tenant first, so no subscription can ever be wired to another tenant's

@@ -1,5 +1,4 @@
 import type { Role } from '../auth/principal';
-import { badInput } from '../domain/errors';
 import {
   INVENTORY_EVENT_KINDS,
   type InventoryAlertEventView,
@@ -7,6 +6,7 @@ import {
   type InventoryItemView,
   type InventoryTransferView,
 } from '../domain/inventory';
+import { badInput } from '../errors';
 import { builder } from './builder';
 import type { GraphQLContext } from './context';
 import { SeverityEnum } from './enums';

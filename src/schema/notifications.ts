@@ -1,10 +1,10 @@
-import { badInput } from '../domain/errors';
 import type {
   NotificationConnection,
   NotificationEventView,
   NotificationPreferencesView,
   NotificationView,
 } from '../domain/notifications';
+import { badInput } from '../errors';
 import { builder } from './builder';
 import { RoleEnum, SeverityEnum } from './enums';
 

@@ -1,10 +1,10 @@
 import type { StoreSubscriptions } from '../observability/activity';
-import type { ClusterView, InstanceStats, Throughput } from '../server/cluster-stats';
-import { clusterTotals } from '../server/cluster-stats';
+import type { ClusterView, InstanceStats, Throughput } from '../observability/cluster-stats';
+import { clusterTotals } from '../observability/cluster-stats';
 import { builder } from './builder';
 import type { GraphQLContext } from './context';
 
-/** The server adds this to every operation's context (src/observability/instrument.ts yogaPlugin). */
+/** The server adds this to every operation's context (src/server/instrument.ts yogaPlugin). */
 export interface ServerStatsSource {
   cluster(): Promise<ClusterView>;
 }

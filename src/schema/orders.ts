@@ -1,6 +1,6 @@
-import { badInput } from '../domain/errors';
 import type { OrderItemView, OrderView } from '../domain/order-records';
 import type { OrderStreamEvent } from '../domain/orders';
+import { badInput } from '../errors';
 import { builder } from './builder';
 import { ItemStatusEnum, OrderChannelEnum, OrderEventKindEnum, OrderStatusEnum, SeverityEnum } from './enums';
 

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { AuthError } from '../auth/errors';
-import { DomainError } from '../domain/errors';
+import { DomainError } from '../errors';
 import type { Logger } from '../observability/logger';
 
 /**

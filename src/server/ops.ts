@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebSocketServer } from 'ws';
 import type { HealthMonitor } from '../observability/health';
-import type { OperationGate } from '../observability/instrument';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import type { OperationGate } from './instrument';
 
 /**
  * Drain state of a graceful shutdown: once started, /ready answers 503, WebSocket upgrades and new

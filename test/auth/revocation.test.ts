@@ -11,7 +11,8 @@ import {
   type RevocationStore,
   revokes,
 } from '../../src/auth/revocation';
-import { createPubSub, type PubSub } from '../../src/events/pubsub';
+import { createPubSub } from '../../src/events/create-pubsub';
+import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -16,7 +16,7 @@ import {
   topProducts,
 } from '../../src/domain/dashboard-metrics';
 import type { CreateOrderInput } from '../../src/domain/orders';
-import { createPubSub } from '../../src/events/pubsub';
+import { createPubSub } from '../../src/events/create-pubsub';
 import { topics } from '../../src/events/topics';
 import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 

@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import {
   consumeStockForOrder,
   type InventoryAlertEventView,
-  productAvailability,
   releaseStockForOrder,
 } from '../../src/domain/inventory';
+import { productAvailability } from '../../src/domain/product-stock';
 import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
 // Seed: every store has Burger (50, threshold 10), Fries (100, threshold 20), Lemonade (40, threshold 8).

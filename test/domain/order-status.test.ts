@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../src/domain/errors';
 import { assertTransition, canTransition, isTerminal } from '../../src/domain/order-status';
+import { DomainError } from '../../src/errors';
 import type { OrderStatus } from '../../src/generated/prisma/enums';
 
 const ALL: OrderStatus[] = ['PENDING', 'ACCEPTED', 'IN_PROGRESS', 'READY', 'COMPLETED', 'CANCELLED'];

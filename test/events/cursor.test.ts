@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../src/domain/errors';
+import { DomainError } from '../../src/errors';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor';
 
 const streamKey = 't:acme:store:acme-downtown:orders';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/types';
-import { DomainError } from '../../src/domain/errors';
+import { DomainError } from '../../src/errors';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor';
 import {
   assertTopicsOfTenant,

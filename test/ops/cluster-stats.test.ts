@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Activity } from '../../src/observability/activity';
-import { CLUSTER_STATS_KEY, clusterTotals, createClusterStats } from '../../src/server/cluster-stats';
+import { CLUSTER_STATS_KEY, clusterTotals, createClusterStats } from '../../src/observability/cluster-stats';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '../support/server';
 
 const logger = pino({ level: 'silent' });

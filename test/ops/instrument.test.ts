@@ -6,8 +6,8 @@ import type { Principal } from '../../src/auth/principal';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { EventStreams, StreamEvent } from '../../src/events/streams';
 import { Activity } from '../../src/observability/activity';
-import { createInstrumentation, subscriptionTarget } from '../../src/observability/instrument';
 import { createMetrics, topicKind } from '../../src/observability/metrics';
+import { createInstrumentation, subscriptionTarget } from '../../src/server/instrument';
 
 const logger = pino({ level: 'silent' });
 

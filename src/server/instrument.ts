@@ -8,10 +8,10 @@ import type { Principal } from '../auth/principal';
 import type { PubSub } from '../events/pubsub';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
 import { engineSubscriptionOf } from '../fanout/delivered-subscription';
-import type { Activity } from './activity';
-import { newId } from './ids';
-import type { Logger } from './logger';
-import { type Metrics, topicKind } from './metrics';
+import type { Activity } from '../observability/activity';
+import { newId } from '../observability/ids';
+import type { Logger } from '../observability/logger';
+import { type Metrics, topicKind } from '../observability/metrics';
 
 /**
  * What this module knows about one WebSocket connection; its id is in every log line about it. Kept small (no

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { Activity, ActivityTotals, StoreSubscriptions } from '../observability/activity';
-import type { Logger } from '../observability/logger';
+import type { Activity, ActivityTotals, StoreSubscriptions } from './activity';
+import type { Logger } from './logger';
 
 /** One instance's report, as serverStats shows it. */
 export interface InstanceStats {

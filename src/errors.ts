@@ -1,6 +1,7 @@
 /**
- * Errors the domain raises on purpose. The GraphQL layer maps `code` to `extensions.code`;
- * anything that is not a DomainError is unexpected and gets masked for clients.
+ * Errors raised on purpose, by the domain and by the event streams under it (a bad or expired cursor, a
+ * foreign topic). The GraphQL layer maps `code` to `extensions.code`; anything that is not a DomainError is
+ * unexpected and gets masked for clients.
  */
 export type DomainErrorCode =
   | 'BAD_USER_INPUT'
