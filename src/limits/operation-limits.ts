@@ -12,7 +12,7 @@ export type OperationLimit = 'depth' | 'cost' | 'aliases' | 'directives' | 'toke
 
 export interface OperationLimitOptions {
   limits: LimitsConfig['operation'];
-  /** Mask "Did you mean …?" in validation errors (everywhere but development). */
+  /** Mask "Did you mean …?" in validation errors (everywhere but development); see `withoutSuggestions`. */
   hideSuggestions: boolean;
   introspection: boolean;
 }
@@ -25,7 +25,8 @@ export interface OperationLimitOptions {
 export function operationLimitPlugins(options: OperationLimitOptions): Plugin<Record<string, unknown>>[] {
   const { limits } = options;
   const armor = new EnvelopArmor({
-    blockFieldSuggestion: { enabled: options.hideSuggestions },
+    // Its pattern misses enum values ('Did you mean the enum value "X"?'): hideSuggestionsPlugin below.
+    blockFieldSuggestion: { enabled: false },
     maxTokens: { n: limits.maxTokens },
     maxDepth: { n: limits.maxDepth, ...reportAs('depth') },
     costLimit: { maxCost: limits.maxCost, ...reportAs('cost') },
@@ -35,6 +36,7 @@ export function operationLimitPlugins(options: OperationLimitOptions): Plugin<Re
   return [
     documentLimitPlugin(limits.maxDocumentBytes),
     ...(armor.protect().plugins as Plugin<Record<string, unknown>>[]),
+    ...(options.hideSuggestions ? [hideSuggestionsPlugin()] : []),
     ...(options.introspection ? [] : [noIntrospectionPlugin()]),
   ];
 }
@@ -71,6 +73,27 @@ function documentLimitPlugin(maxDocumentBytes: number): Plugin<Record<string, un
         if (result instanceof GraphQLError && /Token limit of \d+ exceeded/.test(result.message)) {
           replaceParseResult(operationLimitError('tokens', result.message));
         }
+      };
+    },
+  };
+}
+
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
+ * graphql-js's message without its "Did you mean …?" hints (fields, arguments, types, enum values, input
+ * fields, inline fragments): they let anyone map a schema whose introspection is off.
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(SUGGESTION, ' [Suggestion hidden]').trim();
+}
+
+function hideSuggestionsPlugin(): Plugin<Record<string, unknown>> {
+  return {
+    onValidate() {
+      return ({ valid, result }) => {
+        if (valid) return;
+        for (const error of result) error.message = withoutSuggestions(error.message);
       };
     },
   };

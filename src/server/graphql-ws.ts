@@ -1,4 +1,4 @@
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
 import { CloseCode, type ServerOptions } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -115,6 +115,8 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        // graphql-ws would throw (and the socket close with 4500) on a document without this operation.
+        if (!getOperationAST(document, payload.operationName)) return [operationNotFound()];
         const args = {
           schema,
           document,
@@ -178,6 +180,13 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
 function forgetHandshake(ctx: { extra: { request?: unknown }; connectionParams?: unknown }) {
   ctx.extra.request = undefined;
   ctx.connectionParams = undefined;
+}
+
+/** As yoga answers it over HTTP. */
+function operationNotFound() {
+  return new GraphQLError('Could not determine what operation to execute.', {
+    extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+  });
 }
 
 /** The root value graphql-ws gets for an operation subscribed in onSubscribe: its outcome, to iterate. */

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
 import { type GraphQLContext, resolverContextOf } from '../schema/context';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
+import { inputGuardPlugin } from './input-guard';
 import { createInstrumentation } from './instrument';
 import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining, withinDeadline } from './ops';
 import { createGraphqlApp, GRAPHQL_PATH } from './yoga';
@@ -155,7 +156,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     services,
     authenticator,
-    plugins: [instrument.yogaPlugin(drain, { serverStats: clusterStats }), ...limits.plugins],
+    // The input guard refuses malformed input before the limits take any budget for it.
+    plugins: [
+      instrument.yogaPlugin(drain, { serverStats: clusterStats }),
+      inputGuardPlugin({ hideSuggestions: config.env !== 'development' }),
+      ...limits.plugins,
+    ],
   });
   const opsRoutes = createOpsRoutes({ metrics, health, drain });
   const webPages = createWebPages();

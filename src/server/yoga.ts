@@ -51,7 +51,8 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
       warn: (...args) => logger.warn(args),
-      error: (...args) => logger.error(args),
+      // Yoga logs every error its masker replaced, expected ones included; the masker logs the unexpected.
+      error: (...args) => logger.debug(args),
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: async (initial): Promise<GraphQLContext> => {

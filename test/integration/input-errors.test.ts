@@ -1,0 +1,261 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer, type WsClient } from '../support/server';
+
+/**
+ * What the server answers when the caller's input is wrong: a typed error (BAD_USER_INPUT, or
+ * GRAPHQL_VALIDATION_FAILED for the document), over HTTP and graphql-ws alike, never an internal error,
+ * never an operator's log line, and never a budget taken for a call that did not run.
+ */
+const RESTOCK_BUDGET = 3;
+const logLines: Array<{ level: number; msg?: string }> = [];
+let app: TestServer;
+let manager: string;
+let ws: WsClient;
+
+beforeAll(async () => {
+  const sink = new Writable({
+    write(chunk, _encoding, callback) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  app = await startTestServer({
+    env: { RATE_LIMIT_OVERRIDES: `restockInventory=${RESTOCK_BUDGET}`, RATE_LIMIT_WINDOW_MS: '600000' },
+    serverOptions: { logger: pino({ level: 'debug' }, sink) },
+  });
+  manager = await app.token('acme-manager');
+  ws = await app.connect(manager);
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+type Result = Awaited<ReturnType<TestServer['gql']>>;
+
+/** One operation over WebSocket: its first result (a query's or mutation's only one). */
+async function overWs(query: string, variables?: Record<string, unknown>): Promise<Result> {
+  const subscription = ws.subscribe(query, variables);
+  try {
+    const result = await subscription.next();
+    return { status: 0, ...(result as Omit<Result, 'status'>) };
+  } catch (error) {
+    // graphql-ws's `error` message (a document that does not validate): the operation's errors
+    const errors = (error as { errors?: Result['errors'] }).errors;
+    if (!errors) throw error;
+    return { status: 0, errors };
+  } finally {
+    await subscription.close();
+  }
+}
+
+const errorLogs = () => logLines.filter((line) => line.level >= 50);
+
+describe('variables that do not fit their declared types', () => {
+  const RESTOCK = /* GraphQL */ `
+    mutation Restock($itemId: ID!, $quantity: Int!) {
+      restockInventory(itemId: $itemId, quantity: $quantity) { quantity }
+    }
+  `;
+  const item = 'acme-downtown-fries-stock';
+  const wrongQuantities: Array<[string, Record<string, unknown>, string]> = [
+    [
+      '2147483648',
+      { itemId: item, quantity: 2147483648 },
+      'Variable "$quantity" got invalid value 2147483648; Int cannot represent non 32-bit signed integer value: 2147483648',
+    ],
+    [
+      '2^53',
+      { itemId: item, quantity: 2 ** 53 },
+      'Variable "$quantity" got invalid value 9007199254740992; Int cannot represent non 32-bit signed integer value: 9007199254740992',
+    ],
+    [
+      '"NaN"',
+      { itemId: item, quantity: 'NaN' },
+      'Variable "$quantity" got invalid value "NaN"; Int cannot represent non-integer value: "NaN"',
+    ],
+    [
+      '1.5',
+      { itemId: item, quantity: 1.5 },
+      'Variable "$quantity" got invalid value 1.5; Int cannot represent non-integer value: 1.5',
+    ],
+    [
+      'null for Int!',
+      { itemId: item, quantity: null },
+      'Variable "$quantity" of non-null type "Int!" must not be null.',
+    ],
+    ['a missing Int!', { itemId: item }, 'Variable "$quantity" of required type "Int!" was not provided.'],
+  ];
+
+  it.each(wrongQuantities)(
+    'quantity %s is BAD_USER_INPUT with graphql-js message, over HTTP and WebSocket',
+    async (_name, variables, message) => {
+      const logged = errorLogs().length;
+      for (const result of [
+        await app.gql(RESTOCK, variables, { token: manager }),
+        await overWs(RESTOCK, variables),
+      ]) {
+        expect(result.data ?? null).toBeNull();
+        expect(result.errors).toEqual([
+          expect.objectContaining({ message, extensions: { code: 'BAD_USER_INPUT' } }),
+        ]);
+      }
+      expect(errorLogs().length).toBe(logged);
+    },
+  );
+
+  it('an unknown enum value and a malformed DateTime are BAD_USER_INPUT, on queries and subscriptions', async () => {
+    const history = /* GraphQL */ `
+      query History($from: DateTime!, $to: DateTime!) {
+        dashboardHistory(storeId: "acme-downtown", from: $from, to: $to) { takenAt }
+      }
+    `;
+    const dates = { from: 'yesterday', to: '2026-13-45T99:00:00Z' };
+    const alerts = /* GraphQL */ `
+      subscription Alerts($severity: Severity) { inventoryAlert(storeId: "acme-downtown", minSeverity: $severity) { cursor } }
+    `;
+    const results = [
+      await app.gql(history, dates, { token: manager }),
+      await overWs(history, dates),
+      await overWs(alerts, { severity: 'CATASTROPHIC' }),
+    ];
+    for (const result of results) {
+      expect(result.data ?? null).toBeNull();
+      expect(result.errors?.length).toBeGreaterThan(0);
+      for (const error of result.errors ?? []) expect(error.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    }
+    expect(results[0]?.errors?.map((e) => e.message)).toEqual([
+      'Variable "$from" got invalid value "yesterday"; DateTime cannot represent an invalid date-time-string yesterday.',
+      'Variable "$to" got invalid value "2026-13-45T99:00:00Z"; DateTime cannot represent an invalid date-time-string 2026-13-45T99:00:00Z.',
+    ]);
+    expect(results[2]?.errors?.[0]?.message).toBe(
+      'Variable "$severity" got invalid value "CATASTROPHIC"; Value "CATASTROPHIC" does not exist in "Severity" enum.',
+    );
+  });
+
+  it('an HTTP request with wrong variables is a request error: 400 for graphql-response+json', async () => {
+    const response = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        authorization: `Bearer ${manager}`,
+      },
+      body: JSON.stringify({ query: RESTOCK, variables: { itemId: item, quantity: 1.5 } }),
+    });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { data?: unknown; errors: Array<{ extensions: unknown }> };
+    expect(body.data).toBeUndefined();
+    expect(body.errors[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+  });
+
+  it('takes no budget: after any number of refused calls, the whole budget is still there', async () => {
+    const user = await app.token('acme-admin');
+    for (const [, variables] of wrongQuantities) {
+      const refused = await app.gql(RESTOCK, variables, { token: user });
+      expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    for (let i = 1; i <= RESTOCK_BUDGET; i++) {
+      const done = (await app.gql(RESTOCK, { itemId: item, quantity: 1 }, { token: user })) as Result & {
+        extensions?: { rateLimit?: { remaining: number } };
+      };
+      expect(done.errors).toBeUndefined();
+      expect(done.extensions?.rateLimit?.remaining).toBe(RESTOCK_BUDGET - i);
+    }
+    const over = await app.gql(RESTOCK, { itemId: item, quantity: 1 }, { token: user });
+    expect(over.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+  });
+
+  it('an operation the document does not have is OPERATION_RESOLUTION_FAILURE, over HTTP and WebSocket', async () => {
+    const two = 'query A { me { id } } query B { me { id } }';
+    const overHttp = async (operationName?: string) => {
+      const response = await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${manager}` },
+        body: JSON.stringify({ query: two, operationName }),
+      });
+      return (await response.json()) as Result;
+    };
+    const overSocket = async (operationName?: string) => {
+      const result = await new Promise<Result>((resolve, reject) => {
+        ws.client.subscribe(
+          { query: two, operationName },
+          {
+            next: (value) => resolve({ status: 0, ...(value as Omit<Result, 'status'>) }),
+            // graphql-ws's `error` message: the operation's errors, the socket stays open
+            error: (error) =>
+              Array.isArray(error)
+                ? resolve({ status: 0, errors: error as Result['errors'] })
+                : reject(error),
+            complete: () => {},
+          },
+        );
+      });
+      return result;
+    };
+    for (const result of [await overHttp(), await overHttp('C'), await overSocket(), await overSocket('C')]) {
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: 'Could not determine what operation to execute.',
+          extensions: { code: 'OPERATION_RESOLUTION_FAILURE' },
+        }),
+      ]);
+    }
+  });
+});
+
+describe('field suggestions', () => {
+  const SUGGESTIVE: Array<[string, string, Record<string, unknown>?]> = [
+    ['a field', '{ orderz { __typename } }'],
+    ['an argument', '{ orders(storeI: "acme-downtown") { __typename } }'],
+    ['an enum value', '{ orders(status: PENDIN) { __typename } }'],
+    ['a type', 'query Q($s: OrderStatu) { orders(status: $s) { __typename } }'],
+    [
+      'an input field',
+      'mutation { createOrder(input: { storeI: "acme-downtown", channel: POS, items: [] }) { id } }',
+    ],
+    [
+      'an enum value in a variable',
+      'query Q($s: OrderStatus) { orders(status: $s) { __typename } }',
+      { s: 'PENDIN' },
+    ],
+    [
+      'an input field in a variable',
+      'mutation M($input: CreateOrderInput!) { createOrder(input: $input) { id } }',
+      { input: { storeI: 'acme-downtown', channel: 'POS', items: [] } },
+    ],
+  ];
+
+  it.each(SUGGESTIVE)(
+    'are hidden for %s outside development, over HTTP and WebSocket',
+    async (_what, query, variables) => {
+      for (const result of [
+        await app.gql(query, variables, { token: manager }),
+        await overWs(query, variables),
+      ]) {
+        expect(result.errors?.length).toBeGreaterThan(0);
+        for (const error of result.errors ?? []) {
+          expect(error.message).not.toMatch(/did you mean/i);
+          expect(['GRAPHQL_VALIDATION_FAILED', 'BAD_USER_INPUT']).toContain(error.extensions?.code);
+        }
+      }
+    },
+  );
+
+  it('are shown in development', async () => {
+    const development = await startTestServer({
+      databaseUrl: app.databaseUrl,
+      env: { NODE_ENV: 'development' },
+    });
+    try {
+      const token = await development.token('acme-manager');
+      for (const [, query, variables] of SUGGESTIVE) {
+        const result = await development.gql(query, variables, { token });
+        expect(result.errors?.map((e) => e.message).join(' ')).toMatch(/Did you mean/);
+      }
+    } finally {
+      await development.close();
+    }
+  });
+});
