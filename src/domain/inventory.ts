@@ -11,6 +11,7 @@ import { type Emit, filterStream, openEventStream, raiseNotification } from './n
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
 import { shareable } from './stream-iterators';
+import { fitsCharacters } from './text';
 
 /**
  * Stock per store: every change is a StockMovement written in the same transaction as the new quantity,
@@ -444,7 +445,7 @@ export class InventoryService {
       throw badInput(`delta must be a non-zero whole number within ±${MAX_CHANGE}`, { field: 'delta' });
     }
     const note = reason.trim();
-    if (note.length === 0 || note.length > MAX_REASON) {
+    if (note.length === 0 || !fitsCharacters(note, MAX_REASON)) {
       throw badInput(`reason must be 1 to ${MAX_REASON} characters`, { field: 'reason' });
     }
     await this.requireItem(principal, itemId);

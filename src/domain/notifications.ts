@@ -10,6 +10,7 @@ import type { NotificationAudience, Severity } from '../generated/prisma/enums';
 import { atLeast, SEVERITY_ORDER, severityRank } from './inventory-alerts';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
+import { fitsCharacters } from './text';
 
 /**
  * Notifications: who may send what to whom, who sees what, per-user read receipts and preferences,
@@ -188,7 +189,7 @@ function visibleWhere(
 
 function requireText(value: string, field: string, max: number): string {
   const text = value.trim();
-  if (text.length === 0 || text.length > max)
+  if (text.length === 0 || !fitsCharacters(text, max))
     throw badInput(`${field} must be 1 to ${max} characters`, { field });
   return text;
 }

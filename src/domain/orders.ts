@@ -27,6 +27,7 @@ import { assertTransition } from './order-status';
 import type { ServiceDeps } from './services';
 import { requireStore, type StoreView } from './stores';
 import { coalesce, filterMap, shareable, whenReady } from './stream-iterators';
+import { fitsCharacters } from './text';
 
 export const ORDER_LIMITS = {
   maxLines: 100,
@@ -118,7 +119,7 @@ function validateLine(item: OrderItemInput, index: number): ValidLine {
     });
   }
   const notes = item.notes?.trim() || null;
-  if (notes && notes.length > ORDER_LIMITS.maxNotesLength) {
+  if (notes && !fitsCharacters(notes, ORDER_LIMITS.maxNotesLength)) {
     throw badInput(`notes are at most ${ORDER_LIMITS.maxNotesLength} characters`, {
       field: `${field}.notes`,
     });
@@ -223,7 +224,7 @@ export class OrderService {
   async cancelOrder(principal: Principal, orderId: string, reason: string): Promise<OrderView> {
     requireRole(principal, FRONT_OF_HOUSE, 'cancel orders');
     const trimmed = reason.trim();
-    if (trimmed.length === 0 || trimmed.length > ORDER_LIMITS.maxReasonLength) {
+    if (trimmed.length === 0 || !fitsCharacters(trimmed, ORDER_LIMITS.maxReasonLength)) {
       throw badInput(`reason must be 1 to ${ORDER_LIMITS.maxReasonLength} characters`, { field: 'reason' });
     }
     return this.cancel(principal, orderId, trimmed);

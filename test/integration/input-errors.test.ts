@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { databaseFingerprint } from '../support/fingerprint';
 import { startTestServer, type TestServer, type WsClient } from '../support/server';
 
 /**
@@ -259,3 +261,234 @@ describe('field suggestions', () => {
     }
   });
 });
+
+/** Sends the same call over HTTP and WebSocket; asserts both refuse it and that no row changed. */
+async function expectRefusedEverywhere(
+  query: string,
+  variables: Record<string, unknown> | undefined,
+  expected: { message?: string | RegExp; extensions: Record<string, unknown> },
+) {
+  const before = await databaseFingerprint(app.server.db);
+  for (const result of [
+    await app.gql(query, variables, { token: manager }),
+    await overWs(query, variables),
+  ]) {
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions).toEqual(expected.extensions);
+    if (expected.message) expect(result.errors?.[0]?.message).toMatch(expected.message);
+  }
+  expect(await databaseFingerprint(app.server.db)).toEqual(before);
+}
+
+const SEND = /* GraphQL */ `
+  mutation Send($input: SendNotificationInput!) { sendNotification(input: $input) { id title } }
+`;
+const toStaff = (fields: Record<string, unknown>) => ({
+  input: {
+    audience: 'USER',
+    targetUserId: 'acme-staff',
+    title: 'Heads up',
+    body: 'Table 4 waits',
+    ...fields,
+  },
+});
+
+describe('text PostgreSQL cannot store', () => {
+  let orderId: string;
+  beforeAll(async () => {
+    const created = await app.gql<{ createOrder: { id: string } }>(
+      'mutation { createOrder(input: { storeId: "acme-downtown", channel: POS, items: [{ productId: "acme-downtown-fries", quantity: 1 }] }) { id } }',
+      undefined,
+      { token: manager },
+    );
+    orderId = created.data!.createOrder.id;
+  });
+
+  const CANCEL =
+    'mutation Cancel($id: ID!, $reason: String!) { cancelOrder(orderId: $id, reason: $reason) { id } }';
+  const ORDER = /* GraphQL */ `
+    mutation Order($notes: String) {
+      createOrder(input: { storeId: "acme-downtown", channel: POS, items: [
+        { productId: "acme-downtown-burger", quantity: 1 },
+        { productId: "acme-downtown-fries", quantity: 1, notes: $notes }
+      ] }) { id }
+    }
+  `;
+  const PREFERENCES = /* GraphQL */ `
+    mutation Mute($kinds: [String!]) { updateNotificationPreferences(input: { mutedKinds: $kinds }) { mutedKinds } }
+  `;
+  const ADJUST = /* GraphQL */ `
+    mutation Adjust($reason: String!) { adjustInventory(itemId: "acme-downtown-fries-stock", delta: -1, reason: $reason) { quantity } }
+  `;
+  const cases = (bad: string): Array<[string, string, () => Record<string, unknown>, string]> => [
+    ['a String argument', CANCEL, () => ({ id: orderId, reason: `no${bad}onions` }), 'reason'],
+    ['an ID argument', CANCEL, () => ({ id: `${orderId}${bad}`, reason: 'Customer left' }), 'orderId'],
+    ['a field of a list of input objects', ORDER, () => ({ notes: `no${bad}onions` }), 'input.items.1.notes'],
+    ['a field of an input object', SEND, () => toStaff({ title: `Heads${bad}up` }), 'input.title'],
+    [
+      'a string inside JSON',
+      SEND,
+      () => toStaff({ data: { table: [4, { note: `a${bad}b` }] } }),
+      'input.data',
+    ],
+    ['a key inside JSON', SEND, () => toStaff({ data: { [`ta${bad}ble`]: 4 } }), 'input.data'],
+    ['an item of a list', PREFERENCES, () => ({ kinds: ['PROMO', `SPAM${bad}`] }), 'input.mutedKinds.1'],
+    ['an adjustment reason', ADJUST, () => ({ reason: `broken${bad}` }), 'reason'],
+  ];
+  const NUL = '\u0000';
+
+  it.each(cases(NUL))(
+    'NUL in %s is BAD_USER_INPUT naming the argument',
+    async (_where, query, variables, field) => {
+      await expectRefusedEverywhere(query, variables(), {
+        message: /contains the NUL character \(U\+0000\), which cannot be stored/,
+        extensions: { code: 'BAD_USER_INPUT', field, reason: 'NUL_CHARACTER' },
+      });
+    },
+  );
+
+  it.each([...cases('\ud800'), ...cases('\udc00')])(
+    'an unpaired surrogate in %s is BAD_USER_INPUT naming the argument',
+    async (_where, query, variables, field) => {
+      await expectRefusedEverywhere(query, variables(), {
+        message: /contains an unpaired surrogate \(U\+D[8C]00\), which is not valid Unicode/,
+        extensions: { code: 'BAD_USER_INPUT', field, reason: 'UNPAIRED_SURROGATE' },
+      });
+    },
+  );
+
+  it('is refused in a literal of the document and in a subscription argument too', async () => {
+    await expectRefusedEverywhere(
+      `mutation { cancelOrder(orderId: "${orderId}", reason: "no\\u0000onions") { id } }`,
+      undefined,
+      {
+        message:
+          'Argument "reason" of "cancelOrder" contains the NUL character (U+0000), which cannot be stored.',
+        extensions: { code: 'BAD_USER_INPUT', field: 'reason', reason: 'NUL_CHARACTER' },
+      },
+    );
+    const refused = await overWs(
+      'subscription Live($store: ID!) { orderUpdated(storeId: $store) { cursor } }',
+      {
+        store: `acme-downtown${NUL}`,
+      },
+    );
+    expect(refused.errors?.[0]?.extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      field: 'storeId',
+      reason: 'NUL_CHARACTER',
+    });
+  });
+
+  it('a surrogate pair (an emoji) is text; lengths count characters a person sees', async () => {
+    const family = '👨‍👩‍👧‍👦'; // 11 UTF-16 units, one character
+    const sent = await app.gql<{ sendNotification: { title: string } }>(
+      SEND,
+      toStaff({ title: family.repeat(200) }),
+      {
+        token: manager,
+      },
+    );
+    expect(sent.errors).toBeUndefined();
+    expect(sent.data?.sendNotification.title).toBe(family.repeat(200));
+    const tooLong = await app.gql(SEND, toStaff({ title: family.repeat(201) }), { token: manager });
+    expect(tooLong.errors?.[0]).toMatchObject({
+      message: 'title must be 1 to 200 characters',
+      extensions: { code: 'BAD_USER_INPUT', field: 'title' },
+    });
+    const cancelled = await app.gql<{ cancelOrder: { cancelReason: string } }>(
+      'mutation Cancel($id: ID!, $reason: String!) { cancelOrder(orderId: $id, reason: $reason) { cancelReason } }',
+      { id: orderId, reason: '🙅🏽'.repeat(150) },
+      { token: manager },
+    );
+    expect(cancelled.errors).toBeUndefined();
+    expect(cancelled.data?.cancelOrder.cancelReason).toBe('🙅🏽'.repeat(150));
+  });
+});
+
+describe('JSON arguments', () => {
+  /** `{"a":{"a":…{"a":1}…}}` with `levels` objects. */
+  const nested = (levels: number) => {
+    let value: unknown = 1;
+    for (let i = 0; i < levels; i++) value = { a: value };
+    return value;
+  };
+
+  it('nested 5,000 levels in 20 KB is BAD_USER_INPUT, over HTTP and WebSocket', async () => {
+    // Written as text: JSON.stringify itself runs out of stack on such a value.
+    const data = `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`;
+    const variables = `{"input":{"audience":"USER","targetUserId":"acme-staff","title":"t","body":"b","data":${data}}}`;
+    const before = await databaseFingerprint(app.server.db);
+    const response = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${manager}` },
+      body: `{"query":${JSON.stringify(SEND)},"variables":${variables}}`,
+    });
+    const overSocket = await rawWsCall(SEND, variables);
+    for (const result of [(await response.json()) as Result, overSocket]) {
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: 'Argument "input.data" of "sendNotification" is JSON nested deeper than 10 levels.',
+          extensions: { code: 'BAD_USER_INPUT', field: 'input.data', reason: 'JSON_TOO_DEEP' },
+        }),
+      ]);
+    }
+    expect(await databaseFingerprint(app.server.db)).toEqual(before);
+  });
+
+  it('takes 10 levels and refuses 11', async () => {
+    const ten = await app.gql(SEND, toStaff({ data: nested(10) }), { token: manager });
+    expect(ten.errors).toBeUndefined();
+    await expectRefusedEverywhere(SEND, toStaff({ data: nested(11) }), {
+      extensions: { code: 'BAD_USER_INPUT', field: 'input.data', reason: 'JSON_TOO_DEEP' },
+    });
+    await expectRefusedEverywhere(SEND, toStaff({ data: { list: [[[[[[[[[[1]]]]]]]]]] } }), {
+      extensions: { code: 'BAD_USER_INPUT', field: 'input.data', reason: 'JSON_TOO_DEEP' },
+    });
+  });
+
+  it('takes 16 KiB of JSON text and refuses more', async () => {
+    const ofBytes = (bytes: number) => ({ note: 'x'.repeat(bytes - '{"note":""}'.length) });
+    expect(JSON.stringify(ofBytes(16_384)).length).toBe(16_384);
+    const fits = await app.gql(SEND, toStaff({ data: ofBytes(16_384) }), { token: manager });
+    expect(fits.errors).toBeUndefined();
+    await expectRefusedEverywhere(SEND, toStaff({ data: ofBytes(16_385) }), {
+      message: 'Argument "input.data" of "sendNotification" is JSON larger than 16384 bytes.',
+      extensions: { code: 'BAD_USER_INPUT', field: 'input.data', reason: 'JSON_TOO_LARGE' },
+    });
+    const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i]));
+    await expectRefusedEverywhere(SEND, toStaff({ data: wide }), {
+      extensions: { code: 'BAD_USER_INPUT', field: 'input.data', reason: 'JSON_TOO_LARGE' },
+    });
+  });
+});
+
+/** One operation over a bare graphql-transport-ws socket, its variables given as JSON text. */
+async function rawWsCall(query: string, variablesJson: string): Promise<Result> {
+  const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
+  const messages: Array<{ type: string; payload?: unknown }> = [];
+  const done = new Promise<Result>((resolve, reject) => {
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; payload?: unknown };
+      messages.push(message);
+      if (message.type === 'connection_ack') {
+        socket.send(
+          `{"id":"1","type":"subscribe","payload":{"query":${JSON.stringify(query)},"variables":${variablesJson}}}`,
+        );
+      } else if (message.type === 'next') {
+        resolve({ status: 0, ...(message.payload as Omit<Result, 'status'>) });
+      } else if (message.type === 'error') {
+        resolve({ status: 0, errors: message.payload as Result['errors'] });
+      }
+    });
+    socket.once('close', (code, reason) => reject(new Error(`closed ${code} ${reason}`)));
+  });
+  await new Promise((resolve) => socket.once('open', resolve));
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${manager}` } }));
+  try {
+    return await done;
+  } finally {
+    socket.close(1000);
+  }
+}
