@@ -36,15 +36,57 @@ export function canWatchStation(principal: Principal, station: { id: string; sto
   return true;
 }
 
-/** Customers see only their own orders; every other role sees the orders of stores it may access. */
+/**
+ * Customers see only their own orders; a table guest only the orders of its table's party (`guestSeating`,
+ * the seating the domain resolved for it: none, nothing); every other role the orders of stores it may access.
+ */
 export function canSeeOrder(
   principal: Principal,
-  order: { storeId: string; customerId: string | null },
+  order: { storeId: string; customerId: string | null; tableId?: string | null; seatingId?: string | null },
+  guestSeating?: string | null,
 ): boolean {
   if (!canAccessStore(principal, order.storeId)) return false;
+  if (isTableGuest(principal)) {
+    return order.tableId === principal.table && guestSeating != null && order.seatingId === guestSeating;
+  }
   const staffRoles: Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
   if (hasAnyRole(principal, staffRoles)) return true;
   return principal.roles.includes('CUSTOMER') && order.customerId === principal.userId;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Menu and tables: who may do what, in one place (the GraphQL scopes use the role lists, the domain the rest).
+
+/** Create and edit products (prices, stations, archiving). */
+export const MENU_MANAGERS: readonly Role[] = ['ADMIN', 'MANAGER'];
+/** 86 a product or bring it back; KITCHEN only for products routed to its bound stations. */
+export const AVAILABILITY_SETTERS: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
+/** Seat parties, set table status, issue guest tokens, watch the floor (`tables`, `tableUpdated`). */
+export const FLOOR_STAFF: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
+
+export function canManageMenu(principal: Principal, storeId: string): boolean {
+  return hasAnyRole(principal, MENU_MANAGERS) && canAccessStore(principal, storeId);
+}
+
+export function canSetAvailability(principal: Principal, product: { storeId: string; stationId: string }) {
+  if (!canAccessStore(principal, product.storeId)) return false;
+  if (hasAnyRole(principal, ['ADMIN', 'MANAGER', 'STAFF'])) return true;
+  return principal.roles.includes('KITCHEN') && principal.stations.includes(product.stationId);
+}
+
+/** Staff see every product; customers (guests included) the active menu: archived ones only as they go. */
+export function canSeeProduct(principal: Principal, product: { storeId: string; active: boolean }): boolean {
+  if (!canAccessStore(principal, product.storeId)) return false;
+  return product.active || hasAnyRole(principal, ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN']);
+}
+
+export function canWorkTables(principal: Principal, storeId: string): boolean {
+  return hasAnyRole(principal, FLOOR_STAFF) && canAccessStore(principal, storeId);
+}
+
+/** A guest token (claim `table`): it orders at that table only and sees its party's orders only. */
+export function isTableGuest(principal: Principal): principal is Principal & { table: string } {
+  return principal.table !== undefined;
 }
 
 /** Stores the caller may see, given every store id of its tenant. */

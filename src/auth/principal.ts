@@ -12,6 +12,11 @@ export interface Principal {
   stores: readonly string[] | '*';
   /** Station ids a KDS device is bound to; empty when not bound. */
   stations: readonly string[];
+  /**
+   * The dining table a guest token is bound to (claim `table`): such a caller is a CUSTOMER of that table's
+   * store who orders at that table and sees the orders of the party seated there, nothing else of the store's.
+   */
+  table?: string;
   /** The store the connection/request works in (connection_init storeId or x-store-id), if any. */
   currentStoreId?: string;
   /** JWT id, for revocation. */

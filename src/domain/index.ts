@@ -2,6 +2,7 @@ import type { RevocationStore } from '../auth/revocation';
 import { DashboardService } from './dashboard';
 import { InventoryService } from './inventory';
 import { KdsService } from './kds';
+import { MenuService } from './menu';
 import { NotificationService } from './notifications';
 import { OrderService } from './orders';
 import type { ServiceDeps } from './services';
@@ -11,6 +12,7 @@ import { StoreService } from './stores';
 export interface Services {
   stores: StoreService;
   orders: OrderService;
+  menu: MenuService;
   kds: KdsService;
   inventory: InventoryService;
   notifications: NotificationService;
@@ -31,6 +33,7 @@ export function createServices(deps: ServiceDeps, auth: { revocations: Revocatio
   return {
     stores: new StoreService(deps),
     orders: new OrderService(deps, { updateCoalesceMs: windows.orderUpdateCoalesceMs }),
+    menu: new MenuService(deps),
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),

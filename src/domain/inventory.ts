@@ -7,6 +7,7 @@ import { topics } from '../events/topics';
 import { type InventoryAlert, type InventoryItem, Prisma } from '../generated/prisma/client';
 import type { AlertKind, AlertStatus, MovementReason, Severity } from '../generated/prisma/enums';
 import { atLeast, evaluateStock, highestSeverity, openAlertKey, severityRank } from './inventory-alerts';
+import { syncAvailabilityWithStock } from './menu-records';
 import { type Emit, filterStream, openEventStream, raiseNotification } from './notifications';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
@@ -322,9 +323,10 @@ export async function consumeStockForOrder(
   const open = await tx.inventoryAlert.findMany({
     where: { inventoryItemId: { in: items.map(({ item }) => item.id) }, openKey: { not: null } },
   });
-  for (const { item } of items) {
+  for (const { item, taken } of items) {
     const unresolved = open.filter((alert) => alert.inventoryItemId === item.id);
     await applyAlertRules(tx, emit, item, args.actorId, unresolved);
+    await syncAvailabilityWithStock(tx, emit, item, item.quantity + taken);
   }
 }
 
@@ -396,6 +398,7 @@ export async function releaseStockForOrder(
       () => new Error('unreachable: a reversal adds stock'),
     );
     await applyAlertRules(tx, emit, item, args.actorId);
+    await syncAvailabilityWithStock(tx, emit, item, item.quantity - taken);
   }
 }
 
@@ -461,6 +464,7 @@ export class InventoryService {
       );
       emitInventoryEvent(emit, item, 'ADJUSTMENT', 'LOW');
       await applyAlertRules(tx, emit, item, principal.userId);
+      await syncAvailabilityWithStock(tx, emit, item, item.quantity - delta);
       return itemView(item);
     });
   }
@@ -478,6 +482,7 @@ export class InventoryService {
       );
       const restocked = await applyAlertRules(tx, emit, item, principal.userId);
       if (!restocked) emitInventoryEvent(emit, item, 'ADJUSTMENT', 'LOW');
+      await syncAvailabilityWithStock(tx, emit, item, item.quantity - quantity);
       return itemView(item);
     });
   }
@@ -528,6 +533,8 @@ export class InventoryService {
       emitInventoryEvent(emit, to, 'TRANSFER_COMPLETE', 'LOW');
       await applyAlertRules(tx, emit, from, principal.userId);
       await applyAlertRules(tx, emit, to, principal.userId);
+      await syncAvailabilityWithStock(tx, emit, from, from.quantity + quantity);
+      await syncAvailabilityWithStock(tx, emit, to, to.quantity - quantity);
       return {
         id: transfer.id,
         quantity,

@@ -404,23 +404,41 @@ interface OrderableProduct {
   name: string;
   priceCents: number;
   active: boolean;
+  available: boolean;
+  soldOut: boolean;
+  unavailableReason: string | null;
   stationKind: StationKind;
   targetSeconds: number;
 }
 
-/** Products of the lines with their stations, each of this store and active; unknown or foreign ids are NOT_FOUND. */
+/**
+ * Products of the lines with their stations, each of this store, on the menu and available (BAD_USER_INPUT
+ * naming the product otherwise); unknown or foreign ids are NOT_FOUND. Their current price is what the order keeps.
+ */
 async function loadOrderableProducts(tx: Tx, tenantId: string, storeId: string, lines: ValidLine[]) {
   const ids = [...new Set(lines.map((line) => line.productId))];
   const rows = await tx.$queryRaw<OrderableProduct[]>`
-    SELECT p."id", p."stationId", p."name", p."priceCents", p."active",
-           s."kind"::text AS "stationKind", s."targetSeconds"
+    SELECT p."id", p."stationId", p."name", p."priceCents", p."active", p."available", p."soldOut",
+           p."unavailableReason", s."kind"::text AS "stationKind", s."targetSeconds"
     FROM "Product" p JOIN "Station" s ON s."id" = p."stationId"
     WHERE p."tenantId" = ${tenantId} AND p."storeId" = ${storeId} AND p."id" = ANY(${ids}::text[])`;
   const products = new Map(rows.map((product) => [product.id, product]));
   for (const id of ids) {
     const product = products.get(id);
     if (!product) throw notFound('Product', id);
-    if (!product.active) throw badInput(`${product.name} is not available`, { productId: id });
+    const details = {
+      productId: id,
+      field: `items.${lines.findIndex((line) => line.productId === id)}.productId`,
+    };
+    if (!product.active) throw badInput(`${product.name} is no longer on the menu`, details);
+    if (product.soldOut) throw badInput(`${product.name} is out of stock`, { ...details, available: 0 });
+    if (!product.available) {
+      const reason = product.unavailableReason ? `: ${product.unavailableReason}` : '';
+      throw badInput(`${product.name} is not available${reason}`, {
+        ...details,
+        reason: product.unavailableReason,
+      });
+    }
   }
   return products;
 }

@@ -4,7 +4,6 @@ import { remembered } from '../db/remembered';
 import type { Db, Tx } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
 import type { StationKind } from '../generated/prisma/enums';
-import { productAvailability } from './product-stock';
 import type { ServiceDeps } from './services';
 
 export interface StoreView {
@@ -20,18 +19,6 @@ export interface StationView {
   name: string;
   kind: StationKind;
   targetSeconds: number;
-}
-
-export interface ProductView {
-  id: string;
-  storeId: string;
-  stationId: string;
-  name: string;
-  priceCents: number;
-  active: boolean;
-  /** In stock right now (false when inventory is tracked and exhausted). */
-  available: boolean;
-  stockQuantity: number | null;
 }
 
 export interface UserView {
@@ -146,33 +133,6 @@ export class StoreService {
       where: { tenantId: principal.tenantId, storeId },
       select: { id: true, storeId: true, name: true, kind: true, targetSeconds: true },
       orderBy: { name: 'asc' },
-    });
-  }
-
-  /** The store's active products with their current availability. */
-  async menu(principal: Principal, storeId: string): Promise<ProductView[]> {
-    await requireStore(this.deps.db, principal, storeId);
-    const products = await this.deps.db.product.findMany({
-      where: { tenantId: principal.tenantId, storeId, active: true },
-      orderBy: { name: 'asc' },
-    });
-    const stock = await productAvailability(
-      this.deps.db,
-      principal.tenantId,
-      products.map((product) => product.id),
-    );
-    return products.map((product) => {
-      const level = stock.get(product.id);
-      return {
-        id: product.id,
-        storeId: product.storeId,
-        stationId: product.stationId,
-        name: product.name,
-        priceCents: product.priceCents,
-        active: product.active,
-        available: level?.available ?? true,
-        stockQuantity: level?.quantity ?? null,
-      };
     });
   }
 

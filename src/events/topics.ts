@@ -10,6 +10,12 @@ export const topics = {
   /** Every ticket of a store: what an expo station (and a manager) watches. */
   storeKds: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:kds`,
   storeInventory: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:inventory`,
+  /** Products created, edited, archived, 86'd and back. */
+  storeMenu: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:menu`,
+  /** Dining tables: seatings, status, the orders at each table. */
+  storeTables: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:tables`,
+  /** The order events of one dining table (also on storeOrders): what the table's guests follow. */
+  tableOrders: (tenantId: string, tableId: string) => `t:${tenantId}:table:${tableId}:orders`,
   storeDashboard: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:dashboard`,
   userNotifications: (tenantId: string, userId: string) => `t:${tenantId}:user:${userId}:notifications`,
   storeRoleNotifications: (tenantId: string, storeId: string, role: Role) =>

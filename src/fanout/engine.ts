@@ -111,7 +111,7 @@ export type FanoutEngine = ReturnType<typeof createFanoutEngine>;
 
 export function createFanoutEngine(options: FanoutOptions) {
   const { logger, metrics, activity } = options;
-  const fields = new Set(options.fields ?? ['orderUpdated', 'kdsTicket', 'inventoryAlert']);
+  const fields = new Set(options.fields ?? ['orderUpdated', 'kdsTicket', 'inventoryAlert', 'menuUpdated']);
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const groups = new Map<string, Group>();
   const hub: TopicHub | undefined = options.pubsub

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder';
 import './enums';
 import './stores';
+import './menu';
 import './orders';
 import './kds';
 import './inventory';

@@ -1,6 +1,7 @@
-import type { ProductView, StationView, StoreView, UserView } from '../domain/stores';
+import type { StationView, StoreView, UserView } from '../domain/stores';
 import { builder } from './builder';
 import { RoleEnum, StationKindEnum } from './enums';
+import { ProductRef } from './menu';
 
 export const StationRef = builder.objectRef<StationView>('Station').implement({
   fields: (t) => ({
@@ -9,21 +10,6 @@ export const StationRef = builder.objectRef<StationView>('Station').implement({
     name: t.exposeString('name'),
     kind: t.field({ type: StationKindEnum, resolve: (station) => station.kind }),
     targetSeconds: t.exposeInt('targetSeconds', { description: 'A ticket open longer than this is late.' }),
-  }),
-});
-
-export const ProductRef = builder.objectRef<ProductView>('Product').implement({
-  fields: (t) => ({
-    id: t.exposeID('id'),
-    storeId: t.exposeID('storeId'),
-    stationId: t.exposeID('stationId', { description: 'The station its tickets are routed to.' }),
-    name: t.exposeString('name'),
-    priceCents: t.exposeInt('priceCents', {
-      description: 'Unit price in minor units of the store currency.',
-    }),
-    active: t.exposeBoolean('active'),
-    available: t.exposeBoolean('available', { description: 'False when its inventory is exhausted.' }),
-    stockQuantity: t.exposeInt('stockQuantity', { nullable: true }),
   }),
 });
 
@@ -39,8 +25,11 @@ export const StoreRef = builder.objectRef<StoreView>('Store').implement({
     }),
     products: t.field({
       type: [ProductRef],
-      description: 'The active menu with current availability.',
-      resolve: (store, _args, ctx) => ctx.services.stores.menu(ctx.principal!, store.id),
+      description:
+        'The active menu with current availability, by category and name; `includeArchived` (staff) adds archived products.',
+      args: { includeArchived: t.arg.boolean({ defaultValue: false }) },
+      resolve: (store, args, ctx) =>
+        ctx.services.menu.products(ctx.principal!, store.id, { includeArchived: args.includeArchived }),
     }),
   }),
 });

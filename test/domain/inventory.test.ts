@@ -4,7 +4,6 @@ import {
   type InventoryAlertEventView,
   releaseStockForOrder,
 } from '../../src/domain/inventory';
-import { productAvailability } from '../../src/domain/product-stock';
 import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
 // Seed: every store has Burger (50, threshold 10), Fries (100, threshold 20), Lemonade (40, threshold 8).
@@ -41,6 +40,7 @@ beforeEach(async () => {
   for (const [name, quantity] of Object.entries(seed)) {
     await db.inventoryItem.updateMany({ where: { name }, data: { quantity } });
   }
+  await db.product.updateMany({ data: { available: true, soldOut: false, unavailableReason: null } });
 });
 
 async function quantity(itemId: string): Promise<number> {
@@ -259,7 +259,7 @@ describe('alert rules under sales', () => {
     expect((await alertsOf(LEMONADE)).map((a) => [a.kind, a.severity])).toEqual([['LOW_STOCK', 'HIGH']]);
   });
 
-  it('raises OUT_OF_STOCK at zero and notifies the store’s managers', async () => {
+  it('raises OUT_OF_STOCK at zero, notifies the store’s managers and takes the product off the menu', async () => {
     await setQuantity(LEMONADE, 3);
     await sell('acme-downtown-lemonade', 1); // 2: LOW_STOCK HIGH
     const before = await f.lastEventId();
@@ -273,7 +273,13 @@ describe('alert rules under sales', () => {
     expect(events.map((e) => [e.topic, e.kind])).toEqual([
       ['t:acme:store:acme-downtown:inventory', 'inventory.OUT_OF_STOCK'],
       ['t:acme:store:acme-downtown:role:MANAGER:notifications', 'notification.CREATED'],
+      ['t:acme:store:acme-downtown:menu', 'menu.AVAILABILITY_CHANGED'],
     ]);
+    expect(events[2]?.payload.product).toMatchObject({
+      id: 'acme-downtown-lemonade',
+      available: false,
+      soldOut: true,
+    });
     expect(events[1]?.payload.notification).toMatchObject({
       audience: 'ROLE',
       targetRole: 'MANAGER',
@@ -338,23 +344,6 @@ describe('consumeStockForOrder and releaseStockForOrder', () => {
     const reversals = await f.deps.db.stockMovement.findMany({ where: { orderId, reason: 'SALE_REVERSAL' } });
     expect(reversals.map((m) => [m.delta, m.quantityAfter])).toEqual([[45, 50]]);
     expect((await alertsOf(BURGER)).map((a) => a.status)).toEqual(['RESOLVED']);
-  });
-
-  it('reports availability of tracked products only', async () => {
-    await setQuantity(FRIES, 0);
-    const availability = await productAvailability(f.deps.db, 'acme', [
-      'acme-downtown-burger',
-      'acme-downtown-fries',
-      'globex-central-burger',
-      'no-such-product',
-    ]);
-    expect([...availability]).toEqual(
-      expect.arrayContaining([
-        ['acme-downtown-burger', { available: true, quantity: 50 }],
-        ['acme-downtown-fries', { available: false, quantity: 0 }],
-      ]),
-    );
-    expect(availability.size).toBe(2);
   });
 });
 

@@ -204,7 +204,7 @@ describe('createOrder', () => {
             items: [{ productId: 'acme-uptown-burger', quantity: 1 }],
           }),
         ),
-      ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'Burger is not available' });
+      ).rejects.toMatchObject({ code: 'BAD_USER_INPUT', message: 'Burger is no longer on the menu' });
     } finally {
       await db.product.update({ where: { id: 'acme-uptown-burger' }, data: { active: true } });
     }

@@ -4,6 +4,7 @@ import { findDemoUser } from '../../src/db/demo-data';
 import { type DashboardOptions, DashboardService } from '../../src/domain/dashboard';
 import { InventoryService } from '../../src/domain/inventory';
 import { KdsService, type KdsServiceOptions } from '../../src/domain/kds';
+import { MenuService } from '../../src/domain/menu';
 import { NotificationService } from '../../src/domain/notifications';
 import { type CreateOrderInput, OrderService, type OrderServiceOptions } from '../../src/domain/orders';
 import type { ServiceDeps } from '../../src/domain/services';
@@ -32,6 +33,7 @@ export interface DomainFixture {
   deps: ServiceDeps;
   stores: StoreService;
   orders: OrderService;
+  menu: MenuService;
   kds: KdsService;
   inventory: InventoryService;
   notifications: NotificationService;
@@ -78,6 +80,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
     deps,
     stores: new StoreService(deps),
     orders: new OrderService(deps, options.orders),
+    menu: new MenuService(deps),
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),
