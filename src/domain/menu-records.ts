@@ -1,7 +1,7 @@
 import type { Tx } from '../db/types';
+import { notFound } from '../errors';
 import { topics } from '../events/topics';
 import type { Prisma } from '../generated/prisma/client';
-import { notFound } from '../errors';
 import type { Emit } from './order-records';
 
 /**

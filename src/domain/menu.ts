@@ -10,9 +10,9 @@ import {
 } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Tx } from '../db/types';
+import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
-import { badInput, DomainError, forbidden, notFound } from '../errors';
 import {
   emitMenuEvent,
   loadProductView,
@@ -24,9 +24,9 @@ import {
   toProductView,
 } from './menu-records';
 import type { ServiceDeps } from './services';
-import { fitsCharacters } from './text';
 import { requireStore } from './stores';
 import { filterMap, shareable, whenReady } from './stream-iterators';
+import { fitsCharacters } from './text';
 
 /**
  * The menu of a store: products created and edited by managers, 86'd by the floor and the kitchen (and by
