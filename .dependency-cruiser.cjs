@@ -8,6 +8,7 @@ const layers = [
   { name: 'db', path: '^src/db/' },
   { name: 'events', path: '^src/events/' },
   { name: 'auth', path: '^src/auth/' },
+  { name: 'presence', path: '^src/presence/' },
   { name: 'domain', path: '^src/domain/' },
   { name: 'fanout', path: '^src/fanout/' },
   { name: 'limits', path: '^src/limits/(?!config\\.ts$)' },

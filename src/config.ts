@@ -50,6 +50,10 @@ const EnvSchema = z.object({
   DASHBOARD_THROTTLE_MS: int(0).default(1000),
   PLATFORM_TENANTS: list.default([]),
   DASHBOARD_SNAPSHOT_INTERVAL_MS: int(1000).default(60000),
+  // Presence (src/domain/presence.ts; docs/presence.md)
+  PRESENCE_GRACE_MS: int(0).default(10000),
+  PRESENCE_LEASE_MS: int(300).default(15000),
+  STATION_OFFLINE_ALERT_SECONDS: int(1).default(60),
   // Limits (src/limits/config.ts; docs/limits.md)
   ...LimitsEnvShape,
   // Operations (src/server/ops.ts; docs/operations.md "Settings")
@@ -112,6 +116,8 @@ export interface Config {
     dashboardThrottleMs: number;
     dashboardSnapshotIntervalMs: number;
   };
+  /** Device presence (src/domain/presence.ts): grace after a dropped socket, lease of an instance's sockets. */
+  presence: { graceMs: number; leaseMs: number; stationOfflineAlertSeconds: number };
 }
 
 /** Development secret so `npm start` works out of the box; refused in production. */
@@ -174,6 +180,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       kdsLateSweepIntervalMs: e.KDS_LATE_SWEEP_INTERVAL_MS,
       dashboardThrottleMs: e.DASHBOARD_THROTTLE_MS,
       dashboardSnapshotIntervalMs: e.DASHBOARD_SNAPSHOT_INTERVAL_MS,
+    },
+    presence: {
+      graceMs: e.PRESENCE_GRACE_MS,
+      leaseMs: e.PRESENCE_LEASE_MS,
+      stationOfflineAlertSeconds: e.STATION_OFFLINE_ALERT_SECONDS,
     },
     limits: limitsFromEnv(e),
     redisOptions: redisTopology(e),

@@ -95,3 +95,23 @@ export function visibleStores(principal: Principal, tenantStoreIds: readonly str
     ? [...tenantStoreIds]
     : tenantStoreIds.filter((id) => principal.stores.includes(id));
 }
+
+/** Roles whose connections are devices in presence: customers and table guests never appear. */
+export const PRESENT_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
+
+/** Roles that may look at presence at all (a kitchen device sees only `Station.online`). */
+export const PRESENCE_VIEWER_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
+
+/**
+ * Who sees whose device: managers and admins every device of their stores; staff the staff and kitchen
+ * devices of their stores (not managers' or admins'); nobody else any.
+ */
+export function canSeeDevice(
+  viewer: Principal,
+  device: { storeId: string; roles: readonly Role[] },
+): boolean {
+  if (!canAccessStore(viewer, device.storeId)) return false;
+  if (hasAnyRole(viewer, ['ADMIN', 'MANAGER'])) return true;
+  if (!hasAnyRole(viewer, ['STAFF'])) return false;
+  return !device.roles.some((role) => role === 'ADMIN' || role === 'MANAGER');
+}

@@ -1,12 +1,15 @@
 import type { RevocationStore } from '../auth/revocation';
+import type { PresenceRegistry } from '../presence/registry';
 import { DashboardService } from './dashboard';
 import { InventoryService } from './inventory';
 import { KdsService } from './kds';
 import { MenuService } from './menu';
 import { NotificationService } from './notifications';
 import { OrderService } from './orders';
+import { PresenceService } from './presence';
 import type { ServiceDeps } from './services';
 import { SessionService } from './sessions';
+import { StationOfflineAlerts } from './station-alerts';
 import { StoreService } from './stores';
 
 export interface Services {
@@ -18,17 +21,28 @@ export interface Services {
   notifications: NotificationService;
   dashboard: DashboardService;
   sessions: SessionService;
-  /** Starts background work (late-ticket sweeper, dashboard snapshots). */
+  presence: PresenceService;
+  stationAlerts: StationOfflineAlerts;
+  /** Starts background work (late-ticket sweeper, dashboard snapshots, presence leases, station alerts). */
   start(): void;
   stop(): Promise<void>;
 }
 
-export function createServices(deps: ServiceDeps, auth: { revocations: RevocationStore }): Services {
+export function createServices(
+  deps: ServiceDeps,
+  infrastructure: { revocations: RevocationStore; presence: PresenceRegistry },
+): Services {
   const windows = deps.config.domain;
+  const presenceConfig = deps.config.presence;
   const kds = new KdsService(deps, { lateSweepIntervalMs: windows.kdsLateSweepIntervalMs });
   const dashboard = new DashboardService(deps, {
     throttleMs: windows.dashboardThrottleMs,
     snapshotIntervalMs: windows.dashboardSnapshotIntervalMs,
+  });
+  const presence = new PresenceService(deps, infrastructure.presence, presenceConfig);
+  const stationAlerts = new StationOfflineAlerts(deps, infrastructure.presence, {
+    alertSeconds: presenceConfig.stationOfflineAlertSeconds,
+    instanceId: deps.config.ops.instanceId,
   });
   return {
     stores: new StoreService(deps),
@@ -38,13 +52,17 @@ export function createServices(deps: ServiceDeps, auth: { revocations: Revocatio
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),
     dashboard,
-    sessions: new SessionService({ db: deps.db, revocations: auth.revocations }),
+    sessions: new SessionService({ db: deps.db, revocations: infrastructure.revocations }),
+    presence,
+    stationAlerts,
     start() {
       kds.start?.();
       dashboard.start?.();
+      presence.start();
+      stationAlerts.start();
     },
     async stop() {
-      await Promise.all([kds.stop?.(), dashboard.stop?.()]);
+      await Promise.all([kds.stop?.(), dashboard.stop?.(), presence.stop(), stationAlerts.stop()]);
     },
   };
 }

@@ -17,6 +17,8 @@ export const topics = {
   /** The order events of one dining table (also on storeOrders): what the table's guests follow. */
   tableOrders: (tenantId: string, tableId: string) => `t:${tenantId}:table:${tableId}:orders`,
   storeDashboard: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:dashboard`,
+  /** Ephemeral (no outbox): devices of a store coming and going. */
+  storePresence: (tenantId: string, storeId: string) => `t:${tenantId}:store:${storeId}:presence`,
   userNotifications: (tenantId: string, userId: string) => `t:${tenantId}:user:${userId}:notifications`,
   storeRoleNotifications: (tenantId: string, storeId: string, role: Role) =>
     `t:${tenantId}:store:${storeId}:role:${role}:notifications`,

@@ -193,4 +193,13 @@ export function topicKind(topic: string): string {
   return KNOWN_KINDS.has(last) ? last : 'other';
 }
 
-const KNOWN_KINDS = new Set(['orders', 'kds', 'inventory', 'dashboard', 'notifications', 'menu', 'tables']);
+const KNOWN_KINDS = new Set([
+  'orders',
+  'kds',
+  'inventory',
+  'dashboard',
+  'notifications',
+  'menu',
+  'tables',
+  'presence',
+]);

@@ -9,6 +9,7 @@ import './inventory';
 import './notifications';
 import './dashboard';
 import './sessions';
+import './presence';
 import './ops';
 
 let schema: GraphQLSchema | undefined;

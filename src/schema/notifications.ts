@@ -24,7 +24,7 @@ export const NotificationRef = builder.objectRef<NotificationView>('Notification
     targetRole: t.field({ type: RoleEnum, nullable: true, resolve: (n) => n.targetRole }),
     targetStoreId: t.exposeID('targetStoreId', { nullable: true }),
     kind: t.exposeString('kind', {
-      description: 'e.g. MESSAGE, ORDER_READY, ORDER_CANCELLED, OUT_OF_STOCK.',
+      description: 'e.g. MESSAGE, ORDER_READY, ORDER_CANCELLED, OUT_OF_STOCK, STATION_OFFLINE.',
     }),
     severity: t.field({ type: SeverityEnum, resolve: (n) => n.severity }),
     title: t.exposeString('title'),

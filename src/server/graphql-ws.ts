@@ -39,6 +39,8 @@ export interface GraphqlWsOptions {
   connectionLimits?: Pick<ConnectionGuard, 'admit' | 'release'>;
   /** ops: called when a connection is acknowledged (connect latency, who it is in the logs). */
   onAcknowledged?: (socket: WebSocket, principal: Principal) => void;
+  /** Called when an acknowledged connection closes, with the close code (presence). */
+  onClosed?: (socket: WebSocket, code: number) => void;
   /** Fan-out engine (src/fanout): serves the subscription fields it knows, executed once per group. */
   fanout?: FanoutEngine;
 }
@@ -90,12 +92,13 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           return false;
         }
       },
-      onClose: (ctx) => {
+      onClose: (ctx, code) => {
         void options.connectionLimits?.release(ctx.extra.socket);
         const state = ctx.extra.state;
         if (!state) return;
         clearTimeout(state.expiryTimer);
         connections.delete(state);
+        options.onClosed?.(ctx.extra.socket, code ?? 1005);
       },
       onSubscribe: async (ctx, id, payload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

@@ -12,6 +12,7 @@ import { seed } from '../db/seed';
 import { createTenancyLookups } from '../db/tenancy';
 import { createWebPages } from '../demo/web-pages';
 import { createServices, type Services } from '../domain/index';
+import { isCleanClose } from '../domain/presence';
 import { createPubSub } from '../events/create-pubsub';
 import { createEventStreams } from '../events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
@@ -26,6 +27,8 @@ import { createHealthMonitor } from '../observability/health';
 import { startHeartbeat } from '../observability/heartbeat';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
+import { createMemoryPresenceRegistry } from '../presence/registry-memory';
+import { createRedisPresenceRegistry } from '../presence/registry-redis';
 import { type GraphQLContext, resolverContextOf } from '../schema/context';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
 import { inputGuardPlugin } from './input-guard';
@@ -102,7 +105,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   // Domain and authentication.
   const revocations = createRevocationStore({ redis: pubsub.redis?.(), pubsub, logger });
-  const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations });
+  // Presence: in Redis when instances share one, else in this instance's memory (docs/presence.md).
+  const presence = pubsub.redis
+    ? createRedisPresenceRegistry({ redis: pubsub.redis(), leaseMs: config.presence.leaseMs })
+    : createMemoryPresenceRegistry({ leaseMs: config.presence.leaseMs });
+  const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations, presence });
   commitListeners.push(services.dashboard.onCommit);
   const authenticator = instrument.authenticator(
     createAuthenticator({
@@ -205,7 +212,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     authenticator,
     logger,
     connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
-    onAcknowledged: (socket, principal) => instrument.connectionAcknowledged(socket, principal),
+    onAcknowledged: (socket, principal) => {
+      instrument.connectionAcknowledged(socket, principal);
+      services.presence.connected(socket, principal);
+    },
+    onClosed: (socket, code) => services.presence.disconnected(socket, isCleanClose(code, drain.draining)),
     connectionLimits: limits.connections,
     fanout,
   });

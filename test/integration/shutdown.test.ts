@@ -1,6 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenForDemoUser } from '../../src/auth/tokens';
@@ -24,6 +22,7 @@ import {
   uniqueRedisPrefix,
   type WsClient,
 } from '../support/server';
+import { startServerProcess } from '../support/server-process';
 
 const token = (userId: string) => tokenForDemoUser(userId, { secret: TEST_JWT_SECRET, expiresIn: '1h' });
 
@@ -63,32 +62,6 @@ async function post(url: string, query: string, variables: Record<string, unknow
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: unknown[] } };
-}
-
-/** `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens. */
-async function startServerProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    try {
-      logs.push(JSON.parse(line));
-    } catch {
-      // not a log line
-    }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  const port = await Promise.race([
-    eventually(() => logs.find((l) => l.msg === 'expediter listening')?.port as number | undefined, 60_000),
-    exited.then(([code]) => {
-      throw new Error(`server process exited with ${code} before listening: ${stderr}`);
-    }),
-  ]);
-  return { child, logs, exited, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
 }
 
 describe('SIGTERM on a real server process', () => {

@@ -1,0 +1,418 @@
+import { randomUUID } from 'node:crypto';
+import {
+  canAccessStore,
+  canSeeDevice,
+  hasAnyRole,
+  PRESENCE_VIEWER_ROLES,
+  PRESENT_ROLES,
+  visibleStores,
+} from '../auth/policy';
+import type { Principal, Role } from '../auth/principal';
+import { remembered } from '../db/remembered';
+import { forbidden } from '../errors';
+import { topics } from '../events/topics';
+import type {
+  ConnectionRegistration,
+  DeviceEntry,
+  PresenceChange,
+  PresenceRegistry,
+} from '../presence/registry';
+import type { ServiceDeps } from './services';
+import { requireStore } from './stores';
+
+/**
+ * Device presence: which screens and people are connected, per user and store, across every socket and
+ * instance (docs/presence.md).
+ *
+ * The server tells this service when a WebSocket connection is acknowledged and when it closes; the
+ * registry (src/presence) keeps the entries, in Redis when instances share one. A clean close (the client
+ * closed with 1000, or 1001 while this instance is not shutting down) removes the connection at once; any
+ * other end (a dropped network, a server closing it, a shutdown) keeps the device for `graceMs`, so a
+ * device that reconnects within it, on any instance, never flickers. Each instance renews its connections'
+ * leases every `leaseMs / 3`; the connections of an instance that died are reaped when their lease runs out.
+ *
+ * Changes are ephemeral pub/sub messages (no outbox, no replay: presence is state, not history), and a
+ * subscriber starts from the current entries.
+ */
+
+export interface PresenceOptions {
+  /** How long a device whose last connection dropped stays listed, waiting for it to come back. */
+  graceMs: number;
+  /** Lease of a connection in the registry: its instance renews it every third of this. */
+  leaseMs: number;
+}
+
+export interface DevicePresenceView {
+  storeId: string;
+  userId: string;
+  name: string;
+  roles: Role[];
+  stationIds: string[];
+  connections: number;
+  since: string;
+  lastSeenAt: string;
+  /** Orders changes of one device (increasing across the registry). */
+  revision: number;
+}
+
+export type PresenceEventKind = 'ONLINE' | 'OFFLINE';
+
+export interface PresenceEventView {
+  kind: PresenceEventKind;
+  storeId: string;
+  device: DevicePresenceView;
+  occurredAt: string;
+}
+
+/** What crosses pub/sub on a store's presence topic. */
+interface PresenceMessage {
+  kind: PresenceEventKind;
+  tenantId: string;
+  storeId: string;
+  device: DeviceEntry;
+  occurredAt: number;
+}
+
+interface LocalConnection {
+  id: string;
+  /** Set once the store and name are known; undefined for connections that are not devices. */
+  registration?: ConnectionRegistration;
+  /** Settles when registration is decided (registered, skipped or failed). */
+  settled: Promise<void>;
+  closed: boolean;
+}
+
+/** A clean close: the client said goodbye (1000), or left with 1001 while this instance is not shutting down. */
+export function isCleanClose(code: number, shuttingDown: boolean): boolean {
+  return code === 1000 || (code === 1001 && !shuttingDown);
+}
+
+export function toDeviceView(entry: DeviceEntry): DevicePresenceView {
+  return {
+    storeId: entry.storeId,
+    userId: entry.userId,
+    name: entry.name,
+    roles: [...entry.roles],
+    stationIds: [...entry.stationIds],
+    connections: entry.connections,
+    since: new Date(entry.since).toISOString(),
+    lastSeenAt: new Date(entry.lastSeenAt).toISOString(),
+    revision: entry.revision,
+  };
+}
+
+export class PresenceService {
+  private readonly connections = new Map<object, LocalConnection>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly userName: (tenantId: string, userId: string) => Promise<string | null>;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: ServiceDeps,
+    readonly registry: PresenceRegistry,
+    private readonly options: PresenceOptions,
+  ) {
+    this.userName = remembered(60_000, async (tenantId, userId) => {
+      const user = await deps.db.user.findFirst({ where: { id: userId, tenantId }, select: { name: true } });
+      return user?.name ?? null;
+    });
+  }
+
+  /** How often this instance reaps expired leases and ended grace periods (any instance may). */
+  get sweepIntervalMs(): number {
+    return Math.max(
+      50,
+      Math.min(1000, Math.floor(Math.min(this.options.graceMs || 1000, this.options.leaseMs) / 4)),
+    );
+  }
+
+  // Connection lifecycle, called by the server with an opaque handle per connection.
+
+  /** A connection was acknowledged: it counts for its user in its store, if the user is a device at all. */
+  connected(connection: object, principal: Principal): void {
+    const local: LocalConnection = { id: randomUUID(), settled: Promise.resolve(), closed: false };
+    this.connections.set(connection, local);
+    local.settled = this.track(this.register(local, principal));
+  }
+
+  /** The connection closed; `clean` as decided by isCleanClose. */
+  disconnected(connection: object, clean: boolean): void {
+    const local = this.connections.get(connection);
+    if (!local) return;
+    this.connections.delete(connection);
+    local.closed = true;
+    this.track(
+      local.settled.then(async () => {
+        if (!local.registration) return;
+        await this.announce(await this.registry.unregister(local.id, clean ? 0 : this.options.graceMs));
+      }),
+    );
+  }
+
+  private async register(local: LocalConnection, principal: Principal): Promise<void> {
+    if (!hasAnyRole(principal, PRESENT_ROLES)) return;
+    const storeId = await this.storeOfConnection(principal);
+    if (!storeId) return;
+    const name = (await this.userName(principal.tenantId, principal.userId)) ?? principal.userId;
+    if (local.closed) return; // closed while its store and name were looked up
+    local.registration = {
+      connectionId: local.id,
+      tenantId: principal.tenantId,
+      storeId,
+      userId: principal.userId,
+      name,
+      roles: [...principal.roles],
+      stationIds: [...principal.stations],
+    };
+    await this.announce(await this.registry.register([local.registration]));
+  }
+
+  /** The store a connection works in: its connection_init `storeId`, else the one store its token names. */
+  private async storeOfConnection(principal: Principal): Promise<string | undefined> {
+    if (principal.currentStoreId) return principal.currentStoreId;
+    if (principal.stores === '*' || principal.stores.length !== 1) return undefined;
+    const [storeId] = principal.stores as [string];
+    const known = await requireStore(this.deps.db, principal, storeId, { cached: true }).catch(() => null);
+    return known?.id;
+  }
+
+  // Reading presence.
+
+  /**
+   * Devices the caller may see: of `storeId`, else of the connection's current store, else of every store
+   * the caller may access. Devices in their grace period are listed with 0 connections.
+   */
+  async presence(principal: Principal, storeId?: string | null): Promise<DevicePresenceView[]> {
+    requireViewer(principal);
+    const storeIds = await this.storesToList(principal, storeId ?? principal.currentStoreId ?? null);
+    const perStore = await Promise.all(storeIds.map((id) => this.registry.devices(principal.tenantId, id)));
+    return perStore
+      .flat()
+      .filter((entry) => canSeeDevice(principal, entry))
+      .sort(bySinceThenUser)
+      .map(toDeviceView);
+  }
+
+  /** Whether a device bound to the station is connected (or within its grace period). */
+  async stationOnline(principal: Principal, station: { id: string; storeId: string }): Promise<boolean> {
+    if (!canAccessStore(principal, station.storeId)) return false;
+    return isStationOnline(await this.registry.devices(principal.tenantId, station.storeId), station.id);
+  }
+
+  /**
+   * The store's devices the caller may see: first one ONLINE event per device present now (occurredAt is
+   * its `since`), then every change. Only the latest unread change per device is kept for a slow reader.
+   */
+  async subscribePresence(
+    principal: Principal,
+    storeId: string,
+  ): Promise<AsyncIterableIterator<PresenceEventView>> {
+    requireViewer(principal);
+    await requireStore(this.deps.db, principal, storeId, { cached: true });
+    const { tenantId } = principal;
+    const stream = new PresenceStream((device) => canSeeDevice(principal, device));
+    const unsubscribe = await this.deps.pubsub.subscribe(
+      topics.storePresence(tenantId, storeId),
+      (message) => {
+        const change = message as PresenceMessage;
+        if (change.tenantId !== tenantId || change.storeId !== storeId) return;
+        stream.receive(change.kind, change.device, change.occurredAt);
+      },
+    );
+    stream.onReturn(unsubscribe);
+    try {
+      stream.start(await this.registry.devices(tenantId, storeId));
+    } catch (error) {
+      await stream.return();
+      throw error;
+    }
+    return stream;
+  }
+
+  // Background work.
+
+  start(): void {
+    if (this.renewTimer || this.stopped) return;
+    this.renewTimer = setInterval(
+      () => void this.track(this.renew()),
+      Math.max(100, Math.floor(this.options.leaseMs / 3)),
+    );
+    this.renewTimer.unref();
+    this.sweepTimer = setInterval(() => void this.track(this.sweep()), this.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /** Stops renewing and sweeping, and waits for registrations and announcements under way. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    clearInterval(this.sweepTimer);
+    this.renewTimer = undefined;
+    this.sweepTimer = undefined;
+    await this.settled();
+  }
+
+  /** Resolves once every registration, unregistration and announcement started so far is done (tests). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Renews the leases of this instance's connections, registering again those the registry lost. */
+  async renew(): Promise<void> {
+    const registrations = [...this.connections.values()].flatMap((local) =>
+      local.registration ? [local.registration] : [],
+    );
+    if (registrations.length > 0) await this.announce(await this.registry.register(registrations));
+  }
+
+  /** Reaps expired leases and devices whose grace ran out, announcing them OFFLINE. */
+  async sweep(): Promise<void> {
+    await this.announce(await this.registry.sweep());
+  }
+
+  /** Ephemeral: published on the store's presence topic, never written to the outbox. */
+  private async announce(changes: readonly PresenceChange[]): Promise<void> {
+    await Promise.all(
+      changes.map((change) => {
+        const { tenantId, storeId } = change.device;
+        const message: PresenceMessage = { ...change, tenantId, storeId };
+        return this.deps.pubsub.publish(topics.storePresence(tenantId, storeId), message);
+      }),
+    );
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    const tracked = work.catch((error: unknown) =>
+      this.deps.logger.warn({ err: error }, 'presence update failed; the next renewal retries it'),
+    );
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return tracked;
+  }
+
+  private async storesToList(principal: Principal, storeId: string | null): Promise<string[]> {
+    if (storeId) return [(await requireStore(this.deps.db, principal, storeId, { cached: true })).id];
+    const stores = await this.deps.db.store.findMany({
+      where: { tenantId: principal.tenantId },
+      select: { id: true },
+    });
+    return visibleStores(
+      principal,
+      stores.map((store) => store.id),
+    );
+  }
+}
+
+/** A station is online while a device bound to it is listed in its store. */
+export function isStationOnline(devices: readonly DeviceEntry[], stationId: string): boolean {
+  return devices.some((device) => device.stationIds.includes(stationId));
+}
+
+function requireViewer(principal: Principal): void {
+  if (!hasAnyRole(principal, PRESENCE_VIEWER_ROLES)) throw forbidden('Your role may not see presence');
+}
+
+function bySinceThenUser(a: DeviceEntry, b: DeviceEntry): number {
+  return a.since - b.since || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
+}
+
+/**
+ * A store's presence as one subscriber sees it. Changes that arrive before the current entries are loaded
+ * wait for them; a change older (by revision) than what the subscriber knows is dropped, so the race between
+ * subscribing and loading never shows a device twice or brings back one that left. Only the newest unread
+ * change per device is kept, and an OFFLINE for a device the subscriber was never shown is dropped with it.
+ */
+class PresenceStream implements AsyncIterableIterator<PresenceEventView> {
+  private loaded = false;
+  private readonly early: Array<[PresenceEventKind, DeviceEntry, number]> = [];
+  private readonly revisions = new Map<string, number>();
+  /** userId -> connection count the subscriber was last shown as ONLINE. */
+  private readonly shown = new Map<string, number>();
+  private readonly unread = new Map<string, PresenceEventView>();
+  private waiter: ((result: IteratorResult<PresenceEventView>) => void) | undefined;
+  private finished = false;
+  private release: (() => void) | undefined;
+
+  constructor(private readonly visible: (device: DeviceEntry) => boolean) {}
+
+  onReturn(release: () => void): void {
+    this.release = release;
+  }
+
+  start(current: readonly DeviceEntry[]): void {
+    for (const device of [...current].sort(bySinceThenUser)) this.accept('ONLINE', device, device.since);
+    this.loaded = true;
+    for (const [kind, device, occurredAt] of this.early.splice(0)) this.accept(kind, device, occurredAt);
+  }
+
+  receive(kind: PresenceEventKind, device: DeviceEntry, occurredAt: number): void {
+    if (this.finished) return;
+    if (this.loaded) this.accept(kind, device, occurredAt);
+    else this.early.push([kind, device, occurredAt]);
+  }
+
+  private accept(kind: PresenceEventKind, device: DeviceEntry, occurredAt: number): void {
+    if (!this.visible(device)) return;
+    if (device.revision <= (this.revisions.get(device.userId) ?? -1)) return;
+    this.revisions.set(device.userId, device.revision);
+    const event: PresenceEventView = {
+      kind,
+      storeId: device.storeId,
+      device: toDeviceView(device),
+      occurredAt: new Date(occurredAt).toISOString(),
+    };
+    this.unread.delete(device.userId); // re-inserted last: devices keep the order of their latest change
+    this.unread.set(device.userId, event);
+    this.wake();
+  }
+
+  private takeUnread(): PresenceEventView | undefined {
+    for (const [userId, event] of this.unread) {
+      this.unread.delete(userId);
+      if (event.kind === 'OFFLINE') {
+        if (!this.shown.delete(userId)) continue;
+      } else {
+        if (this.shown.get(userId) === event.device.connections) continue;
+        this.shown.set(userId, event.device.connections);
+      }
+      return event;
+    }
+    return undefined;
+  }
+
+  private wake(): void {
+    if (!this.waiter) return;
+    const event = this.takeUnread();
+    if (!event) return;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter({ done: false, value: event });
+  }
+
+  next(): Promise<IteratorResult<PresenceEventView>> {
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    const event = this.takeUnread();
+    if (event) return Promise.resolve({ done: false, value: event });
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  return(): Promise<IteratorResult<PresenceEventView>> {
+    if (!this.finished) {
+      this.finished = true;
+      this.unread.clear();
+      this.early.length = 0;
+      this.release?.();
+      this.waiter?.({ done: true, value: undefined });
+      this.waiter = undefined;
+    }
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<PresenceEventView> {
+    return this;
+  }
+}

@@ -1,0 +1,151 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ConnectionRegistration, PresenceChange, PresenceRegistry } from '../../src/presence/registry';
+import { createMemoryPresenceRegistry } from '../../src/presence/registry-memory';
+import { createRedisPresenceRegistry } from '../../src/presence/registry-redis';
+import { eventually } from '../ops/support';
+import { TEST_REDIS_URL, uniqueRedisPrefix } from '../support/server';
+
+const kitchen = (connectionId: string, overrides: Partial<ConnectionRegistration> = {}) => ({
+  connectionId,
+  tenantId: 'acme',
+  storeId: 'acme-downtown',
+  userId: 'acme-kitchen',
+  name: 'Grill screen',
+  roles: ['KITCHEN' as const],
+  stationIds: ['acme-downtown-grill'],
+  ...overrides,
+});
+
+const summary = (changes: PresenceChange[]) =>
+  changes.map((c) => `${c.kind} ${c.device.userId} ${c.device.connections}`);
+
+const redisConnections: Redis[] = [];
+afterAll(async () => {
+  await Promise.all(redisConnections.map((redis) => redis.quit()));
+});
+
+/** Registries sharing one Redis prefix behave like the registries of instances of one deployment. */
+function redisRegistries(leaseMs: number, count = 1): PresenceRegistry[] {
+  const keyPrefix = uniqueRedisPrefix();
+  return Array.from({ length: count }, () => {
+    const redis = new Redis(TEST_REDIS_URL, { keyPrefix });
+    redisConnections.push(redis);
+    return createRedisPresenceRegistry({ redis, leaseMs });
+  });
+}
+
+const backends: Array<[string, (leaseMs: number) => PresenceRegistry]> = [
+  ['memory', (leaseMs) => createMemoryPresenceRegistry({ leaseMs })],
+  ['redis', (leaseMs) => redisRegistries(leaseMs)[0] as PresenceRegistry],
+];
+
+describe.each(backends)('presence registry (%s)', (_name, create) => {
+  it('keeps one entry per user and store, counting its connections; announces appearing, count changes and leaving', async () => {
+    const registry = create(60_000);
+    const online = await registry.register([kitchen('c1')]);
+    expect(summary(online)).toEqual(['ONLINE acme-kitchen 1']);
+    expect(online[0]?.device).toMatchObject({
+      name: 'Grill screen',
+      roles: ['KITCHEN'],
+      stationIds: ['acme-downtown-grill'],
+    });
+    expect(summary(await registry.register([kitchen('c2')]))).toEqual(['ONLINE acme-kitchen 2']);
+    const [entry] = await registry.devices('acme', 'acme-downtown');
+    expect(entry).toMatchObject({ userId: 'acme-kitchen', connections: 2 });
+    expect(entry!.since).toBeLessThanOrEqual(entry!.lastSeenAt);
+    expect(Math.abs(entry!.since - Date.now())).toBeLessThan(60_000); // milliseconds since epoch, not seconds
+
+    expect(summary(await registry.unregister('c1', 0))).toEqual(['ONLINE acme-kitchen 1']);
+    const offline = await registry.unregister('c2', 0);
+    expect(summary(offline)).toEqual(['OFFLINE acme-kitchen 0']);
+    expect(offline[0]!.device.revision).toBeGreaterThan(online[0]!.device.revision);
+    expect(await registry.devices('acme', 'acme-downtown')).toEqual([]);
+    expect(await registry.unregister('c2', 0)).toEqual([]); // twice is harmless
+  });
+
+  it('keeps a dropped device through its grace period: a reconnect announces nothing, the end of grace OFFLINE once', async () => {
+    const registry = create(60_000);
+    await registry.register([kitchen('c1')]);
+    expect(await registry.unregister('c1', 60_000)).toEqual([]);
+    expect(await registry.devices('acme', 'acme-downtown')).toMatchObject([{ connections: 0 }]);
+    expect(await registry.register([kitchen('c2')])).toEqual([]);
+    expect(await registry.devices('acme', 'acme-downtown')).toMatchObject([{ connections: 1 }]);
+    expect(await registry.sweep()).toEqual([]);
+
+    expect(await registry.unregister('c2', 150)).toEqual([]);
+    const reaped = await eventually(async () => {
+      const changes = await registry.sweep();
+      return changes.length > 0 && changes;
+    });
+    expect(summary(reaped)).toEqual(['OFFLINE acme-kitchen 0']);
+    expect(await registry.sweep()).toEqual([]);
+    expect(await registry.devices('acme', 'acme-downtown')).toEqual([]);
+  });
+
+  it('reaps a connection whose lease ran out (its instance died) and takes it back when it is renewed', async () => {
+    const registry = create(300);
+    await registry.register([kitchen('c1')]);
+    const reaped = await eventually(async () => {
+      const changes = await registry.sweep();
+      return changes.length > 0 && changes;
+    });
+    expect(summary(reaped)).toEqual(['OFFLINE acme-kitchen 0']);
+    // The instance was only slow: its next renewal registers the connection again.
+    expect(summary(await registry.register([kitchen('c1')]))).toEqual(['ONLINE acme-kitchen 1']);
+  });
+
+  it('keeps ids that contain separators apart', async () => {
+    const registry = create(60_000);
+    await registry.register([kitchen('c1', { tenantId: 'a:b', storeId: 'c', userId: 'u' })]);
+    await registry.register([kitchen('c2', { tenantId: 'a', storeId: 'b:c', userId: 'u' })]);
+    expect(await registry.devices('a:b', 'c')).toMatchObject([
+      { tenantId: 'a:b', storeId: 'c', connections: 1 },
+    ]);
+    expect(await registry.devices('a', 'b:c')).toMatchObject([
+      { tenantId: 'a', storeId: 'b:c', connections: 1 },
+    ]);
+    expect(await registry.devices('a', 'b')).toEqual([]);
+  });
+
+  it('runs a station offline clock, lets one caller claim its alert until the station is back', async () => {
+    const registry = create(60_000);
+    const grill = { tenantId: 'acme', stationId: 'acme-downtown-grill' };
+    const first = await registry.markStationOffline(grill);
+    const second = await registry.markStationOffline(grill);
+    expect(second.since).toBe(first.since);
+    expect(second.now).toBeGreaterThanOrEqual(first.now);
+    expect(await registry.offlineStations()).toEqual([grill]);
+    expect(await registry.claimStationAlert(grill)).toBe(true);
+    expect(await registry.claimStationAlert(grill)).toBe(false);
+    await registry.markStationBack(grill);
+    expect(await registry.offlineStations()).toEqual([]);
+    expect(await registry.claimStationAlert(grill)).toBe(true);
+    await registry.releaseStationAlert(grill);
+    expect(await registry.claimStationAlert(grill)).toBe(true);
+
+    expect(await registry.takeTurn('job', 'instance-a', 60_000)).toBe(true);
+    expect(await registry.takeTurn('job', 'instance-b', 60_000)).toBe(false);
+    expect(await registry.takeTurn('job', 'instance-a', 60_000)).toBe(true);
+  });
+});
+
+describe('presence registry shared by instances (redis)', () => {
+  it('announces a change to exactly one instance, whichever reaps it', async () => {
+    const [a, b] = redisRegistries(60_000, 2) as [PresenceRegistry, PresenceRegistry];
+    expect(summary(await a.register([kitchen('on-a')]))).toEqual(['ONLINE acme-kitchen 1']);
+    expect(summary(await b.register([kitchen('on-b')]))).toEqual(['ONLINE acme-kitchen 2']);
+    expect(await b.devices('acme', 'acme-downtown')).toMatchObject([{ connections: 2 }]);
+    await a.unregister('on-a', 100);
+    await b.unregister('on-b', 100);
+    const seen: PresenceChange[] = [];
+    await eventually(async () => {
+      const [fromA, fromB] = await Promise.all([a.sweep(), b.sweep()]);
+      seen.push(...fromA, ...fromB);
+      return seen.length > 0;
+    });
+    expect(summary([...seen, ...(await a.sweep()), ...(await b.sweep())])).toEqual([
+      'OFFLINE acme-kitchen 0',
+    ]);
+  });
+});

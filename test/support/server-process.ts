@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { eventually } from '../ops/support';
+
+/** `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens. */
+export async function startServerProcess(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      // not a log line
+    }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  const port = await Promise.race([
+    eventually(() => logs.find((l) => l.msg === 'expediter listening')?.port as number | undefined, 60_000),
+    exited.then(([code]) => {
+      throw new Error(`server process exited with ${code} before listening: ${stderr}`);
+    }),
+  ]);
+  return { child, logs, exited, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+}
