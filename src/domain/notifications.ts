@@ -265,11 +265,17 @@ function encodeCursor(row: { createdAt: Date; id: string }): string {
   return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
 }
 
+/** Exactly what encodeCursor makes: a UTC instant as toISOString writes it (years 0001-9999) and a row id. */
+const NOTIFICATION_CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([\w-]{1,64})$/;
+
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw badInput('Invalid cursor', { field: 'after' });
-  return { createdAt, id };
+  const match = NOTIFICATION_CURSOR.exec(Buffer.from(cursor, 'base64url').toString());
+  const createdAt = new Date(match?.[1] ?? '');
+  // Year 0 parses in JavaScript but not in PostgreSQL.
+  if (!match?.[2] || Number.isNaN(createdAt.getTime()) || createdAt.getUTCFullYear() < 1) {
+    throw badInput('Invalid cursor', { field: 'after', reason: 'INVALID_CURSOR' });
+  }
+  return { createdAt, id: match[2] };
 }
 
 /**

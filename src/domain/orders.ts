@@ -7,6 +7,7 @@ import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import { Prisma } from '../generated/prisma/client';
 import type { OrderChannel, OrderStatus, Severity, StationKind } from '../generated/prisma/enums';
+import { INT_COLUMN_MAX } from './column-ranges';
 import { consumeStockForOrder, releaseStockForOrder } from './inventory';
 import { raiseNotification } from './notifications';
 import {
@@ -145,10 +146,13 @@ export async function requireVisibleOrder(db: Db | Tx, principal: Principal, ord
 
 const encodeCursor = (orderNumber: number) => Buffer.from(`order:${orderNumber}`).toString('base64url');
 
+/** Order numbers are positive and fit their int column; anything else was not minted here. */
 function decodeCursor(cursor: string): number {
-  const match = /^order:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw badInput('Invalid cursor', { field: 'after' });
-  return Number(match[1]);
+  const match = /^order:([1-9][0-9]{0,9})$/.exec(Buffer.from(cursor, 'base64url').toString());
+  const number = Number(match?.[1]);
+  if (!match || number > INT_COLUMN_MAX)
+    throw badInput('Invalid cursor', { field: 'after', reason: 'INVALID_CURSOR' });
+  return number;
 }
 
 export class OrderService {

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { eventually } from '../limits/support';
 import { databaseFingerprint } from '../support/fingerprint';
 import { startTestServer, type TestServer, type WsClient } from '../support/server';
 
@@ -24,7 +25,11 @@ beforeAll(async () => {
     },
   });
   app = await startTestServer({
-    env: { RATE_LIMIT_OVERRIDES: `restockInventory=${RESTOCK_BUDGET}`, RATE_LIMIT_WINDOW_MS: '600000' },
+    env: {
+      RATE_LIMIT_OVERRIDES: `restockInventory=${RESTOCK_BUDGET}`,
+      RATE_LIMIT_WINDOW_MS: '600000',
+      RATE_LIMIT_SUBSCRIPTIONS: '10000',
+    },
     serverOptions: { logger: pino({ level: 'debug' }, sink) },
   });
   manager = await app.token('acme-manager');
@@ -463,6 +468,121 @@ describe('JSON arguments', () => {
     });
   });
 });
+
+describe('cursors', () => {
+  const b64 = (text: string) => Buffer.from(text).toString('base64url');
+  const invalidCursor = { code: 'BAD_USER_INPUT', field: 'after', reason: 'INVALID_CURSOR' };
+  /** Cursors no list or stream of this caller minted: malformed, out of every column's range, or another's. */
+  const hostile = (foreign: string[]) => [
+    'garbage',
+    '%%%',
+    'x'.repeat(5000),
+    b64('order:99999999999999999999'),
+    b64('order:2147483648'),
+    b64('order:0'),
+    b64(`order:${'9'.repeat(400)}`),
+    b64('-100000-01-01T00:00:00.000Z|x'),
+    b64('+275760-09-13T00:00:00.000Z|x'),
+    b64('0000-01-01T00:00:00.000Z|x'),
+    b64('2020-01-01T00:00:00.000Z|a\u0000b'),
+    b64('2020-01-01T00:00:00.000Z|a\ud800b'),
+    b64('2020-01-01T00:00:00.000Z|'),
+    b64('1.0123456789abcdef.5'),
+    b64('1.0123456789abcdef.99999999999999999999'),
+    ...foreign,
+  ];
+  let foreign: string[];
+
+  beforeAll(async () => {
+    // Real cursors of other lists and streams: another tenant's order events, the order and notification lists.
+    const globex = await app.token('globex-manager');
+    const globexWs = await app.connect(globex);
+    const live = globexWs.subscribe<{ orderUpdated: { cursor: string } }>(
+      'subscription { orderUpdated(storeId: "globex-central") { cursor } }',
+    );
+    await eventually(async () => (await activeSubscriptions('orderUpdated')) >= 1);
+    const order = await app.gql(
+      'mutation { createOrder(input: { storeId: "globex-central", channel: POS, items: [{ productId: "globex-central-fries", quantity: 1 }] }) { id } }',
+      undefined,
+      { token: globex },
+    );
+    expect(order.errors).toBeUndefined();
+    await app.gql(SEND, toStaff({ title: 'A cursor for the list' }), { token: manager });
+    await app.gql(
+      'mutation { createOrder(input: { storeId: "acme-downtown", channel: POS, items: [{ productId: "acme-downtown-fries", quantity: 1 }] }) { id } }',
+      undefined,
+      { token: manager },
+    );
+    const event = await live.next();
+    const orders = await app.gql<{ orders: { edges: Array<{ cursor: string }> } }>(
+      '{ orders(storeId: "acme-downtown", first: 1) { edges { cursor } } }',
+      undefined,
+      { token: manager },
+    );
+    const notifications = await app.gql<{ notifications: { edges: Array<{ cursor: string }> } }>(
+      '{ notifications(first: 1) { edges { cursor } } }',
+      undefined,
+      { token: await app.token('acme-staff') },
+    );
+    foreign = [
+      event.data!.orderUpdated.cursor,
+      orders.data!.orders.edges[0]!.cursor,
+      notifications.data!.notifications.edges[0]!.cursor,
+    ];
+    await live.close();
+  });
+
+  it('on the order and notification lists are BAD_USER_INPUT, over HTTP and WebSocket', async () => {
+    const [orderEvent, orderList, notificationList] = foreign as [string, string, string];
+    const lists = [
+      [
+        'query Orders($after: String) { orders(storeId: "acme-downtown", after: $after) { edges { cursor } } }',
+        hostile([orderEvent, notificationList]),
+      ],
+      [
+        'query Notifications($after: String) { notifications(after: $after) { edges { cursor } } }',
+        hostile([orderEvent, orderList]),
+      ],
+    ] as const;
+    for (const [query, cursors] of lists) {
+      for (const after of cursors) {
+        for (const result of [
+          await app.gql(query, { after }, { token: manager }),
+          await overWs(query, { after }),
+        ]) {
+          expect(result.errors, `${query} after ${after}`).toEqual([
+            expect.objectContaining({ message: 'Invalid cursor', extensions: invalidCursor }),
+          ]);
+        }
+      }
+    }
+  });
+
+  it('on every subscription are BAD_USER_INPUT', async () => {
+    const subscriptions = [
+      'subscription S($after: String) { orderUpdated(storeId: "acme-downtown", after: $after) { cursor } }',
+      'subscription S($after: String) { notifications(after: $after) { cursor } }',
+      'subscription S($after: String) { kdsTicket(stationId: "acme-downtown-grill", after: $after) { cursor } }',
+      'subscription S($after: String) { inventoryAlert(storeId: "acme-downtown", after: $after) { cursor } }',
+    ];
+    for (const query of subscriptions) {
+      for (const after of hostile(foreign)) {
+        const result = await overWs(query, { after });
+        expect(result.errors, `${query} after ${after}`).toEqual([
+          expect.objectContaining({
+            message: 'Invalid cursor',
+            extensions: expect.objectContaining({ code: 'BAD_USER_INPUT', reason: 'INVALID_CURSOR' }),
+          }),
+        ]);
+      }
+    }
+  });
+});
+
+async function activeSubscriptions(field: string): Promise<number> {
+  const gauge = await app.server.metrics.subscriptionsActive.get();
+  return gauge.values.find((value) => value.labels.field === field)?.value ?? 0;
+}
 
 /** One operation over a bare graphql-transport-ws socket, its variables given as JSON text. */
 async function rawWsCall(query: string, variablesJson: string): Promise<Result> {
