@@ -40,3 +40,12 @@ async function upsertDemoData(tx: Tx): Promise<void> {
     await tx.user.upsert({ where: { id }, create: user, update: fields });
   }
 }
+
+/** Which demo users (src/db/demo-data.ts) this database holds: all of them once the demo data is loaded. */
+export async function loadedDemoUserIds(db: Db): Promise<ReadonlySet<string>> {
+  const users = await db.user.findMany({
+    where: { id: { in: demoData.users.map((user) => user.id) } },
+    select: { id: true },
+  });
+  return new Set(users.map((user) => user.id));
+}

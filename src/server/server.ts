@@ -8,8 +8,9 @@ import { createRevocationStore } from '../auth/revocation';
 import type { Config } from '../config';
 import { createDb, type DbHandle } from '../db/client';
 import { migrate } from '../db/migrate';
-import { seed } from '../db/seed';
+import { loadedDemoUserIds, seed } from '../db/seed';
 import { createTenancyLookups } from '../db/tenancy';
+import { createDemoSignIn } from '../demo/sign-in';
 import { createWebPages } from '../demo/web-pages';
 import { createServices, type Services } from '../domain/index';
 import { isCleanClose } from '../domain/presence';
@@ -157,7 +158,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   limitsShared(limits.mode());
   const stopWatchingLimits = limits.onModeChange(limitsShared);
 
-  // HTTP: operations endpoints, developer pages (GraphiQL assets, /demo), then GraphQL.
+  // HTTP: operations endpoints, developer pages (GraphiQL, /demo, demo sign-in), then GraphQL.
+  const webPages = createWebPages({
+    demoSignIn: createDemoSignIn({ config, loadedDemoUserIds: () => loadedDemoUserIds(db) }),
+  });
   const yoga = createGraphqlApp({
     config,
     logger,
@@ -169,9 +173,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       inputGuardPlugin({ hideSuggestions: config.env !== 'development' }),
       ...limits.plugins,
     ],
+    renderGraphiQL: webPages.renderGraphiQL,
   });
   const opsRoutes = createOpsRoutes({ metrics, health, drain });
-  const webPages = createWebPages();
   const httpServer = createHttpServer((req, res) => void route(req, res));
   async function route(req: IncomingMessage, res: ServerResponse) {
     if (await opsRoutes(req, res)) return;

@@ -1,9 +1,8 @@
-import { createYoga, type YogaServerOptions } from 'graphql-yoga';
+import { createYoga, type GraphiQLOptions, type YogaServerOptions } from 'graphql-yoga';
 import type { Authenticator } from '../auth/authenticate';
 import { canWatchStation } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
-import { renderOfflineGraphiQL } from '../demo/graphiql';
 import type { Services } from '../domain/index';
 import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
@@ -20,6 +19,8 @@ export interface GraphqlAppOptions {
   authenticator: Authenticator;
   /** Envelop plugins (instrumentation, limits): they apply to HTTP, SSE and WebSocket operations alike. */
   plugins: NonNullable<YogaServerOptions<Record<string, unknown>, GraphQLContext>['plugins']>;
+  /** GraphiQL's page (src/demo/web-pages.ts), served at GRAPHQL_PATH to browsers when config.graphiql is on. */
+  renderGraphiQL(options: GraphiQLOptions): Promise<string>;
 }
 
 /**
@@ -44,9 +45,8 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
     plugins: options.plugins,
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
-    graphiql: config.graphiql ? { subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
-    // Assets from the npm package rather than a CDN: GraphiQL works offline and in air-gapped deployments.
-    renderGraphiQL: renderOfflineGraphiQL,
+    graphiql: config.graphiql ? { title: 'Expediter GraphiQL' } : false,
+    renderGraphiQL: options.renderGraphiQL,
     logging: {
       debug: (...args) => logger.debug(args),
       info: (...args) => logger.info(args),
@@ -87,18 +87,3 @@ function stationAccessCache(services: Services) {
     return decision;
   };
 }
-
-const GRAPHIQL_DEFAULT_QUERY = `# Expediter: live orders for a store.
-# 1. Get a token:   npm run -s token -- acme-manager
-# 2. Headers tab:   { "Authorization": "Bearer <token>" }
-#    (this GraphiQL also sends it as the WebSocket connection_init payload for subscriptions)
-# 3. Run the subscription, then create an order from another tab.
-subscription LiveOrders {
-  orderUpdated(storeId: "acme-downtown") {
-    cursor
-    kind
-    previousStatus
-    order { id number status totalCents items { name quantity } }
-  }
-}
-`;

@@ -1,46 +1,30 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { HEADERS_TO_CONNECTION_PARAMS, renderOfflineGraphiQL } from '../../src/demo/graphiql';
+import { GRAPHIQL_APP_PATH, renderGraphiQLPage } from '../../src/demo/graphiql/page';
 import { createWebPages } from '../../src/demo/web-pages';
 
-const headersToConnectionParams = new Function(`return (${HEADERS_TO_CONNECTION_PARAMS})`)() as (
-  saved: string | null,
-) => Record<string, string>;
-
-describe("GraphiQL's Headers tab as connection params", () => {
-  it('sends Authorization and x-store-id, whatever their case, as authorization and storeId', () => {
-    const saved = JSON.stringify({ Authorization: 'Bearer abc', 'X-Store-Id': 'acme-downtown', other: 'x' });
-    expect(headersToConnectionParams(saved)).toEqual({
-      authorization: 'Bearer abc',
-      storeId: 'acme-downtown',
-    });
-  });
-
-  it('sends nothing while the tab is empty or not JSON yet', () => {
-    expect(headersToConnectionParams(null)).toEqual({});
-    expect(headersToConnectionParams('{"Authorization": "Bea')).toEqual({});
-    expect(headersToConnectionParams('{"Authorization": 42}')).toEqual({});
-  });
-});
-
-describe('renderOfflineGraphiQL', () => {
-  it('loads every asset from this server and opens with the default query', () => {
-    const html = renderOfflineGraphiQL({
-      defaultQuery: 'subscription { orderUpdated }',
-      subscriptionsProtocol: 'WS',
+describe('renderGraphiQLPage', () => {
+  it('loads every asset from this server, then the page script with its configuration', () => {
+    const html = renderGraphiQLPage({
+      graphiql: { title: 'Expediter GraphiQL' },
+      demoUsers: null,
+      signInPath: '/demo/sign-in',
     });
     expect(html).not.toMatch(/unpkg|https?:\/\//);
     expect(html).toContain('<script src="/graphiql/assets/yoga-graphiql.umd.js"></script>');
-    expect(html).toContain('"query":"subscription { orderUpdated }"');
-    expect(html).toContain('"subscriptionsProtocol":"WS"');
+    expect(html).toContain(`<script type="module" src="${GRAPHIQL_APP_PATH}"></script>`);
+    expect(html).toContain(
+      '{"graphiql":{"title":"Expediter GraphiQL"},"demoUsers":null,"signInPath":"/demo/sign-in"}',
+    );
   });
 
   it('cannot be broken out of by option values', () => {
-    const html = renderOfflineGraphiQL({
-      defaultQuery: '# </script><script>alert(1)</script>',
-      title: '<b>',
+    const html = renderGraphiQLPage({
+      graphiql: { defaultQuery: '# </script><script>alert(1)</script>', title: '<b>' },
+      demoUsers: null,
+      signInPath: '/demo/sign-in',
     });
-    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    expect(html.match(/<\/script>/g)).toHaveLength(4);
     expect(html).toContain('<title>&#60;b&#62;</title>');
   });
 });
@@ -87,5 +71,15 @@ describe('createWebPages', () => {
     });
     expect(bundle.body).toContain('kdsTicket');
     expect((await get('/graphql')).handled).toBe(false);
+  });
+
+  it("serves GraphiQL's page script", async () => {
+    const script = await get(GRAPHIQL_APP_PATH);
+    expect(script).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'text/javascript; charset=utf-8' },
+    });
+    expect(script.body).toContain('renderYogaGraphiQL');
+    expect(script.body).toContain('graphql-transport-ws');
   });
 });

@@ -1,0 +1,63 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { onTestFailed } from 'vitest';
+import { CreateOrderDocument, type CreateOrderInput } from '../../src/client/gql/graphql';
+import { httpRequest } from '../../src/client/http';
+
+/** The system Chromium (scripts/services.sh installs it); playwright-core downloads no browser. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const ARTIFACTS = 'test-artifacts';
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`No Chromium at ${CHROMIUM}: run scripts/services.sh (apt-get install chromium)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+/** When the running test fails, a screenshot of the page lands in test-artifacts/<name>-failed.png. */
+export function screenshotOnFailure(page: Page, name: string) {
+  onTestFailed(async () => {
+    await page.screenshot({ path: `${ARTIFACTS}/${name}-failed.png`, fullPage: true }).catch(() => {});
+  });
+}
+
+/** Every request the page makes, to prove nothing is loaded from outside the server. */
+export function recordRequests(page: Page): string[] {
+  const urls: string[] = [];
+  page.on('request', (request) => urls.push(request.url()));
+  return urls;
+}
+
+export const BURGER: CreateOrderInput = {
+  storeId: 'acme-downtown',
+  channel: 'TABLE',
+  tableNumber: 7,
+  items: [{ productId: 'acme-downtown-burger', quantity: 2, notes: 'no onions' }],
+};
+
+/**
+ * Orders placed before the page's subscription is live rightly do not show up: place orders (as the
+ * token's user, over HTTP) until one does, and return what `shown(order)` found for it.
+ */
+export async function placeOrderUntilShown(
+  httpUrl: string,
+  token: string,
+  shown: (order: { id: string; number: number }) => Locator,
+  input: CreateOrderInput = BURGER,
+): Promise<Locator> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const { createOrder } = await httpRequest(httpUrl, CreateOrderDocument, { input }, { token });
+    const locator = shown(createOrder);
+    const appeared = await locator.waitFor({ timeout: 1000 }).then(
+      () => true,
+      () => false,
+    );
+    if (appeared) return locator;
+  }
+  throw new Error('no order ever appeared on the page');
+}
