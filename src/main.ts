@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { createLogger } from './observability/logger';
+import { demoSignInRefusal } from './server/demo-sign-in';
 import { createServer } from './server/server';
 
 /** `npm start`: configuration from the environment, embedded PGlite and in-process pub/sub by default. */
@@ -26,7 +27,9 @@ async function main() {
         `  WebSocket:  ${server.wsUrl}`,
         `  Live demo:  ${server.url}/demo`,
         `  Health:     ${server.url}/health  ${server.url}/ready  ${server.url}/metrics`,
-        '  Token:      npm run -s token -- acme-manager   (then header  Authorization: Bearer <token>)',
+        demoSignInRefusal(config)
+          ? '  Token:      npm run -s token -- acme-manager   (then header  Authorization: Bearer <token>)'
+          : '  Sign in:    GraphiQL offers the demo users (development only), or npm run -s token -- acme-manager',
         '',
       ].join('\n'),
     );

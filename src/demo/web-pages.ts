@@ -4,9 +4,14 @@ import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import type { GraphiQLOptions } from 'graphql-yoga';
 import { type BROWSER_ENTRIES, buildBundle } from './bundle';
-import { GRAPHIQL_APP_PATH, GRAPHIQL_ASSETS_PATH, renderGraphiQLPage } from './graphiql/page';
+import {
+  DEMO_SIGN_IN_PATH,
+  type DemoSignInUser,
+  GRAPHIQL_APP_PATH,
+  GRAPHIQL_ASSETS_PATH,
+  renderGraphiQLPage,
+} from './graphiql/page';
 import { demoPage } from './page';
-import { DEMO_SIGN_IN_PATH, type DemoSignIn } from './sign-in';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -18,9 +23,16 @@ const SCRIPTS: Record<string, keyof typeof BROWSER_ENTRIES> = {
   [GRAPHIQL_APP_PATH]: 'graphiql',
 };
 
+/** Demo sign-in (src/server/demo-sign-in.ts): development only, and it refuses by itself elsewhere. */
+export interface DemoSignInRoute {
+  /** The demo users to offer, or null where sign-in is off. */
+  users(): Promise<DemoSignInUser[] | null>;
+  /** Serves DEMO_SIGN_IN_PATH; false for other paths. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
 export interface WebPagesOptions {
-  /** Demo sign-in (development only; it refuses by itself elsewhere). */
-  demoSignIn?: DemoSignIn;
+  demoSignIn?: DemoSignInRoute;
 }
 
 /**

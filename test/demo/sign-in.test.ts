@@ -2,7 +2,8 @@ import { decodeJwt } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET, loadConfig } from '../../src/config';
 import type { GraphiQLPageConfig } from '../../src/demo/graphiql/page';
-import { DEMO_SIGN_IN_PATH, demoSignInRefusal } from '../../src/demo/sign-in';
+import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
+import { demoSignInRefusal } from '../../src/server/demo-sign-in';
 import { createTestDatabase } from '../support/db';
 import { startTestServer, type TestServer } from '../support/server';
 

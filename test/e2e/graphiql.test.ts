@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
-import { DEMO_SIGN_IN_PATH } from '../../src/demo/sign-in';
+import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { launchChromium, placeOrderUntilShown, recordRequests, screenshotOnFailure } from './chromium';
 

@@ -1,5 +1,4 @@
 import { tag } from '../dom';
-import type { DemoSignInUser } from '../sign-in';
 import {
   DEFAULT_SCOPE,
   EXAMPLES,
@@ -9,7 +8,7 @@ import {
   shareableUrl,
 } from './examples';
 import { createGraphiQLFetcher, type SubscriptionTransport } from './fetcher';
-import type { GraphiQLPageConfig } from './page';
+import type { DemoSignInUser, GraphiQLPageConfig } from './page';
 
 /**
  * Expediter's part of the GraphiQL page (browser code): the bar above GraphiQL (demo sign-in, examples,

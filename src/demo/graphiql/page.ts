@@ -1,10 +1,23 @@
 import type { GraphiQLOptions } from 'graphql-yoga';
-import type { DemoSignInUser } from '../sign-in';
+import type { ExampleScope } from './examples';
 
 /** Where the GraphiQL assets of @graphql-yoga/graphiql are served from (see web-pages.ts). */
 export const GRAPHIQL_ASSETS_PATH = '/graphiql/assets/';
 /** Expediter's part of the page (graphiql/app.ts, bundled on first request). */
 export const GRAPHIQL_APP_PATH = '/graphiql/app.js';
+
+/** GET: the demo users one may sign in as; POST {"user": "<id>"}: a fresh token (src/server/demo-sign-in.ts). */
+export const DEMO_SIGN_IN_PATH = '/demo/sign-in';
+
+/** A demo user as the sign-in pickers show them, with where GraphiQL's examples point for them. */
+export interface DemoSignInUser {
+  id: string;
+  name: string;
+  roles: string[];
+  /** Store ids, or ['*'] for every store of the tenant. */
+  stores: string[];
+  scope: ExampleScope;
+}
 
 /** What the page's script reads from the page (graphiql/app.ts). */
 export interface GraphiQLPageConfig {

@@ -3,24 +3,13 @@ import { decodeJwt } from 'jose';
 import { tokenForDemoUser } from '../auth/tokens';
 import { type Config, DEV_JWT_SECRET } from '../config';
 import { type DemoUser, demoData } from '../db/demo-data';
-import type { ExampleScope } from './graphiql/examples';
-
-/** GET: the demo users one may sign in as; POST {"user": "<id>"}: a fresh token for one of them. */
-export const DEMO_SIGN_IN_PATH = '/demo/sign-in';
+import type { ExampleScope } from '../demo/graphiql/examples';
+import { DEMO_SIGN_IN_PATH, type DemoSignInUser } from '../demo/graphiql/page';
+import type { DemoSignInRoute } from '../demo/web-pages';
 
 /** As long as `npm run token` signs for by default: a working day. */
 const TOKEN_LIFETIME = '8h';
 const MAX_BODY_BYTES = 1024;
-
-/** A demo user as the sign-in pickers show them, with where GraphiQL's examples point for them. */
-export interface DemoSignInUser {
-  id: string;
-  name: string;
-  roles: string[];
-  /** Store ids, or ['*'] for every store of the tenant. */
-  stores: string[];
-  scope: ExampleScope;
-}
 
 /**
  * Why demo sign-in is off, or null when it is on. It mints tokens without a password, so it exists
@@ -35,18 +24,16 @@ export function demoSignInRefusal(config: Pick<Config, 'env' | 'jwt'>): string |
   return null;
 }
 
-export interface DemoSignIn {
-  /** The demo users to offer, or null when sign-in is off (see demoSignInRefusal; also without the demo data). */
-  users(): Promise<DemoSignInUser[] | null>;
-  /** Serves DEMO_SIGN_IN_PATH; false for other paths, and for every path outside development. */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
-}
-
+/**
+ * GET DEMO_SIGN_IN_PATH lists the demo users, POST {"user": "<id>"} signs a fresh token for one. Users
+ * are offered only when demoSignInRefusal has nothing against it and the demo data is loaded; outside
+ * development the path does not exist at all.
+ */
 export function createDemoSignIn(options: {
   config: Pick<Config, 'env' | 'jwt'>;
   /** Which demo users the database holds (src/db/seed.ts). */
   loadedDemoUserIds(): Promise<ReadonlySet<string>>;
-}): DemoSignIn {
+}): DemoSignInRoute {
   const { config } = options;
 
   async function users(): Promise<DemoSignInUser[] | null> {
