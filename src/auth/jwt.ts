@@ -18,6 +18,10 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+/**
+ * Clock skew tolerated for `nbf` and `iat` only: a token from an issuer whose clock runs a little ahead is
+ * not refused as not yet valid. `exp` has no leeway (see tokenExpired).
+ */
 export const CLOCK_TOLERANCE_SECONDS = 5;
 /** Far above any real token; refuses megabyte "tokens" before any parsing work. */
 const MAX_TOKEN_LENGTH = 8192;
@@ -75,6 +79,8 @@ export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
       }
       const claims = parseClaims(payload);
       if (!claims) throw new AuthError('bad_claims');
+      // jose's clockTolerance also extends `exp`; the rule for every transport is tokenExpired's.
+      if (tokenExpired(claims.exp)) throw new AuthError('expired');
       // jose checks `iat` only with maxTokenAge; a future `iat` would also slip past user revocations.
       if (claims.iat !== undefined && claims.iat > Date.now() / 1000 + CLOCK_TOLERANCE_SECONDS) {
         throw new AuthError('not_yet_valid');
@@ -82,6 +88,14 @@ export function createTokenVerifier(jwtConfig: Config['jwt']): TokenVerifier {
       return principalFromClaims(claims);
     },
   };
+}
+
+/**
+ * The one expiry rule, for HTTP requests, connection_init and live sessions alike: a token is valid before
+ * its `exp` instant and refused from it on, with no leeway.
+ */
+export function tokenExpired(expiresAtSec: number, nowMs = Date.now()): boolean {
+  return expiresAtSec * 1000 <= nowMs;
 }
 
 function loadJwks(jwtConfig: Config['jwt']): JWTVerifyGetKey | undefined {

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { PubSub } from '../events/pubsub';
 import { topics } from '../events/topics';
 import { createLogger, type Logger } from '../observability/logger';
-import { CLOCK_TOLERANCE_SECONDS } from './jwt';
 import type { Principal } from './principal';
 
 export type Revocation =
@@ -100,8 +99,8 @@ export function createMemoryRevocationStore(options: { logger?: Logger } = {}): 
   const revokedUsers = new Map<string, number>(); // tenant:user -> before
 
   function forgetExpiredTokens() {
-    const cutoff = nowSec() - CLOCK_TOLERANCE_SECONDS;
-    for (const [jti, expiresAt] of revokedTokens) if (expiresAt < cutoff) revokedTokens.delete(jti);
+    const cutoff = nowSec();
+    for (const [jti, expiresAt] of revokedTokens) if (expiresAt <= cutoff) revokedTokens.delete(jti);
   }
 
   return {
@@ -250,8 +249,8 @@ export function createRedisRevocationStore(
 
   return {
     async revokeToken(jti, expiresAtSec) {
-      // Kept a little past `exp` because verification tolerates that much clock skew.
-      const ttl = Math.max(expiresAtSec - nowSec() + CLOCK_TOLERANCE_SECONDS, 1);
+      // Kept until `exp`, from when the token is refused anyway.
+      const ttl = Math.max(expiresAtSec - nowSec(), 1);
       await redis.set(tokenKey(jti), '1', 'EX', ttl);
       await announce({ kind: 'token', jti });
     },

@@ -1,4 +1,5 @@
 import type { Principal } from '../auth/principal';
+import type { Session } from '../auth/session';
 import type { Services } from '../domain/index';
 
 /**
@@ -6,7 +7,10 @@ import type { Services } from '../domain/index';
  * resolvers talk to domain services only.
  */
 export interface GraphQLContext {
+  /** The caller when the operation started (the session's principal then); null for anonymous requests. */
   principal: Principal | null;
+  /** The caller's session (its connection's, or its request's): a subscription ends with it. */
+  session: Session | null;
   services: Services;
   access: {
     /** Async because a station's store is looked up (cached per operation). */
@@ -23,5 +27,5 @@ export interface GraphQLContext {
  */
 export function resolverContextOf(context: GraphQLContext): GraphQLContext {
   const { principal, services, access, requestId } = context;
-  return { principal, services, access, requestId };
+  return { principal, session: null, services, access, requestId };
 }

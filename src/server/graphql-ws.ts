@@ -5,7 +5,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate';
 import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
-import { type Revocation, revokes } from '../auth/revocation';
+import type { Session, Sessions } from '../auth/session';
 import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
@@ -13,7 +13,7 @@ import { serveGraphqlWs } from './graphql-ws-adapter';
 
 /** Close codes Expediter uses on WebSockets; docs/api.md "WebSocket close codes" documents each. */
 export const WsCloseCode = {
-  /** Missing, invalid, expired or revoked token (also: token expired while connected). */
+  /** Missing, invalid, expired or revoked token (also: the session expired or was revoked while connected). */
   Unauthorized: CloseCode.Unauthorized,
   /** Valid token, but the requested store is not one the token allows. */
   Forbidden: CloseCode.Forbidden,
@@ -24,15 +24,17 @@ export const WsCloseCode = {
 } as const;
 
 interface ConnectionState {
-  principal: Principal;
-  socket: WebSocket;
-  expiryTimer?: NodeJS.Timeout;
+  session: Session;
+  /** Stops listening for the session's end (the socket closed first). */
+  unwatch: () => void;
 }
 
 export interface GraphqlWsOptions {
   wsServer: WebSocketServer;
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>;
   authenticator: Authenticator;
+  /** A connection's session: when it expires or is revoked, the socket closes with 4401. */
+  sessions: Sessions;
   logger: Logger;
   connectionInitTimeoutMs: number;
   /** Connection limits (src/limits): per-user/per-IP slots taken after authentication, freed on close. */
@@ -47,11 +49,11 @@ export interface GraphqlWsOptions {
 
 /**
  * graphql-ws on the same path as HTTP, executed through yoga's envelop so plugins, context and error
- * masking are identical for both transports. Authentication happens once, at connection_init.
+ * masking are identical for both transports. Authentication happens once, at connection_init; the
+ * connection lives as long as the session it opens.
  */
 export function attachGraphqlWs(options: GraphqlWsOptions) {
-  const { wsServer, yoga, authenticator, logger } = options;
-  const connections = new Set<ConnectionState>();
+  const { wsServer, yoga, authenticator, sessions, logger } = options;
 
   const disposable = serveGraphqlWs<{ state: ConnectionState }>(
     {
@@ -78,11 +80,11 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
             ctx.extra.socket.close(refusal.code, refusal.reason);
             return false;
           }
-          const state: ConnectionState = { principal, socket: ctx.extra.socket };
-          state.expiryTimer = scheduleExpiry(state, logger);
-          ctx.extra.state = state;
+          const session = sessions.open(principal);
+          const socket = ctx.extra.socket;
+          const unwatch = session.onEnd((reason) => socket.close(WsCloseCode.Unauthorized, reason.message));
+          ctx.extra.state = { session, unwatch };
           forgetHandshake(ctx);
-          connections.add(state);
           options.onAcknowledged?.(ctx.extra.socket, principal); // ops
           return true;
         } catch (error) {
@@ -94,10 +96,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
       },
       onClose: (ctx, code) => {
         void options.connectionLimits?.release(ctx.extra.socket);
-        const state = ctx.extra.state;
-        if (!state) return;
-        clearTimeout(state.expiryTimer);
-        connections.delete(state);
+        ctx.extra.state?.unwatch();
         options.onClosed?.(ctx.extra.socket, code ?? 1005);
       },
       onSubscribe: async (ctx, id, payload) => {
@@ -106,7 +105,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           operationId: id, // ops: the graphql-ws message id, in this operation's log lines
           socket: ctx.extra.socket,
           params: payload,
-          principal: ctx.extra.state?.principal ?? null,
+          session: ctx.extra.state?.session ?? null,
         });
         // limits: a document refused while parsing (tokens, size) is an error on that operation, not a 4500 close
         let document: ReturnType<typeof parse>;
@@ -132,7 +131,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         // Subscribed here, so that graphql-ws keeps only the engine's iterable and light args, not the
         // operation's context and the executor's and plugins' wrappers (memory per idle subscription).
         if (options.fanout?.serves(args)) {
-          const principal = ctx.extra.state?.principal ?? null;
+          const principal = ctx.extra.state?.session.principal ?? null;
           const subscriber = options.fanout.prepare({
             id,
             socket: ctx.extra.socket,
@@ -156,19 +155,6 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
   );
 
   return {
-    connections,
-    /** Closes every socket whose token or user a revocation covers, on this instance. */
-    applyRevocation(revocation: Revocation) {
-      for (const state of connections) {
-        if (revokes(revocation, state.principal)) {
-          logger.info(
-            { userId: state.principal.userId, kind: revocation.kind },
-            'closing revoked connection',
-          );
-          state.socket.close(WsCloseCode.Unauthorized, 'Session revoked');
-        }
-      }
-    },
     closeAll(code: number, reason: string) {
       for (const socket of wsServer.clients) socket.close(code, reason);
     },
@@ -202,22 +188,3 @@ type EnvelopedRoot = {
   subscribe: (args: ExecutionArgs) => OperationResult;
 };
 type OperationResult = ReturnType<NonNullable<ServerOptions['execute']>>;
-
-function scheduleExpiry(state: ConnectionState, logger: Logger): NodeJS.Timeout | undefined {
-  if (!state.principal.expiresAt) return undefined;
-  // setTimeout overflows past ~24.8 days; such tokens are re-checked when the timer fires.
-  const delay = Math.min(state.principal.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
-  const timer = setTimeout(
-    () => {
-      if ((state.principal.expiresAt ?? 0) * 1000 <= Date.now()) {
-        logger.info({ userId: state.principal.userId }, 'token expired, closing connection');
-        state.socket.close(WsCloseCode.Unauthorized, 'Token expired');
-      } else {
-        state.expiryTimer = scheduleExpiry(state, logger);
-      }
-    },
-    Math.max(delay, 0),
-  );
-  timer.unref();
-  return timer;
-}

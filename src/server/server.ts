@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import { createAuthenticator } from '../auth/authenticate';
 import { createTokenVerifier } from '../auth/jwt';
 import { createRevocationStore } from '../auth/revocation';
+import { createSessions, type Sessions } from '../auth/session';
 import type { Config } from '../config';
 import { createDb, type DbHandle } from '../db/client';
 import { migrate } from '../db/migrate';
@@ -52,6 +53,8 @@ export interface ExpediterServer {
   fanout?: FanoutEngine;
   /** Prometheus metrics of this instance (its own registry). */
   metrics: Metrics;
+  /** Callers' sessions; `watched()` counts those with live operations (leak checks). */
+  sessions: Pick<Sessions, 'watched'>;
   /** Graceful: stops accepting, closes sockets with 1001, flushes the outbox, closes pools; bounded in time. */
   close(): Promise<void>;
 }
@@ -110,6 +113,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const presence = pubsub.redis
     ? createRedisPresenceRegistry({ redis: pubsub.redis(), leaseMs: config.presence.leaseMs })
     : createMemoryPresenceRegistry({ leaseMs: config.presence.leaseMs });
+  const sessions = createSessions({ revocations, logger });
   const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations, presence });
   commitListeners.push(services.dashboard.onCommit);
   const authenticator = instrument.authenticator(
@@ -167,6 +171,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     services,
     authenticator,
+    sessions,
     // The input guard refuses malformed input before the limits take any budget for it.
     plugins: [
       instrument.yogaPlugin(drain, { serverStats: clusterStats }),
@@ -214,6 +219,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     wsServer,
     yoga: yoga as never,
     authenticator,
+    sessions,
     logger,
     connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
     onAcknowledged: (socket, principal) => {
@@ -224,7 +230,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     connectionLimits: limits.connections,
     fanout,
   });
-  const stopRevocations = revocations.onRevocation((revocation) => graphqlWs.applyRevocation(revocation));
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
@@ -248,7 +253,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     drain.start();
     await drain.settled(config.shutdownTimeoutMs / 2);
     heartbeat.stop();
-    stopRevocations();
+    sessions.close();
     graphqlWs.closeAll(WsCloseCode.GoingAway, 'Server shutting down');
     await new Promise<void>((resolve) => {
       httpServer.close(() => resolve());
@@ -287,6 +292,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     limits,
     fanout,
     metrics,
+    sessions,
     close: () => {
       const deadline = Date.now() + config.shutdownTimeoutMs;
       closing ??= withinDeadline(deadline, logger, shutDown(deadline));

@@ -2,6 +2,7 @@ import { createYoga, type GraphiQLOptions, type YogaServerOptions } from 'graphq
 import type { Authenticator } from '../auth/authenticate';
 import { canWatchStation } from '../auth/policy';
 import type { Principal } from '../auth/principal';
+import type { Session, Sessions } from '../auth/session';
 import type { Config } from '../config';
 import type { Services } from '../domain/index';
 import { newId } from '../observability/ids';
@@ -9,6 +10,7 @@ import type { Logger } from '../observability/logger';
 import type { GraphQLContext } from '../schema/context';
 import { buildSchema } from '../schema/index';
 import { createErrorMasker } from './errors';
+import { useSessionEnd } from './session-end';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -17,6 +19,8 @@ export interface GraphqlAppOptions {
   logger: Logger;
   services: Services;
   authenticator: Authenticator;
+  /** Where an HTTP request's session comes from (an SSE subscription ends with it). */
+  sessions: Sessions;
   /** Envelop plugins (instrumentation, limits): they apply to HTTP, SSE and WebSocket operations alike. */
   plugins: NonNullable<YogaServerOptions<Record<string, unknown>, GraphQLContext>['plugins']>;
   /** GraphiQL's page (src/demo/web-pages.ts), served at GRAPHQL_PATH to browsers when config.graphiql is on. */
@@ -25,24 +29,25 @@ export interface GraphqlAppOptions {
 
 /**
  * The GraphQL endpoint: schema, GraphiQL, error masking and the per-operation context. WebSocket
- * operations reach the same instance through `getEnveloped` with the principal of their connection;
- * HTTP and SSE operations authenticate from their headers here.
+ * operations reach the same instance through `getEnveloped` with the session of their connection;
+ * HTTP and SSE operations authenticate from their headers here, a session per request.
  */
 export function createGraphqlApp(options: GraphqlAppOptions) {
-  const { config, logger, services, authenticator } = options;
+  const { config, logger, services, authenticator, sessions } = options;
 
-  async function httpPrincipal(request: Request | undefined): Promise<Principal | null> {
+  async function httpSession(request: Request | undefined): Promise<Session | null> {
     const authorization = request?.headers.get('authorization');
     if (!authorization) return null;
-    return authenticator.authenticate({
+    const principal = await authenticator.authenticate({
       authorization,
       storeId: request?.headers.get('x-store-id') ?? undefined,
     });
+    return sessions.open(principal);
   }
 
   return createYoga<Record<string, unknown>, GraphQLContext>({
     schema: buildSchema(),
-    plugins: options.plugins,
+    plugins: [useSessionEnd(), ...options.plugins],
     graphqlEndpoint: GRAPHQL_PATH,
     landingPage: false,
     graphiql: config.graphiql ? { title: 'Expediter GraphiQL' } : false,
@@ -56,12 +61,13 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
     },
     maskedErrors: { maskError: createErrorMasker(logger) },
     context: async (initial): Promise<GraphQLContext> => {
-      const principal =
-        'principal' in initial
-          ? (initial.principal as Principal | null)
-          : await httpPrincipal(initial.request as Request | undefined);
+      const session =
+        'session' in initial
+          ? (initial.session as Session | null)
+          : await httpSession(initial.request as Request | undefined);
       return {
-        principal,
+        principal: session?.principal ?? null,
+        session,
         services,
         requestId: newId(),
         access: {

@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/auth/errors';
-import { createTokenVerifier, KeySetUnavailableError, type TokenVerifier } from '../../src/auth/jwt';
+import {
+  createTokenVerifier,
+  KeySetUnavailableError,
+  type TokenVerifier,
+  tokenExpired,
+} from '../../src/auth/jwt';
 
 const SECRET = 'jwt-test-secret-of-enough-length';
 const ISSUER = 'https://issuer.test';
@@ -158,20 +163,36 @@ describe('HS256 verifier', () => {
     ).resolves.toBeDefined();
   });
 
-  it('refuses an expired token, beyond the 5 s clock tolerance', async () => {
+  it('refuses a token from its exp on, with no clock tolerance (the rule live sessions follow)', async () => {
     const key = new TextEncoder().encode(SECRET);
     const expired = await build(claims)
       .setIssuedAt(now() - 7200)
       .setExpirationTime(now() - 60)
       .sign(key);
     expect(await reasonFor(verifier, expired)).toBe('expired');
+    const justExpired = await build(claims)
+      .setIssuedAt(now() - 60)
+      .setExpirationTime(now() - 2)
+      .sign(key);
+    expect(await reasonFor(verifier, justExpired)).toBe('expired');
+    const expiringNow = await build(claims)
+      .setIssuedAt(now() - 60)
+      .setExpirationTime(now())
+      .sign(key);
+    expect(await reasonFor(verifier, expiringNow)).toBe('expired');
     await expect(
       verifier.verify(
         await build(claims)
-          .setExpirationTime(now() - 2)
+          .setExpirationTime(now() + 2)
           .sign(key),
       ),
     ).resolves.toBeDefined();
+  });
+
+  it('tokenExpired: valid before the exp instant, expired from it on', () => {
+    expect(tokenExpired(100, 99_999)).toBe(false);
+    expect(tokenExpired(100, 100_000)).toBe(true);
+    expect(tokenExpired(100, 100_001)).toBe(true);
   });
 
   it('refuses a token without exp', async () => {
