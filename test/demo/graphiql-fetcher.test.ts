@@ -363,35 +363,84 @@ describe("GraphiQL's examples", () => {
     }
   });
 
-  /** Which example makes each subscription example's events happen. */
-  const TRIGGERS: Record<string, string> = {
-    LiveOrders: 'PlaceOrder',
-    KitchenTickets: 'PlaceOrder',
-    DashboardLive: 'PlaceOrder',
-    InventoryAlerts: 'AdjustStock',
-    MyNotifications: 'SendNotification',
+  type Fetcher = ReturnType<typeof fetcherFor>;
+  let kitchenDisplay: Promise<unknown> | undefined;
+  type Headers = Record<string, string>;
+
+  /** Runs a query or mutation example as is; it must succeed. */
+  async function runAsIs(fetcher: Fetcher, headers: Headers, name: string) {
+    const { params, documentAST } = operation(EXAMPLES.find((example) => example.name === name)!);
+    const result = (await fetcher(params, { headers, documentAST })) as GraphQLResult;
+    expect({ example: name, errors: result.errors }).toEqual({ example: name, errors: undefined });
+  }
+
+  /**
+   * What makes each subscription example's events happen (run until one arrives: what happens before the
+   * subscription is live is rightly not delivered), and how to recognise the one it made.
+   */
+  const TRIGGERS: Record<
+    string,
+    { by: string; fire(fetcher: Fetcher, headers: Headers): Promise<void>; made?(data: never): boolean }
+  > = {
+    LiveOrders: { by: 'PlaceOrder', fire: (fetcher, headers) => runAsIs(fetcher, headers, 'PlaceOrder') },
+    KitchenTickets: { by: 'PlaceOrder', fire: (fetcher, headers) => runAsIs(fetcher, headers, 'PlaceOrder') },
+    DashboardLive: { by: 'PlaceOrder', fire: (fetcher, headers) => runAsIs(fetcher, headers, 'PlaceOrder') },
+    InventoryAlerts: {
+      by: 'AdjustStock',
+      fire: (fetcher, headers) => runAsIs(fetcher, headers, 'AdjustStock'),
+    },
+    MyNotifications: {
+      by: 'SendNotification',
+      fire: (fetcher, headers) => runAsIs(fetcher, headers, 'SendNotification'),
+    },
+    MenuUpdates: {
+      by: 'ChangePrice',
+      // the same price twice changes nothing: put the demo price back first
+      async fire(fetcher, headers) {
+        const reset =
+          'mutation { updateProduct(input: { productId: "acme-downtown-fries", priceCents: 399 }) { id } }';
+        await fetcher({ query: reset }, { headers, documentAST: parse(reset) });
+        await runAsIs(fetcher, headers, 'ChangePrice');
+      },
+      made: (data: { menuUpdated: { previousPriceCents: number; product: { priceCents: number } } }) =>
+        data.menuUpdated.previousPriceCents === 399 && data.menuUpdated.product.priceCents === 449,
+    },
+    DevicesOnline: {
+      by: 'a kitchen display connecting',
+      async fire() {
+        // once: presence starts with the devices connected now (the connection closes with the server)
+        kitchenDisplay ??= server.connect(await server.token('acme-kitchen'));
+        await kitchenDisplay;
+      },
+    },
   };
 
-  it.each(Object.entries(TRIGGERS))(
+  it('every subscription example has what makes it fire', () => {
+    expect(Object.keys(TRIGGERS).sort()).toEqual(
+      EXAMPLES.filter((example) => example.kind === 'subscription')
+        .map((example) => example.name)
+        .sort(),
+    );
+  });
+
+  it.each(Object.entries(TRIGGERS).map(([name, trigger]) => [name, trigger.by, trigger] as const))(
     'the %s subscription runs as is for acme-manager and delivers what %s does',
-    async (subscriptionName, mutationName) => {
+    async (subscriptionName, _by, trigger) => {
       const fetcher = fetcherFor();
       const headers = await bearer('acme-manager');
-      const subscriptionExample = operation(EXAMPLES.find((example) => example.name === subscriptionName)!);
-      const mutation = operation(EXAMPLES.find((example) => example.name === mutationName)!);
-      const subscription = run(
-        fetcher(subscriptionExample.params, { headers, documentAST: subscriptionExample.documentAST }),
+      const { params, documentAST } = operation(
+        EXAMPLES.find((example) => example.name === subscriptionName)!,
       );
+      const subscription = run(fetcher(params, { headers, documentAST }));
+      const made = trigger.made ?? (() => true);
       try {
         await expect
           .poll(
             async () => {
-              const result = (await fetcher(mutation.params, {
-                headers,
-                documentAST: mutation.documentAST,
-              })) as GraphQLResult;
-              expect(result.errors).toBeUndefined();
-              return subscription.state.results.some((result) => result.data && !result.errors);
+              await trigger.fire(fetcher, headers);
+              return subscription.state.results.some(
+                (result) => result.data && !result.errors && made(result.data as never),
+              );
             },
             { timeout: 15_000, interval: 300 },
           )

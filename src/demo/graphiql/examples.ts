@@ -1,5 +1,5 @@
 /**
- * GraphiQL's examples: a query, the mutations that make each subscription fire, and every subscription,
+ * GraphiQL's examples: a query, mutations that make the subscriptions fire, and every subscription,
  * each runnable as is by a demo user the operation allows (acme-manager may run them all). Their
  * variables point at the signed-in user's store, station and products. Shared by the page (browser
  * code) and the tests that run every example against a real server.
@@ -144,6 +144,41 @@ subscription MyNotifications($after: String) {
     variables: () => ({}),
   },
   {
+    name: 'MenuUpdates',
+    title: 'Menu changes',
+    kind: 'subscription',
+    field: 'menuUpdated',
+    document: `# The store's menu as it changes: new products, prices, 86'd and back, archived.
+# "Change a price" makes one.
+subscription MenuUpdates($storeId: ID!, $after: String) {
+  menuUpdated(storeId: $storeId, after: $after) {
+    cursor
+    kind
+    previousPriceCents
+    product { id name category priceCents available active }
+  }
+}
+`,
+    variables: (scope) => ({ storeId: scope.storeId }),
+  },
+  {
+    name: 'DevicesOnline',
+    title: 'Devices online',
+    kind: 'subscription',
+    field: 'presenceChanged',
+    document: `# Which screens are connected in the store: one ONLINE per device now, then every change.
+# Open the live demo (/demo) as the store's kitchen or staff in another window to see one come and go.
+subscription DevicesOnline($storeId: ID!) {
+  presenceChanged(storeId: $storeId) {
+    kind
+    occurredAt
+    device { userId name roles stationIds connections since lastSeenAt }
+  }
+}
+`,
+    variables: (scope) => ({ storeId: scope.storeId }),
+  },
+  {
     name: 'StoreOverview',
     title: 'Store, menu and orders',
     kind: 'query',
@@ -210,6 +245,18 @@ mutation AdjustStock($itemId: ID!, $delta: Int!, $reason: String!) {
 }
 `,
     variables: (scope) => ({ itemId: `${scope.productIds[0]}-stock`, delta: -1, reason: 'Stock count' }),
+  },
+  {
+    name: 'ChangePrice',
+    title: 'Change a price',
+    kind: 'mutation',
+    document: `# Reprices a product (managers and admins): menu subscribers hear PRICE_CHANGED with the old price.
+# The same price again changes nothing: edit priceCents to fire again.
+mutation ChangePrice($input: UpdateProductInput!) {
+  updateProduct(input: $input) { id name priceCents }
+}
+`,
+    variables: (scope) => ({ input: { productId: scope.productIds[1], priceCents: 449 } }),
   },
   {
     name: 'SendNotification',
