@@ -6,6 +6,7 @@ import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import { type InventoryAlert, type InventoryItem, Prisma } from '../generated/prisma/client';
 import type { AlertKind, AlertStatus, MovementReason, Severity } from '../generated/prisma/enums';
+import { INT_COLUMN_MAX } from './column-ranges';
 import { atLeast, evaluateStock, highestSeverity, openAlertKey, severityRank } from './inventory-alerts';
 import { syncAvailabilityWithStock } from './menu-records';
 import { type Emit, filterStream, openEventStream, raiseNotification } from './notifications';
@@ -102,6 +103,8 @@ const ACKNOWLEDGE_ROLES: Role[] = ['MANAGER', 'ADMIN', 'STAFF'];
 const MAX_REASON = 200;
 /** Well below PostgreSQL's int range, so no single change can overflow a quantity by itself. */
 const MAX_CHANGE = 1_000_000;
+/** What the quantity column holds: restocks past it are refused, however many there are. */
+const MAX_STOCK = INT_COLUMN_MAX;
 const ALERT_LIST_LIMIT = 200;
 
 export function itemView(item: InventoryItem): InventoryItemView {
@@ -159,6 +162,8 @@ function emitInventoryEvent(
 interface StockChange {
   itemId: string;
   delta: number;
+  /** The argument a refusal names. */
+  field?: string;
   reason: MovementReason;
   actorId: string | null;
   orderId?: string;
@@ -168,17 +173,27 @@ interface StockChange {
 
 /**
  * Applies delta to the item (locking its row) and records the movement. A change that would take the
- * quantity below zero throws `refuse(quantityBefore)` and, with it, rolls back the whole transaction.
+ * quantity below zero throws `refuse(quantityBefore)`, one that would take it past what the column holds a
+ * BAD_USER_INPUT naming `change.field`; either rolls back the whole transaction.
  */
 async function changeStock(
   tx: Tx,
   change: StockChange,
   refuse: (item: InventoryItem, quantityBefore: number) => Error,
 ): Promise<InventoryItem> {
-  const item = await tx.inventoryItem.update({
-    where: { id: change.itemId },
-    data: { quantity: { increment: change.delta } },
-  });
+  // Adding only where the result fits: the UPDATE matches no row instead of overflowing in PostgreSQL.
+  const ceiling = change.delta > 0 ? { quantity: { lte: MAX_STOCK - change.delta } } : {};
+  const item = await tx.inventoryItem
+    .update({ where: { id: change.itemId, ...ceiling }, data: { quantity: { increment: change.delta } } })
+    .catch(async (error: unknown) => {
+      if (!(error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2025')) throw error;
+      const full = await tx.inventoryItem.findUnique({ where: { id: change.itemId } });
+      if (!full) throw error;
+      throw badInput(
+        `${full.name} holds ${full.quantity}: adding ${change.delta} would pass the most an item holds, ${MAX_STOCK}`,
+        { field: change.field, quantity: full.quantity, max: MAX_STOCK },
+      );
+    });
   if (item.quantity < 0) throw refuse(item, item.quantity - change.delta);
   await tx.stockMovement.create({
     data: {
@@ -455,7 +470,7 @@ export class InventoryService {
     return this.deps.uow.run(async (tx, emit) => {
       const item = await changeStock(
         tx,
-        { itemId, delta, reason: 'ADJUSTMENT', note, actorId: principal.userId },
+        { itemId, delta, field: 'delta', reason: 'ADJUSTMENT', note, actorId: principal.userId },
         (row, before) =>
           badInput(`Cannot take ${-delta} from ${row.name}: only ${before} in stock`, {
             field: 'delta',
@@ -477,7 +492,7 @@ export class InventoryService {
     return this.deps.uow.run(async (tx, emit) => {
       const item = await changeStock(
         tx,
-        { itemId, delta: quantity, reason: 'RESTOCK', actorId: principal.userId },
+        { itemId, delta: quantity, field: 'quantity', reason: 'RESTOCK', actorId: principal.userId },
         () => new Error('unreachable: a restock adds stock'),
       );
       const restocked = await applyAlertRules(tx, emit, item, principal.userId);
@@ -521,7 +536,7 @@ export class InventoryService {
       const putIn = () =>
         changeStock(
           tx,
-          { ...common, itemId: destination.id, delta: quantity, reason: 'TRANSFER_IN' },
+          { ...common, itemId: destination.id, delta: quantity, field: 'quantity', reason: 'TRANSFER_IN' },
           () => new Error('unreachable: a transfer in adds stock'),
         );
       // Rows are locked in id order (as orders do), so opposite transfers cannot deadlock.

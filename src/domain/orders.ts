@@ -451,6 +451,19 @@ async function loadOrderableProducts(tx: Tx, tenantId: string, storeId: string, 
  * The new order and its kitchen tickets (one per station, in the order stations first appear in the
  * lines) as they will read back once inserted: built here rather than re-read, which saved six queries.
  */
+/** The sum of the lines, refused when the order's total column could not hold it (prices reach 1,000,000.00). */
+function orderTotal(items: readonly OrderItemView[]): number {
+  const total = items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
+  if (total > INT_COLUMN_MAX) {
+    throw badInput(`The order comes to ${total} minor units; an order totals at most ${INT_COLUMN_MAX}`, {
+      field: 'items',
+      totalCents: total,
+      max: INT_COLUMN_MAX,
+    });
+  }
+  return total;
+}
+
 function draftOrder(args: {
   tenantId: string;
   store: StoreView;
@@ -518,7 +531,7 @@ function draftOrder(args: {
     customerId,
     priority,
     items,
-    totalCents: items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0),
+    totalCents: orderTotal(items),
     paidCents: 0,
     currency: store.currency,
     cancelReason: null,

@@ -11,7 +11,8 @@ import { startTestServer, type TestServer, type WsClient } from '../support/serv
  * GRAPHQL_VALIDATION_FAILED for the document), over HTTP and graphql-ws alike, never an internal error,
  * never an operator's log line, and never a budget taken for a call that did not run.
  */
-const RESTOCK_BUDGET = 3;
+/** setStationTargetTime's budget per user: the one this file spends to the last call. */
+const BUDGET = 3;
 const logLines: Array<{ level: number; msg?: string }> = [];
 let app: TestServer;
 let manager: string;
@@ -26,7 +27,7 @@ beforeAll(async () => {
   });
   app = await startTestServer({
     env: {
-      RATE_LIMIT_OVERRIDES: `restockInventory=${RESTOCK_BUDGET}`,
+      RATE_LIMIT_OVERRIDES: `setStationTargetTime=${BUDGET}`,
       RATE_LIMIT_WINDOW_MS: '600000',
       RATE_LIMIT_SUBSCRIPTIONS: '10000',
     },
@@ -158,19 +159,21 @@ describe('variables that do not fit their declared types', () => {
   });
 
   it('takes no budget: after any number of refused calls, the whole budget is still there', async () => {
-    const user = await app.token('acme-admin');
-    for (const [, variables] of wrongQuantities) {
-      const refused = await app.gql(RESTOCK, variables, { token: user });
+    const SET_TARGET = /* GraphQL */ `
+      mutation Target($seconds: Int!) { setStationTargetTime(stationId: "acme-downtown-bar", targetSeconds: $seconds) { targetSeconds } }
+    `;
+    for (const seconds of [2147483648, 2 ** 53, 'NaN', 1.5, null, '600', [600], { seconds: 600 }]) {
+      const refused = await app.gql(SET_TARGET, { seconds }, { token: manager });
       expect(refused.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     }
-    for (let i = 1; i <= RESTOCK_BUDGET; i++) {
-      const done = (await app.gql(RESTOCK, { itemId: item, quantity: 1 }, { token: user })) as Result & {
+    for (let i = 1; i <= BUDGET; i++) {
+      const done = (await app.gql(SET_TARGET, { seconds: 600 + i }, { token: manager })) as Result & {
         extensions?: { rateLimit?: { remaining: number } };
       };
       expect(done.errors).toBeUndefined();
-      expect(done.extensions?.rateLimit?.remaining).toBe(RESTOCK_BUDGET - i);
+      expect(done.extensions?.rateLimit?.remaining).toBe(BUDGET - i);
     }
-    const over = await app.gql(RESTOCK, { itemId: item, quantity: 1 }, { token: user });
+    const over = await app.gql(SET_TARGET, { seconds: 600 }, { token: manager });
     expect(over.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
   });
 
@@ -576,6 +579,105 @@ describe('cursors', () => {
         ]);
       }
     }
+  });
+});
+
+describe('integers within what the columns hold', () => {
+  const INT_MAX = 2_147_483_647;
+  const RESTOCK =
+    'mutation Restock($q: Int!) { restockInventory(itemId: "acme-uptown-fries-stock", quantity: $q) { quantity } }';
+  const quantity = async () =>
+    (
+      await app.server.db.query<{ quantity: number }>(
+        `SELECT quantity FROM "InventoryItem" WHERE id = 'acme-uptown-fries-stock'`,
+      )
+    )[0]!.quantity;
+
+  it('stock never overflows: restock after restock of 1,000,000 ends in BAD_USER_INPUT, not an internal error', async () => {
+    // Where about 2,100 restocks of 1,000,000 take an item.
+    await app.server.db.query(
+      `UPDATE "InventoryItem" SET quantity = 2100000000 WHERE id = 'acme-uptown-fries-stock'`,
+    );
+    let expected = 2_100_000_000;
+    for (;;) {
+      const result = await app.gql<{ restockInventory: { quantity: number } }>(
+        RESTOCK,
+        { q: 1_000_000 },
+        { token: manager },
+      );
+      if (result.errors) {
+        expect(result.errors).toEqual([
+          expect.objectContaining({
+            message: `Fries holds ${expected}: adding 1000000 would pass the most an item holds, ${INT_MAX}`,
+            extensions: { code: 'BAD_USER_INPUT', field: 'quantity', quantity: expected, max: INT_MAX },
+          }),
+        ]);
+        break;
+      }
+      expected += 1_000_000;
+      expect(result.data?.restockInventory.quantity).toBe(expected);
+    }
+    expect(expected).toBe(2_147_000_000);
+    const before = await databaseFingerprint(app.server.db);
+    for (let i = 0; i < 3; i++) {
+      const again = await app.gql(RESTOCK, { q: 1_000_000 }, { token: manager });
+      expect(again.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    expect(await databaseFingerprint(app.server.db)).toEqual(before);
+
+    const toTheTop = await app.gql<{ restockInventory: { quantity: number } }>(
+      RESTOCK,
+      { q: INT_MAX - expected },
+      {
+        token: manager,
+      },
+    );
+    expect(toTheTop.data?.restockInventory.quantity).toBe(INT_MAX);
+    const full = await databaseFingerprint(app.server.db);
+    const adjust = await app.gql(
+      'mutation { adjustInventory(itemId: "acme-uptown-fries-stock", delta: 1, reason: "found a box") { quantity } }',
+      undefined,
+      { token: manager },
+    );
+    expect(adjust.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'delta' });
+    const transfer = await app.gql(
+      'mutation { transferInventory(itemId: "acme-downtown-fries-stock", toStoreId: "acme-uptown", quantity: 1) { id } }',
+      undefined,
+      { token: manager },
+    );
+    expect(transfer.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'quantity' });
+    expect(await databaseFingerprint(app.server.db)).toEqual(full);
+    expect(await quantity()).toBe(INT_MAX);
+  });
+
+  it('an order whose total the column cannot hold is BAD_USER_INPUT, and nothing of it is written', async () => {
+    const created = await app.gql<{ createProduct: { id: string } }>(
+      'mutation { createProduct(input: { storeId: "acme-uptown", stationId: "acme-uptown-grill", name: "Gold leaf steak", priceCents: 100000000 }) { id } }',
+      undefined,
+      { token: manager },
+    );
+    expect(created.errors).toBeUndefined();
+    const ORDER = /* GraphQL */ `
+      mutation Order($productId: ID!, $quantity: Int!) {
+        createOrder(input: { storeId: "acme-uptown", channel: POS, items: [{ productId: $productId, quantity: $quantity }] }) { totalCents }
+      }
+    `;
+    const productId = created.data!.createProduct.id;
+    const before = await databaseFingerprint(app.server.db);
+    const tooMuch = await app.gql(ORDER, { productId, quantity: 22 }, { token: manager });
+    expect(tooMuch.errors).toEqual([
+      expect.objectContaining({
+        message: `The order comes to 2200000000 minor units; an order totals at most ${INT_MAX}`,
+        extensions: { code: 'BAD_USER_INPUT', field: 'items', totalCents: 2_200_000_000, max: INT_MAX },
+      }),
+    ]);
+    expect(await databaseFingerprint(app.server.db)).toEqual(before);
+    const fits = await app.gql<{ createOrder: { totalCents: number } }>(
+      ORDER,
+      { productId, quantity: 21 },
+      { token: manager },
+    );
+    expect(fits.data?.createOrder.totalCents).toBe(2_100_000_000);
   });
 });
 
