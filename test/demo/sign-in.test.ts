@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET, loadConfig } from '../../src/config';
 import type { GraphiQLPageConfig } from '../../src/demo/graphiql/page';
 import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
@@ -63,8 +63,12 @@ describe('demoSignInRefusal', () => {
 });
 
 describe('in development, with the demo data and no key configured', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await serverWith(DEVELOPMENT);
+  });
+
   it('lists the demo users with where the examples point for each', async () => {
-    const server = await serverWith(DEVELOPMENT);
     const response = await fetch(`${server.url}${DEMO_SIGN_IN_PATH}`);
     expect(response.status).toBe(200);
     expect(response.headers.get('cache-control')).toBe('no-store');
@@ -85,7 +89,6 @@ describe('in development, with the demo data and no key configured', () => {
   });
 
   it('signs in: a fresh token the server accepts, for that user', async () => {
-    const server = await serverWith(DEVELOPMENT);
     const response = await signIn(server, { user: 'acme-staff' });
     expect(response.status).toBe(200);
     const { token, expiresAt, user } = (await response.json()) as {
@@ -105,7 +108,6 @@ describe('in development, with the demo data and no key configured', () => {
   });
 
   it('refuses what is not a sign-in, writing nothing', async () => {
-    const server = await serverWith(DEVELOPMENT);
     const refusal = async (response: Response) => ({
       status: response.status,
       body: (await response.json()) as { error: { code: string; message: string } },
@@ -138,7 +140,7 @@ describe('demo sign-in is refused', () => {
     expect((await fetch(`${server.url}${DEMO_SIGN_IN_PATH}`)).status).toBe(404);
     expect((await signIn(server, { user: 'acme-manager' })).status).toBe(404);
     expect((await graphiqlPage(server)).demoUsers).toBeNull();
-  });
+  }, 60_000);
 
   it('with a real key configured, even in development', async () => {
     const server = await serverWith({ NODE_ENV: 'development', JWT_SECRET: 'a-real-development-secret' });
@@ -149,7 +151,7 @@ describe('demo sign-in is refused', () => {
     });
     expect((await fetch(`${server.url}${DEMO_SIGN_IN_PATH}`)).status).toBe(403);
     expect((await graphiqlPage(server)).demoUsers).toBeNull();
-  });
+  }, 60_000);
 
   it('without the demo data', async () => {
     const database = await createTestDatabase();
@@ -167,10 +169,10 @@ describe('demo sign-in is refused', () => {
       servers.splice(servers.indexOf(server), 1);
       await database.drop();
     }
-  });
+  }, 60_000);
 
   it('in tests (NODE_ENV=test): no such path', async () => {
     const server = await serverWith({});
     expect((await signIn(server, { user: 'acme-manager' })).status).toBe(404);
-  });
+  }, 60_000);
 });
