@@ -12,7 +12,7 @@ const config: CodegenConfig = {
   generates: {
     'src/client/gql/': {
       preset: 'client',
-      presetConfig: { fragmentMasking: false },
+      presetConfig: { fragmentMasking: false, persistedDocuments: true },
       config: {
         scalars: { DateTime: 'string', JSON: 'unknown' },
         enumsAsTypes: true,

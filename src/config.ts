@@ -54,6 +54,10 @@ const EnvSchema = z.object({
   PRESENCE_GRACE_MS: int(0).default(10000),
   PRESENCE_LEASE_MS: int(300).default(15000),
   STATION_OFFLINE_ALERT_SECONDS: int(1).default(60),
+  // Trusted documents (src/trusted; docs/clients.md "Trusted documents")
+  TRUSTED_DOCUMENTS: z.enum(['off', 'allow', 'require']).optional(),
+  TRUSTED_DOCUMENTS_DIR: z.string().optional(),
+  TRUSTED_DOCUMENTS_RELOAD_MS: int(0).default(10000),
   // Limits (src/limits/config.ts; docs/limits.md)
   ...LimitsEnvShape,
   // Operations (src/server/ops.ts; docs/operations.md "Settings")
@@ -92,6 +96,12 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** Operation, rate and connection limits (src/limits). */
   limits: LimitsConfig;
+  /**
+   * Which documents run (src/trusted): `allow` hashes and text, `require` only hashes that a manifest
+   * registers. Manifests: the codegen one (`npm run codegen`) and every `*.json` in `directory`, re-read
+   * every `reloadIntervalMs` (0: only at start).
+   */
+  trustedDocuments: { mode: 'off' | 'allow' | 'require'; directory?: string; reloadIntervalMs: number };
   /**
    * Extra ioredis options for every Redis connection (docs/operations.md "Scaling"): Redis Sentinel when
    * REDIS_SENTINELS is set (REDIS_URL then only carries password, database and TLS).
@@ -187,6 +197,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       stationOfflineAlertSeconds: e.STATION_OFFLINE_ALERT_SECONDS,
     },
     limits: limitsFromEnv(e),
+    trustedDocuments: {
+      mode: e.TRUSTED_DOCUMENTS ?? (production ? 'require' : 'allow'),
+      directory: e.TRUSTED_DOCUMENTS_DIR,
+      reloadIntervalMs: e.TRUSTED_DOCUMENTS_RELOAD_MS,
+    },
     redisOptions: redisTopology(e),
     ops: {
       instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`,

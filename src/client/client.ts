@@ -4,6 +4,7 @@ import type { BackoffOptions } from './backoff';
 import { CursorTracker, cursorOf } from './cursor-tracker';
 import { ExpediterError, fromGraphQLErrors, toExpediterError } from './errors';
 import { operationInfo } from './operation';
+import { asksForText, byHash, documentHash } from './persisted';
 import { Reconnection } from './reconnection';
 import type { TypedDocument } from './typed';
 
@@ -37,6 +38,12 @@ export interface ExpediterClientOptions {
   keepAliveMs?: number;
   /** graphql-ws lifecycle listeners (connecting, connected, closed, ...). */
   on?: ClientOptions['on'];
+  /**
+   * Send generated documents (codegen's `persistedDocuments`) by their hash instead of their text (default
+   * true): fewer bytes, and what a server with TRUSTED_DOCUMENTS=require runs. A server that does not know
+   * a hash gets the text instead. Documents without a hash are always sent as text.
+   */
+  persistedDocuments?: boolean;
   /** Source of jitter, for tests. */
   random?: () => number;
 }
@@ -112,9 +119,13 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
   });
   base.on('connected', () => reconnection.connected());
 
-  function subscribeResumably(payload: SubscribePayload, sink: Sink<FormattedExecutionResult>): () => void {
+  function subscribeResumably(
+    payload: SubscribePayload,
+    sink: Sink<FormattedExecutionResult>,
+    hash?: string,
+  ): () => void {
     const info = operationInfo(payload.query, payload.operationName);
-    if (info.type !== 'subscription') return subscribeOnce(payload, sink);
+    if (info.type !== 'subscription') return subscribeOnce(payload, sink, hash);
     const tracker = new CursorTracker(payload.variables?.after as string | undefined);
     let current: (() => void) | undefined;
     let stopped = false;
@@ -130,52 +141,69 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
         info.resumable && tracker.lastCursor
           ? { ...payload.variables, after: tracker.lastCursor }
           : payload.variables;
-      current = base.subscribe(
-        { ...payload, variables },
-        {
-          next: (result) => {
-            const cursor = cursorOf(result.data);
-            if (cursor !== undefined && !tracker.accept(cursor)) return;
-            sink.next(result as FormattedExecutionResult);
-          },
-          error: (error) => {
-            // graphql-ws keeps a lock for a subscription that failed to connect until it is released.
-            current?.();
-            current = undefined;
-            if (stopped) return;
-            if (Array.isArray(error)) {
-              // GraphQL errors are the server's answer (Apollo and urql expect them as they are).
-              stop();
-              sink.error(error);
-              return;
-            }
-            reconnection.retry(error).then(start, (fatal) => {
-              if (stopped) return;
-              stop();
-              sink.error(fatal);
-            });
-          },
-          complete: () => {
+      const sent = { ...payload, variables };
+      current = base.subscribe(hash ? byHash(sent, hash) : sent, {
+        next: (result) => {
+          const cursor = cursorOf(result.data);
+          if (cursor !== undefined && !tracker.accept(cursor)) return;
+          sink.next(result as FormattedExecutionResult);
+        },
+        error: (error) => {
+          // graphql-ws keeps a lock for a subscription that failed to connect until it is released.
+          current?.();
+          current = undefined;
+          if (stopped) return;
+          if (hash && Array.isArray(error) && asksForText(error)) {
+            hash = undefined;
+            start();
+            return;
+          }
+          if (Array.isArray(error)) {
+            // GraphQL errors are the server's answer (Apollo and urql expect them as they are).
+            stop();
+            sink.error(error);
+            return;
+          }
+          reconnection.retry(error).then(start, (fatal) => {
             if (stopped) return;
             stop();
-            sink.complete();
-          },
+            sink.error(fatal);
+          });
         },
-      );
+        complete: () => {
+          if (stopped) return;
+          stop();
+          sink.complete();
+        },
+      });
     };
     active.add(stop);
     start();
     return stop;
   }
 
-  /** Queries and mutations are not retried: a mutation may have taken effect before the socket dropped. */
-  function subscribeOnce(payload: SubscribePayload, sink: Sink<FormattedExecutionResult>): () => void {
-    return base.subscribe(payload, {
+  /**
+   * Queries and mutations are not retried: a mutation may have taken effect before the socket dropped. One
+   * sent by hash is sent again as text when the server asks for it: then it did not run.
+   */
+  function subscribeOnce(
+    payload: SubscribePayload,
+    sink: Sink<FormattedExecutionResult>,
+    hash?: string,
+  ): () => void {
+    let current = base.subscribe(hash ? byHash(payload, hash) : payload, {
       next: (result) => sink.next(result as FormattedExecutionResult),
-      error: (error) => sink.error(Array.isArray(error) ? error : toExpediterError(error)),
+      error: (error) => {
+        if (hash && Array.isArray(error) && asksForText(error)) current = subscribeOnce(payload, sink);
+        else sink.error(Array.isArray(error) ? error : toExpediterError(error));
+      },
       complete: () => sink.complete(),
     });
+    return () => current();
   }
+
+  const hashOf = (document: DocumentNode) =>
+    options.persistedDocuments === false ? undefined : documentHash(document);
 
   const graphqlWs: Client = {
     on: base.on,
@@ -198,26 +226,30 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
     observer: SubscriptionObserver<TResult>,
   ): () => void {
     let ended = false;
-    const end = subscribeResumably(payloadOf(document, variables), {
-      next: (result) => {
-        if (ended) return;
-        if (result.errors?.length) {
+    const end = subscribeResumably(
+      payloadOf(document, variables),
+      {
+        next: (result) => {
+          if (ended) return;
+          if (result.errors?.length) {
+            ended = true;
+            end();
+            observer.error?.(fromGraphQLErrors(result.errors));
+          } else if (result.data) {
+            observer.next(result.data as TResult);
+          }
+        },
+        error: (error) => {
           ended = true;
-          end();
-          observer.error?.(fromGraphQLErrors(result.errors));
-        } else if (result.data) {
-          observer.next(result.data as TResult);
-        }
+          observer.error?.(toExpediterError(error));
+        },
+        complete: () => {
+          ended = true;
+          observer.complete?.();
+        },
       },
-      error: (error) => {
-        ended = true;
-        observer.error?.(toExpediterError(error));
-      },
-      complete: () => {
-        ended = true;
-        observer.complete?.();
-      },
-    });
+      hashOf(document),
+    );
     return () => {
       ended = true;
       end();
@@ -234,17 +266,21 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
     request: (document, variables) =>
       new Promise((resolve, reject) => {
         let result: FormattedExecutionResult | undefined;
-        subscribeOnce(payloadOf(document, variables), {
-          next: (value) => {
-            result = value;
+        subscribeOnce(
+          payloadOf(document, variables),
+          {
+            next: (value) => {
+              result = value;
+            },
+            error: (error) => reject(toExpediterError(error)),
+            complete: () => {
+              if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
+              else if (result?.data) resolve(result.data as never);
+              else reject(new ExpediterError('The server sent no data', { code: 'BAD_RESPONSE' }));
+            },
           },
-          error: (error) => reject(toExpediterError(error)),
-          complete: () => {
-            if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
-            else if (result?.data) resolve(result.data as never);
-            else reject(new ExpediterError('The server sent no data', { code: 'BAD_RESPONSE' }));
-          },
-        });
+          hashOf(document),
+        );
       }),
     forwardSubscription: (operation) => ({
       subscribe: (sink) => ({

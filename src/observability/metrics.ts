@@ -23,6 +23,14 @@ export interface Metrics {
   limitsShared: Gauge;
   subscriptionsActive: Gauge<'field'>;
   operations: Counter<'type' | 'outcome'>;
+  /** Requests naming a registered document by its hash, by manifest (`codegen`, a file name, `apq`) and operation. */
+  persistedOperations: Counter<'manifest' | 'operation'>;
+  /** Requests naming a hash that no manifest registers (nor, in `allow`, an earlier request). */
+  unregisteredHashes: Counter;
+  /** Operations sent as document text: `ran`, `refused` (TRUSTED_DOCUMENTS=require) or `introspection`. */
+  textOperations: Counter<'outcome'>;
+  /** Documents registered, by manifest. */
+  persistedDocuments: Gauge<'manifest'>;
   operationsInFlight: Gauge;
   eventsPublished: Counter<'kind'>;
   eventPublishFailures: Counter<'kind'>;
@@ -107,6 +115,29 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: name('operations_total'),
       help: 'Executed GraphQL queries and mutations (HTTP and WebSocket) by outcome',
       labelNames: ['type', 'outcome'] as const,
+      registers,
+    }),
+    persistedOperations: new Counter({
+      name: name('persisted_operations_total'),
+      help: 'Operations requested by the hash of a registered document, by manifest and operation name',
+      labelNames: ['manifest', 'operation'] as const,
+      registers,
+    }),
+    unregisteredHashes: new Counter({
+      name: name('unregistered_hashes_total'),
+      help: 'Requests naming a document hash that no manifest registers',
+      registers,
+    }),
+    textOperations: new Counter({
+      name: name('text_operations_total'),
+      help: 'Operations sent as document text: ran, refused (TRUSTED_DOCUMENTS=require) or introspection',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    persistedDocuments: new Gauge({
+      name: name('persisted_documents'),
+      help: 'Trusted documents registered, by manifest',
+      labelNames: ['manifest'] as const,
       registers,
     }),
     operationsInFlight: new Gauge({

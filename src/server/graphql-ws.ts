@@ -9,6 +9,8 @@ import type { Session, Sessions } from '../auth/session';
 import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
+import { decisionContext } from '../trusted/plugin';
+import type { TrustedDocuments } from '../trusted/trusted-documents';
 import { serveGraphqlWs } from './graphql-ws-adapter';
 
 /** Close codes Expediter uses on WebSockets; docs/api.md "WebSocket close codes" documents each. */
@@ -45,6 +47,8 @@ export interface GraphqlWsOptions {
   onClosed?: (socket: WebSocket, code: number) => void;
   /** Fan-out engine (src/fanout): serves the subscription fields it knows, executed once per group. */
   fanout?: FanoutEngine;
+  /** Trusted documents (src/trusted): which document a subscribe message runs, as yoga's onParams does for HTTP. */
+  trustedDocuments: Pick<TrustedDocuments, 'resolve'>;
 }
 
 /**
@@ -100,17 +104,22 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         options.onClosed?.(ctx.extra.socket, code ?? 1005);
       },
       onSubscribe: async (ctx, id, payload) => {
+        // trusted documents: a hash becomes its registered document, or the operation is refused
+        const resolution = options.trustedDocuments.resolve(payload);
+        if (resolution.error) return [resolution.error];
+        const params = resolution.params;
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           operationId: id, // ops: the graphql-ws message id, in this operation's log lines
           socket: ctx.extra.socket,
-          params: payload,
+          params,
           session: ctx.extra.state?.session ?? null,
+          ...decisionContext(resolution),
         });
         // limits: a document refused while parsing (tokens, size) is an error on that operation, not a 4500 close
         let document: ReturnType<typeof parse>;
         try {
-          document = parse(payload.query);
+          document = parse(params.query);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           throw error;
@@ -118,12 +127,12 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
         // graphql-ws would throw (and the socket close with 4500) on a document without this operation.
-        if (!getOperationAST(document, payload.operationName)) return [operationNotFound()];
+        if (!getOperationAST(document, params.operationName)) return [operationNotFound()];
         const args = {
           schema,
           document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
+          operationName: params.operationName,
+          variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe } as EnvelopedRoot,
         };
@@ -137,12 +146,12 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
             socket: ctx.extra.socket,
             principal,
             args,
-            query: payload.query,
+            query: params.query,
           });
           return {
             schema,
             document,
-            operationName: payload.operationName,
+            operationName: params.operationName,
             contextValue: undefined,
             rootValue: new EngineSubscribed(subscriber.delivery(await subscribe(args))),
           };

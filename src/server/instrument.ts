@@ -12,6 +12,7 @@ import type { Activity } from '../observability/activity';
 import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
 import { type Metrics, topicKind } from '../observability/metrics';
+import { trustedOperationOf } from '../trusted/plugin';
 
 /**
  * What this module knows about one WebSocket connection; its id is in every log line about it. Kept small (no
@@ -238,6 +239,7 @@ function operationsPlugin(deps: PluginDeps): Plugin {
       operationId: context.operationId ?? newId(),
       operationName: args.operationName ?? getOperationAST(args.document, args.operationName)?.name?.value,
       operationType: type,
+      documentId: trustedOperationOf(context)?.id, // trusted documents: the hash the client sent
     };
   }
 

@@ -31,6 +31,8 @@ import { createMetrics, type Metrics } from '../observability/metrics';
 import { createMemoryPresenceRegistry } from '../presence/registry-memory';
 import { createRedisPresenceRegistry } from '../presence/registry-redis';
 import { type GraphQLContext, resolverContextOf } from '../schema/context';
+import { useTrustedDocuments } from '../trusted/plugin';
+import { CODEGEN_MANIFEST, createTrustedDocuments } from '../trusted/trusted-documents';
 import { createDemoSignIn } from './demo-sign-in';
 import { attachGraphqlWs, WsCloseCode } from './graphql-ws';
 import { inputGuardPlugin } from './input-guard';
@@ -162,6 +164,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   limitsShared(limits.mode());
   const stopWatchingLimits = limits.onModeChange(limitsShared);
 
+  // Trusted documents: which documents run, decided once per operation for every transport.
+  const trustedDocuments = createTrustedDocuments({
+    ...config.trustedDocuments,
+    manifests: [CODEGEN_MANIFEST],
+    introspection: config.introspection,
+    logger,
+    metrics,
+  });
+
   // HTTP: operations endpoints, developer pages (GraphiQL, /demo, demo sign-in), then GraphQL.
   const webPages = createWebPages({
     demoSignIn: createDemoSignIn({ config, loadedDemoUserIds: () => loadedDemoUserIds(db) }),
@@ -172,9 +183,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     services,
     authenticator,
     sessions,
-    // The input guard refuses malformed input before the limits take any budget for it.
+    // Trusted documents decide which document runs; the input guard then refuses malformed input before the
+    // limits take any budget for it.
     plugins: [
       instrument.yogaPlugin(drain, { serverStats: clusterStats }),
+      useTrustedDocuments(trustedDocuments),
       inputGuardPlugin({ hideSuggestions: config.env !== 'development' }),
       ...limits.plugins,
     ],
@@ -228,6 +241,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
     onClosed: (socket, code) => services.presence.disconnected(socket, isCleanClose(code, drain.draining)),
     connectionLimits: limits.connections,
+    trustedDocuments,
     fanout,
   });
 
@@ -268,6 +282,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     });
     await graphqlWs.dispose();
     stopWatchingLimits();
+    trustedDocuments.close();
     await limits.close();
     await services.stop();
     await relay.stop();
