@@ -12,6 +12,7 @@ const layers = [
   { name: 'domain', path: '^src/domain/' },
   { name: 'fanout', path: '^src/fanout/' },
   { name: 'limits', path: '^src/limits/(?!config\\.ts$)' },
+  { name: 'trusted', path: '^src/trusted/' },
   { name: 'schema', path: '^src/schema/' },
   { name: 'server', path: '^src/server/|^src/main\\.ts$' },
 ];

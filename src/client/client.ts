@@ -85,8 +85,15 @@ export interface ExpediterClient {
     document: TypedDocument<TResult, TVariables>,
     variables: TVariables,
   ): Promise<TResult>;
-  /** urql's `subscriptionExchange({ forwardSubscription })`. */
-  forwardSubscription(operation: ForwardedOperation): {
+  /**
+   * urql's `subscriptionExchange({ forwardSubscription })`. urql passes its operation as well: with
+   * `persistedExchange` the request may carry only a hash, and the operation's document is then what the
+   * helper reads (to resume, and to send the text if the server does not know the hash).
+   */
+  forwardSubscription(
+    request: ForwardedOperation,
+    operation?: { query?: DocumentNode },
+  ): {
     subscribe(sink: Sink<FormattedExecutionResult>): { unsubscribe(): void };
   };
   on: Client['on'];
@@ -282,19 +289,17 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
           hashOf(document),
         );
       }),
-    forwardSubscription: (operation) => ({
-      subscribe: (sink) => ({
-        unsubscribe: subscribeResumably(
-          {
-            query: operation.query ?? '',
-            variables: operation.variables ?? undefined,
-            operationName: operation.operationName ?? undefined,
-            extensions: operation.extensions ?? undefined,
-          },
-          sink,
-        ),
-      }),
-    }),
+    forwardSubscription: (request, operation) => {
+      const hash = request.query ? undefined : persistedHashOf(request.extensions);
+      const { persistedQuery: _, ...extensions } = request.extensions ?? {};
+      const payload: SubscribePayload = {
+        query: request.query || (operation?.query ? printOnce(operation.query) : ''),
+        variables: request.variables ?? undefined,
+        operationName: request.operationName ?? undefined,
+        extensions: hash ? extensions : (request.extensions ?? undefined),
+      };
+      return { subscribe: (sink) => ({ unsubscribe: subscribeResumably(payload, sink, hash) }) };
+    },
     on: base.on,
     reconnect: () => base.terminate(),
     dispose,
@@ -303,13 +308,26 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
 
 const printed = new WeakMap<DocumentNode, string>();
 
-function payloadOf(document: DocumentNode, variables: unknown): SubscribePayload {
+function printOnce(document: DocumentNode): string {
   let query = printed.get(document);
   if (query === undefined) {
     query = print(document);
     printed.set(document, query);
   }
-  return { query, variables: (variables ?? undefined) as Record<string, unknown> | undefined };
+  return query;
+}
+
+function payloadOf(document: DocumentNode, variables: unknown): SubscribePayload {
+  return {
+    query: printOnce(document),
+    variables: (variables ?? undefined) as Record<string, unknown> | undefined,
+  };
+}
+
+/** The hash an Apollo-style request names (`extensions.persistedQuery.sha256Hash`), as the helper sends it. */
+function persistedHashOf(extensions: Record<string, unknown> | null | undefined): string | undefined {
+  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
+  return typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
 }
 
 /** Adapts a push subscription to an async iterator that buffers what the consumer has not read yet. */

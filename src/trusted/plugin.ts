@@ -68,14 +68,18 @@ function TrustedIntrospectionOnly(context: ValidationContext): ASTVisitor {
   };
 }
 
-/** Over HTTP: the links' retry signals answer 200 (as APQ servers do), refusals 400; no cache keeps either. */
+/**
+ * Over HTTP, like yoga's own request errors: 400 where the client accepts application/graphql-response+json, 200
+ * with the errors for plain application/json (GraphQL over HTTP); the links' retry signals always answer 200, as
+ * APQ servers do. No cache keeps an answer: a hash refused now may be registered by the next manifest.
+ */
 function forHttp(error: GraphQLError): GraphQLError {
   const code = error.extensions.code;
   const retry = code === TrustedDocumentCode.NotFound || code === TrustedDocumentCode.NotSupported;
   return createGraphQLError(error.message, {
     extensions: {
       ...error.extensions,
-      http: { status: retry ? 200 : 400, headers: { 'cache-control': 'no-store' } },
+      http: { spec: true, status: retry ? 200 : 400, headers: { 'cache-control': 'no-store' } },
     },
   });
 }

@@ -58,7 +58,7 @@ export type Resolution =
       introspectionOnly?: boolean;
       error?: undefined;
     }
-  | { error: GraphQLError; params?: undefined };
+  | { error: GraphQLError; params?: undefined; trusted?: undefined; introspectionOnly?: undefined };
 
 export interface TrustedDocumentsOptions {
   mode: TrustedDocumentsMode;

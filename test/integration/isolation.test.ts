@@ -1192,7 +1192,11 @@ const MISSPELT = '{ ordr(id: "x") { id } }';
 describe('GraphQL-level probes', () => {
   let production: TestServer;
   beforeAll(async () => {
-    production = await startTestServer({ env: { ...ENV, NODE_ENV: 'production' } });
+    // Text documents, as an attacker would send them: production's default TRUSTED_DOCUMENTS=require would
+    // refuse them before the protections under test here.
+    production = await startTestServer({
+      env: { ...ENV, NODE_ENV: 'production', TRUSTED_DOCUMENTS: 'allow' },
+    });
   }, 60_000);
   afterAll(async () => {
     await production?.close();
