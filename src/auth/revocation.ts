@@ -27,7 +27,13 @@ export interface RevocationStore {
 }
 
 export interface RevocationStoreOptions {
-  /** Shared state for every instance; without it revocations live in this process only. */
+  /**
+   * The source of truth of user revocations (PostgreSQL's `User.sessionsRevokedAt`, in seconds), asked next to
+   * the fast path so that a revocation outlives Redis's keys and holds on an instance without Redis. Its answers
+   * may be a little stale (they are cached); the broadcast makes revocations known at once where Redis reaches.
+   */
+  durable?: (tenantId: string, userId: string) => Promise<number | undefined>;
+  /** Shared state for every instance (the fast path); without it, this process's memory is. */
   redis?: Redis;
   pubsub: PubSub;
   logger?: Logger;
@@ -41,9 +47,34 @@ export interface RevocationStoreOptions {
 
 export function createRevocationStore(options: RevocationStoreOptions): RevocationStore {
   const logger = options.logger ?? createLogger('silent');
-  return options.redis
+  const fastPath = options.redis
     ? createRedisRevocationStore({ ...options, redis: options.redis, logger })
     : createMemoryRevocationStore({ logger });
+  return options.durable ? withDurableUserRevocations(fastPath, options.durable, logger) : fastPath;
+}
+
+/**
+ * A principal is revoked when the fast path says so, or when the source of truth has a user revocation covering
+ * its token. Both are asked at once. The source failing leaves the fast path's answer (logged), like Redis does.
+ */
+function withDurableUserRevocations(
+  fastPath: RevocationStore,
+  durable: NonNullable<RevocationStoreOptions['durable']>,
+  logger: Logger,
+): RevocationStore {
+  return {
+    ...fastPath,
+    async isRevoked(principal) {
+      const [revoked, before] = await Promise.all([
+        fastPath.isRevoked(principal),
+        durable(principal.tenantId, principal.userId).catch((error: unknown) => {
+          logger.warn({ err: error }, 'durable revocation lookup failed; using the fast path only');
+          return undefined;
+        }),
+      ]);
+      return revoked || coveredByUserRevocation(principal, before);
+    },
+  };
 }
 
 export const revocationKeys = {

@@ -110,7 +110,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const relay = createOutboxRelay({ db, pubsub, logger, intervalMs: config.events.relayIntervalMs });
 
   // Domain and authentication.
-  const revocations = createRevocationStore({ redis: pubsub.redis?.(), pubsub, logger });
+  // Revocations: PostgreSQL is the source of truth, Redis (or this process) the fast path that reaches every instance.
+  const tenancy = createTenancyLookups(db);
+  const revocations = createRevocationStore({
+    durable: tenancy.sessionsRevokedBefore,
+    redis: pubsub.redis?.(),
+    pubsub,
+    logger,
+  });
   // Presence: in Redis when instances share one, else in this instance's memory (docs/presence.md).
   const presence = pubsub.redis
     ? createRedisPresenceRegistry({ redis: pubsub.redis(), leaseMs: config.presence.leaseMs })
@@ -123,7 +130,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       verifier: createTokenVerifier(config.jwt),
       revocations,
       logger,
-      ...createTenancyLookups(db),
+      storeOfTenant: tenancy.storeOfTenant,
+      userOfOtherTenant: tenancy.userOfOtherTenant,
     }),
   );
 

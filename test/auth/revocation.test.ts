@@ -14,6 +14,7 @@ import {
 import { createPubSub } from '../../src/events/create-pubsub';
 import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
+import { createLogger } from '../../src/observability/logger';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const now = () => Math.floor(Date.now() / 1000);
@@ -47,6 +48,46 @@ function captureLogs() {
   const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line)) });
   return { logger, lines };
 }
+
+describe('user revocations from the source of truth (PostgreSQL)', () => {
+  const pubsub = createMemoryPubSub({ logger: createLogger('silent') });
+
+  it('refuses tokens issued at or before the durable revocation, even when the fast path never heard of it', async () => {
+    const store = createRevocationStore({
+      pubsub,
+      durable: async (_tenant, user) => (user === 'acme-staff' ? 1_000 : undefined),
+    });
+    expect(await store.isRevoked(principal({ issuedAt: 1_000 }))).toBe(true);
+    expect(await store.isRevoked(principal({ issuedAt: 1_001 }))).toBe(false);
+    expect(await store.isRevoked(principal({ userId: 'acme-manager', issuedAt: 1_000 }))).toBe(false);
+  });
+
+  it('keeps the fast path: a revoked jti, or a user revoked later than the source has it yet', async () => {
+    const store = createRevocationStore({ pubsub, durable: async () => 1_000 });
+    const token = principal({ issuedAt: 5_000 });
+    await store.revokeToken(token.tokenId!, now() + 60);
+    expect(await store.isRevoked(token)).toBe(true);
+    await store.revokeUser('acme', 'acme-staff', 6_000);
+    expect(await store.isRevoked(principal({ issuedAt: 5_500 }))).toBe(true);
+  });
+
+  it('answers from the fast path (and logs) when the source cannot be asked', async () => {
+    const { logger, lines } = captureLogs();
+    const store = createRevocationStore({
+      pubsub,
+      logger,
+      durable: async () => {
+        throw new Error('database down');
+      },
+    });
+    expect(await store.isRevoked(principal())).toBe(false);
+    await store.revokeUser('acme', 'acme-staff');
+    expect(await store.isRevoked(principal())).toBe(true);
+    expect(
+      lines.some((line) => line.msg === 'durable revocation lookup failed; using the fast path only'),
+    ).toBe(true);
+  });
+});
 
 describe('in-memory revocation store', () => {
   it('revokes one token by jti and no other', async () => {

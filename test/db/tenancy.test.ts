@@ -56,6 +56,26 @@ describe('tenancy lookups', () => {
     expect(counter.queries).toBe(1);
   });
 
+  it("reads a user's sessionsRevokedAt in seconds, within the user's tenant only, sharing the connect's query", async () => {
+    const { db, counter } = countingUserQueries(database.handle.db);
+    const revokedAt = new Date('2030-01-01T12:00:00.750Z');
+    await database.handle.db.user.update({
+      where: { id: 'acme-kitchen' },
+      data: { sessionsRevokedAt: revokedAt },
+    });
+    const lookups = createTenancyLookups(db);
+    const [revoked, other, foreign] = await Promise.all([
+      lookups.sessionsRevokedBefore('acme', 'acme-kitchen'),
+      lookups.userOfOtherTenant('acme', 'acme-kitchen'),
+      lookups.sessionsRevokedBefore('globex', 'acme-kitchen'),
+    ]);
+    expect(revoked).toBe(Math.floor(revokedAt.getTime() / 1000));
+    expect(other).toBe(false);
+    expect(foreign).toBeUndefined();
+    expect(await lookups.sessionsRevokedBefore('acme', 'acme-staff')).toBeUndefined();
+    expect(counter.queries).toBe(2);
+  });
+
   it('remembers a store of the tenant, and asks again about one that was not (it may be new)', async () => {
     const lookups = createTenancyLookups(database.handle.db);
     expect(await lookups.storeOfTenant('acme', 'acme-downtown')).toBe(true);
