@@ -22,6 +22,8 @@ export interface Metrics {
   /** 1 while rate and connection limits are shared through Redis, 0 while each instance counts alone. */
   limitsShared: Gauge;
   subscriptionsActive: Gauge<'field'>;
+  /** Subscriptions that went live (subscribed to pub/sub, replay loaded): churn, and what tests wait on. */
+  subscriptionsStarted: Counter<'field'>;
   operations: Counter<'type' | 'outcome'>;
   /** Requests naming a registered document by its hash, by manifest (`codegen`, a file name, `apq`) and operation. */
   persistedOperations: Counter<'manifest' | 'operation'>;
@@ -108,6 +110,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     subscriptionsActive: new Gauge({
       name: name('subscriptions_active'),
       help: 'Active GraphQL subscriptions by root field',
+      labelNames: ['field'] as const,
+      registers,
+    }),
+    subscriptionsStarted: new Counter({
+      name: name('subscriptions_started_total'),
+      help: 'GraphQL subscriptions that went live (events committed from then on reach them), by root field',
       labelNames: ['field'] as const,
       registers,
     }),

@@ -255,6 +255,7 @@ function operationsPlugin(deps: PluginDeps): Plugin {
   ): () => void {
     const endActivity = activity.subscriptionStarted(field, principal?.tenantId, storeId);
     metrics.subscriptionsActive.inc({ field });
+    metrics.subscriptionsStarted.inc({ field });
     if (!deps.logger.isLevelEnabled('debug')) {
       // What is kept for the subscription's lifetime is multiplied by every socket: no log fields.
       return () => {

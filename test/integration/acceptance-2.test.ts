@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
-import { startTestServer, type TestServer, tokensFor } from '../support/server';
+import { useTestServer } from '../support/server';
 
 // Acceptance of issue 2 (foundation): every mutation's happy path and bad inputs through the real HTTP server,
 // tenant scoping of every mutation with two tenants, and configuration errors that name the variable.
@@ -28,18 +28,8 @@ const M = {
 
 type Order = { id: string; status: string; balanceCents: number; items: { id: string; productId: string }[] };
 
-let app: TestServer;
-const tokens: Record<string, string> = {};
+const { app, tokens } = useTestServer();
 const LONG = 'x'.repeat(201);
-
-beforeAll(async () => {
-  app = await startTestServer();
-  Object.assign(
-    tokens,
-    await tokensFor(app, ['acme-admin', 'acme-manager', 'acme-staff', 'acme-kitchen', 'globex-admin']),
-  );
-});
-afterAll(() => app?.close());
 
 async function call<T = Record<string, unknown>>(
   name: keyof typeof M,
@@ -166,7 +156,7 @@ describe('every mutation over HTTP: the happy path', () => {
       userId: 'acme-kitchen',
     });
     tokens['acme-kitchen'] = await app.token('acme-kitchen', { expiresIn: '1h' });
-  });
+  }, 60_000); // seventeen mutations one after another: seconds apiece on a loaded machine
 });
 
 describe('every mutation over HTTP: bad inputs', () => {

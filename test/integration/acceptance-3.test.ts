@@ -36,8 +36,6 @@ const CREATE_ORDER = `mutation ($input: CreateOrderInput!) { createOrder(input: 
 type OrderEvent = { orderUpdated: { cursor: string; kind: string; order: { id: string; storeId: string } } };
 type TicketEvent = { kdsTicket: { cursor: string; kind: string; ticket: { id: string; stationId: string } } };
 
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
-
 /** Opens a raw graphql-ws socket (no client library) and resolves with how the server closed it. */
 function rawSocket(url: string, send?: string): Promise<{ code: number; reason: string }> {
   return new Promise((resolve, reject) => {
@@ -140,18 +138,23 @@ describe('adversarial: another tenant over real sockets', () => {
     expect(foreign.errors?.[0]?.extensions?.code).toMatch(/^(NOT_FOUND|FORBIDDEN)$/);
     expect(JSON.stringify(foreign)).not.toMatch(/Globex|Grill/);
 
-    const own = acme.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-grill' });
-    await settle();
+    const own = await acme.live<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-grill' });
     await order('globex-central', 'globex-staff');
-    await own.expectSilence(300);
+    // The grill's first event is acme's own next order: globex's came before it and did not arrive.
+    await order('acme-downtown', 'acme-staff');
+    expect((await own.next()).data?.kdsTicket).toMatchObject({
+      kind: 'ORDER_INCOMING',
+      ticket: { stationId: 'acme-downtown-grill' },
+    });
     await acme.dispose();
   });
 
   it("refuses a cursor of another tenant's stream, and one of another topic, without naming either", async () => {
     const globex = await app.connect(tokens['globex-manager']);
-    const globexOrders = globex.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'globex-central' });
-    const globexTickets = globex.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'globex-central-grill' });
-    await settle();
+    const globexOrders = await globex.live<OrderEvent>(ORDER_EVENTS, { storeId: 'globex-central' });
+    const globexTickets = await globex.live<TicketEvent>(TICKET_EVENTS, {
+      stationId: 'globex-central-grill',
+    });
     await order('globex-central', 'globex-staff');
     const orderCursor = (await globexOrders.next()).data!.orderUpdated.cursor;
     const ticketCursor = (await globexTickets.next()).data!.kdsTicket.cursor;
@@ -179,8 +182,9 @@ describe('adversarial: another tenant over real sockets', () => {
 
   it('delivers no notification of another tenant, tenant-wide or to a user id it names', async () => {
     const acme = await app.connect(tokens['acme-staff']);
-    const inbox = acme.subscribe<{ notifications: { notification: { title: string } } }>(NOTIFICATION_EVENTS);
-    await settle();
+    const inbox = await acme.live<{ notifications: { notification: { title: string } } }>(
+      NOTIFICATION_EVENTS,
+    );
     const send = (input: Record<string, unknown>) =>
       app.gql(
         'mutation ($input: SendNotificationInput!) { sendNotification(input: $input) { id } }',
@@ -197,7 +201,14 @@ describe('adversarial: another tenant over real sockets', () => {
       body: 'b',
     });
     expect(aimed.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    await inbox.expectSilence(300);
+    // The inbox's first notification is acme's own: globex's came before it and did not arrive.
+    const acmeNote = await app.gql(
+      'mutation ($input: SendNotificationInput!) { sendNotification(input: $input) { id } }',
+      { input: { audience: 'TENANT', title: 'Acme only', body: 'b' } },
+      { token: tokens['acme-manager'] },
+    );
+    expect(acmeNote.errors).toBeUndefined();
+    expect((await inbox.next()).data?.notifications.notification.title).toBe('Acme only');
 
     const history = await app.gql<{ notifications: { edges: { node: { title: string } }[] } }>(
       '{ notifications(first: 50) { edges { node { title } } } }',
@@ -234,9 +245,8 @@ describe('adversarial: another tenant over real sockets', () => {
     );
     const owner = await app.connect(await app.token('acme-customer'));
     const intruder = await app.connect(other);
-    const ownerEvents = owner.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
-    const intruderEvents = intruder.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
-    await settle();
+    const ownerEvents = await owner.live<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    const intruderEvents = await intruder.live<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
     const placed = await app.gql<{ createOrder: { id: string } }>(
       CREATE_ORDER,
       {
@@ -253,7 +263,22 @@ describe('adversarial: another tenant over real sockets', () => {
       kind: 'CREATED',
       order: { id: orderId },
     });
-    await intruderEvents.expectSilence(300);
+    // The intruder's first event is its own order: the other customer's came before it and did not arrive.
+    const ownOrder = await app.gql<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'ONLINE',
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      },
+      { token: other },
+    );
+    expect((await intruderEvents.next()).data?.orderUpdated).toMatchObject({
+      kind: 'CREATED',
+      order: { id: ownOrder.data!.createOrder.id },
+    });
 
     const read = await app.gql(
       'query ($id: ID!) { order(id: $id) { id } }',
@@ -266,7 +291,7 @@ describe('adversarial: another tenant over real sockets', () => {
       {},
       { token: other },
     );
-    expect(list.data?.orders.edges).toEqual([]);
+    expect(list.data?.orders.edges).toEqual([{ node: { id: ownOrder.data!.createOrder.id } }]);
     await owner.dispose();
     await intruder.dispose();
   });

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
 import { type GraphQLContext, resolverContextOf } from '../../src/schema/context';
+import { eventually } from '../support/eventually';
 import {
   startTestServer,
   TEST_JWT_SECRET,
@@ -64,13 +65,13 @@ describe('fan-out engine on a real server', () => {
     const subscribe = async (token: string, withItems = false) => {
       const client = await app.connect(token);
       clients.push(client);
-      return client.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', withItems });
+      return client.live<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', withItems });
     };
     const customer = await subscribe(await app.token('acme-customer'));
     const stranger = await subscribe(otherCustomer);
     const manager = await subscribe(await app.token('acme-manager'));
     const managerWithItems = await subscribe(await app.token('acme-manager'), true);
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually(() => app.server.fanout?.stats().subscribers === 4);
     expect(app.server.fanout?.stats()).toEqual({ groups: 4, subscribers: 4 });
 
     const customersOrder = await createOrder('acme-customer');
@@ -90,28 +91,41 @@ describe('fan-out engine on a real server', () => {
       id: customersOrder,
       customerId: 'acme-customer',
     });
-    await customer.expectSilence(300);
-    await stranger.expectSilence(0);
+    // The customer's next event is its next order, the stranger's its own first: nothing else came before.
+    const customersNext = await createOrder('acme-customer');
+    expect((await customer.next()).data?.orderUpdated.order.id).toBe(customersNext);
+    const strangersOwn = await app.data<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'ONLINE',
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      },
+      { token: otherCustomer },
+    );
+    expect((await stranger.next()).data?.orderUpdated.order.id).toBe(strangersOwn.createOrder.id);
     await Promise.all(clients.map((client) => client.dispose()));
   });
 
   it('closing a socket or completing a subscription releases the engine and the Redis subscription', async () => {
     const channel = `${redisPrefix}t:acme:store:acme-downtown:orders`;
     const subscribers = async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1];
-    await waitFor(() => app.server.fanout?.stats().subscribers === 0); // the previous test's sockets
+    await eventually(() => app.server.fanout?.stats().subscribers === 0); // the previous test's sockets
     const first = await app.connect(await app.token('acme-manager'));
     const second = await app.connect(await app.token('acme-manager'));
     const completed = first.subscribe(ORDER_EVENTS, { storeId: 'acme-downtown', withItems: false });
     second.subscribe(ORDER_EVENTS, { storeId: 'acme-downtown', withItems: false });
-    await waitFor(() => app.server.fanout?.stats().subscribers === 2);
+    await eventually(() => app.server.fanout?.stats().subscribers === 2);
     expect(await subscribers()).toBe(1);
 
     await completed.close();
-    await waitFor(() => app.server.fanout?.stats().subscribers === 1);
+    await eventually(() => app.server.fanout?.stats().subscribers === 1);
     await second.dispose();
-    await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+    await eventually(() => app.server.fanout?.stats().subscribers === 0);
     expect(app.server.fanout?.stats()).toEqual({ groups: 0, subscribers: 0 });
-    await waitFor(async () => (await subscribers()) === 0);
+    await eventually(async () => (await subscribers()) === 0);
   });
 });
 
@@ -153,8 +167,8 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
   it('resumes with after: the replay, then live events, in order and once, next to a live member of its group', async () => {
     const manager = await app.token('acme-manager');
     const live = await app.connect(manager);
-    const liveEvents = live.subscribe<CursorEvent>(ORDERS_WITH_CURSOR, { storeId: 'acme-downtown' });
-    await waitFor(() => app.server.fanout?.stats().subscribers === 1);
+    const liveEvents = await live.live<CursorEvent>(ORDERS_WITH_CURSOR, { storeId: 'acme-downtown' });
+    await eventually(() => app.server.fanout?.stats().subscribers === 1);
     const first = await createOrder();
     const [seen] = await liveEvents.take(1);
     expect(seen?.data?.orderUpdated.order.id).toBe(first);
@@ -168,15 +182,16 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
     });
     const replayed = await resumed.take(2);
     expect(replayed.map((r) => r.data?.orderUpdated.order.id)).toEqual(missed);
-    await waitFor(() => app.server.fanout?.stats().subscribers === 2);
+    await eventually(() => app.server.fanout?.stats().subscribers === 2);
     expect(app.server.fanout?.stats().groups).toBe(1); // `after` is not part of the group
 
     const next = await createOrder();
     expect((await resumed.next()).data?.orderUpdated.order.id).toBe(next);
     expect((await liveEvents.next()).data?.orderUpdated.order.id).toBe(next);
-    await resumed.expectSilence(300);
+    const last = await createOrder(); // nothing twice: the next event is the next order's
+    expect((await resumed.next()).data?.orderUpdated.order.id).toBe(last);
     await Promise.all([live.dispose(), resuming.dispose()]);
-    await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+    await eventually(() => app.server.fanout?.stats().subscribers === 0);
   });
 
   it('a KDS device bound to one station receives its station only, and cannot watch another', async () => {
@@ -191,7 +206,8 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
     const bar = barDevice.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-bar' });
     const refused = grillDevice.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-bar' });
     expect((await refused.next()).errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    await waitFor(() => app.server.fanout?.stats().subscribers === 2);
+    await eventually(() => app.server.fanout?.stats().subscribers === 2);
+    await Promise.all([grill.live(), bar.live()]);
 
     const order = await createOrder([
       { productId: 'acme-downtown-burger', quantity: 1 },
@@ -205,8 +221,11 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
       orderId: order,
       stationId: 'acme-downtown-bar',
     });
-    await grill.expectSilence(300);
-    await bar.expectSilence(0);
+    // Each device's next event is the next order at its station: nothing of the other's came between.
+    const burger = await createOrder([{ productId: 'acme-downtown-burger', quantity: 1 }]);
+    const lemonade = await createOrder([{ productId: 'acme-downtown-lemonade', quantity: 1 }]);
+    expect((await grill.next()).data?.kdsTicket.ticket.orderId).toBe(burger);
+    expect((await bar.next()).data?.kdsTicket.ticket.orderId).toBe(lemonade);
     await Promise.all([grillDevice.dispose(), barDevice.dispose()]);
   });
 
@@ -223,7 +242,8 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
       storeId: 'acme-downtown',
       minSeverity: 'URGENT',
     });
-    await waitFor(() => app.server.fanout?.stats().groups === 2);
+    await eventually(() => app.server.fanout?.stats().groups === 2);
+    await Promise.all([everything.live(), urgentOnly.live()]);
 
     const adjusted = await app.gql(
       `mutation { adjustInventory(itemId: "acme-downtown-burger-stock", delta: -1, reason: "spill") { id } }`,
@@ -236,12 +256,26 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
       severity: 'LOW',
       item: { id: 'acme-downtown-burger-stock' },
     });
-    await urgentOnly.expectSilence(300);
+    // The urgent subscriber's first event is an urgent one that came after: the adjustment did not reach it.
+    const fries = await app.server.db.db.inventoryItem.findUniqueOrThrow({
+      where: { id: 'acme-downtown-fries-stock' },
+    });
+    const emptied = await app.gql(
+      'mutation ($delta: Int!) { adjustInventory(itemId: "acme-downtown-fries-stock", delta: $delta, reason: "spill") { id } }',
+      { delta: -fries.quantity },
+      { token: await app.token('acme-manager') },
+    );
+    expect(emptied.errors).toBeUndefined();
+    expect((await urgentOnly.next()).data?.inventoryAlert).toMatchObject({
+      severity: 'URGENT',
+      item: { id: 'acme-downtown-fries-stock' },
+    });
+    await app.server.db.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
     await manager.dispose();
   });
 
   it('serves every group of a topic from one shared subscription, released with the last subscriber', async () => {
-    await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+    await eventually(() => app.server.fanout?.stats().subscribers === 0);
     const channel = `${redisPrefix}t:acme:store:acme-downtown:orders`;
     const clients = await Promise.all(
       ['acme-manager', 'acme-staff', 'acme-customer'].map(async (user) => app.connect(await app.token(user))),
@@ -249,31 +283,36 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
     const streams = clients.map((client) =>
       client.subscribe<CursorEvent>(ORDERS_WITH_CURSOR, { storeId: 'acme-downtown' }),
     );
-    await waitFor(() => app.server.fanout?.stats().subscribers === 3);
+    await eventually(() => app.server.fanout?.stats().subscribers === 3);
     expect(app.server.fanout?.stats().groups).toBe(3);
     // A group joins the shared topic subscription once its stream is live: wait for that, then it is exact.
-    await waitFor(() => app.server.fanout?.hubStats().listeners === 3);
+    await eventually(() => app.server.fanout?.hubStats().listeners === 3);
     expect(app.server.fanout?.hubStats()).toEqual({ topics: 1, listeners: 3 });
-    await waitFor(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1);
+    await eventually(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 1);
 
     const order = await createOrder();
     for (const stream of streams.slice(0, 2))
       expect((await stream.next()).data?.orderUpdated.order.id).toBe(order);
-    await streams[2]!.expectSilence(300); // the customer's group: not their order
+    // The customer's group: not their order. Their first event is their own, placed after it.
+    const own = await app.data<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'POS',
+          customerId: 'acme-customer',
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      },
+      { token: await app.token('acme-staff') },
+    );
+    expect((await streams[2]!.next()).data?.orderUpdated.order.id).toBe(own.createOrder.id);
 
     await Promise.all(clients.map((client) => client.dispose()));
-    await waitFor(() => app.server.fanout?.hubStats().topics === 0);
-    await waitFor(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 0);
+    await eventually(() => app.server.fanout?.hubStats().topics === 0);
+    await eventually(async () => ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 0);
   });
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 3000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('memory: what an engine-delivered subscription keeps', () => {
   let app: TestServer;
@@ -302,8 +341,7 @@ describe('memory: what an engine-delivered subscription keeps', () => {
 
   it("keeps neither the operation's context nor its wrappers: only what delivers its events", async () => {
     const socket = await app.connect(await app.token('acme-manager'));
-    const events = socket.subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', withItems: true });
-    await waitFor(() => app.server.fanout?.stats().subscribers === 1);
+    const events = await socket.live<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', withItems: true });
     const staff = await app.token('acme-staff');
     const order = async () => {
       const result = await app.gql<{ createOrder: { id: string } }>(
@@ -324,10 +362,10 @@ describe('memory: what an engine-delivered subscription keeps', () => {
     expect(operationContexts).toBe(1);
 
     const collect = exposedGc();
-    for (let i = 0; i < 10 && collected === 0; i++) {
+    await eventually(() => {
       collect();
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return collected > 0;
+    });
     expect(collected).toBe(1);
 
     // The subscription lives on without it, shape and scope intact.

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer, tokensFor } from '../support/server';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestServer } from '../support/server';
 
 const CREATE_ORDER = `mutation ($input: CreateOrderInput!) {
   createOrder(input: $input) { id number items { id productId } }
@@ -36,19 +36,12 @@ type TicketEvent = {
   };
 };
 
-let app: TestServer;
-const tokens: Record<string, string> = {};
+const { app, tokens } = useTestServer();
 
 beforeAll(async () => {
-  app = await startTestServer();
-  Object.assign(
-    tokens,
-    await tokensFor(app, ['acme-manager', 'acme-staff', 'acme-kitchen', 'acme-customer']),
-  );
   // Plenty of stock for every order below.
   await app.server.db.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
 });
-afterAll(() => app?.close());
 
 async function createOrder(priority = 'NORMAL'): Promise<Order> {
   const result = await app.gql<{ createOrder: Order }>(
@@ -86,8 +79,6 @@ async function ticketIdOf(order: Order, stationId: string): Promise<string> {
   });
   return ticket.id;
 }
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 describe('kdsTickets over HTTP', () => {
   it('lists open tickets most urgent first, with elapsed time and lateness computed on read', async () => {
@@ -139,11 +130,10 @@ describe('kdsTicket over graphql-ws', () => {
     await app.server.db.db.kdsTicket.updateMany({ data: { status: 'BUMPED' } });
     const kitchen = await app.connect(tokens['acme-kitchen']);
     const manager = await app.connect(tokens['acme-manager']);
-    const grill = kitchen.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-grill' });
-    const bar = manager.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-bar' });
-    const expo = manager.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-expo' });
-    const uptown = manager.subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-uptown-grill' });
-    await settle();
+    const grill = await kitchen.live<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-grill' });
+    const bar = await manager.live<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-bar' });
+    const expo = await manager.live<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-expo' });
+    const uptown = await manager.live<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-uptown-grill' });
     const next = async () => (await grill.next()).data!.kdsTicket;
 
     const order = await createOrder('HIGH');
@@ -196,8 +186,27 @@ describe('kdsTicket over graphql-ws', () => {
       kind: 'LATE',
       ticket: { stationId: 'acme-downtown-bar' },
     });
-    await bar.expectSilence(150);
-    await uptown.expectSilence(150);
+    // The next event of the bar and of uptown's grill is a new order of their own: nothing came in between.
+    const barOrder = await createOrder();
+    expect((await bar.next()).data!.kdsTicket).toMatchObject({
+      kind: 'ORDER_INCOMING',
+      ticket: { orderId: barOrder.id },
+    });
+    const uptownOrder = await app.gql<{ createOrder: Order }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-uptown',
+          channel: 'POS',
+          items: [{ productId: 'acme-uptown-burger', quantity: 1 }],
+        },
+      },
+      { token: tokens['acme-manager'] },
+    );
+    expect((await uptown.next()).data!.kdsTicket).toMatchObject({
+      kind: 'ORDER_INCOMING',
+      ticket: { orderId: uptownOrder.data!.createOrder.id },
+    });
     await kitchen.dispose();
     await manager.dispose();
   });
@@ -213,10 +222,9 @@ describe('kdsTicket over graphql-ws', () => {
 
   it('makes the order READY over the order stream when its last ticket is bumped', async () => {
     const manager = await app.connect(tokens['acme-manager']);
-    const orders = manager.subscribe<{
+    const orders = await manager.live<{
       orderUpdated: { kind: string; previousStatus: string; order: { id: string; status: string } };
     }>('subscription { orderUpdated(storeId: "acme-downtown") { kind previousStatus order { id status } } }');
-    await settle();
     const order = await createOrder();
     expect((await orders.next()).data!.orderUpdated).toMatchObject({
       kind: 'CREATED',

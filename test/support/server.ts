@@ -1,9 +1,23 @@
+import { getOperationAST, type OperationDefinitionNode, parse, print } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
 import { type Client, createClient, type ExecutionResult } from 'graphql-ws';
+import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { tokenForDemoUser } from '../../src/auth/tokens';
+import type { TypedDocument } from '../../src/client/typed';
 import { loadConfig } from '../../src/config';
+import { demoUsers } from '../../src/db/demo-data';
 import { createServer, type ExpediterServer, type ServerOptions } from '../../src/server/server';
 import { createTestDatabase } from './db';
+import { eventually } from './eventually';
+
+/**
+ * The integration harness: a real server (real PostgreSQL, optionally real Redis) on a free port, tokens
+ * for the demo users, HTTP requests, graphql-ws and SSE subscriptions with typed documents
+ * (src/client/gql) or plain text, and waits on conditions only: a subscription is used once the server
+ * counts it live (`live()`), an event by reading it; absence is proven by reading up to a later event the
+ * subscriber may see (`until`), never by waiting a while.
+ */
 
 export const TEST_JWT_SECRET = 'test-secret-for-expediter-suite';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -20,6 +34,14 @@ export interface TestServerOptions {
   serverOptions?: ServerOptions;
 }
 
+/** A typed document from src/client/gql, or the operation's text. */
+export type Document<T = Record<string, unknown>, V = Record<string, unknown>> = string | TypedDocument<T, V>;
+
+// biome-ignore lint/suspicious/noExplicitAny: any document, whatever its result and variables
+type AnyDocument = Document<any, any>;
+
+const textOf = (document: AnyDocument) => (typeof document === 'string' ? document : print(document));
+
 export interface GqlOptions {
   token?: string;
   storeId?: string;
@@ -31,8 +53,19 @@ export interface Subscription<T = unknown> {
   next(timeoutMs?: number): Promise<ExecutionResult<T>>;
   /** The next n results. */
   take(n: number, timeoutMs?: number): Promise<ExecutionResult<T>[]>;
-  /** Resolves when nothing arrives within ms (for proving that an event was NOT delivered). */
-  expectSilence(ms?: number): Promise<void>;
+  /**
+   * Resolves once the server counts this subscription live (subscribed to pub/sub, replay loaded): every
+   * event committed from then on reaches it. Rejects if it was refused.
+   */
+  live(): Promise<Subscription<T>>;
+  /**
+   * Reads data until `done` holds and returns everything read; every result on the way must be data that
+   * `allowed` accepts. How a test proves that something was NOT delivered: events reach a subscriber in
+   * commit order, so reading up to a later event it may see covers everything committed before.
+   */
+  until(done: (data: T) => boolean, allowed?: (data: T) => boolean, timeoutMs?: number): Promise<T[]>;
+  /** Results received and not read yet (nothing waits). */
+  unread(): readonly ExecutionResult<T>[];
   close(): Promise<void>;
 }
 
@@ -42,26 +75,47 @@ export interface TestServer {
   wsUrl: string;
   databaseUrl: string;
   token(userId: string, opts?: { expiresIn?: string | number; jti?: string }): Promise<string>;
-  gql<T = Record<string, unknown>>(
-    query: string,
-    variables?: Record<string, unknown>,
+  gql<T = Record<string, unknown>, V = Record<string, unknown>>(
+    document: Document<T, V>,
+    variables?: V,
     opts?: GqlOptions,
   ): Promise<{
     status: number;
     data?: T;
     errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
   }>;
+  /** The data of a query or mutation over HTTP; fails with the errors if there are any. */
+  data<T = Record<string, unknown>, V = Record<string, unknown>>(
+    document: Document<T, V>,
+    variables: V,
+    opts: GqlOptions,
+  ): Promise<T>;
   /** A graphql-ws client that connected (acked) with this token; rejects with the close event otherwise. */
   connect(
     token: string | undefined,
     opts?: { storeId?: string; connectionParams?: Record<string, unknown> },
   ): Promise<WsClient>;
+  /** Subscriptions over Server-Sent Events (one request each), authenticated with the token's header. */
+  sse(token: string, opts?: { storeId?: string }): Subscriber;
+  /** Subscriptions this instance counted live so far, for a root field (it only grows). */
+  subscriptionsStarted(field: string): Promise<number>;
   close(): Promise<void>;
 }
 
-export interface WsClient {
+export interface Subscriber {
+  subscribe<T = Record<string, unknown>, V = Record<string, unknown>>(
+    document: Document<T, V>,
+    variables?: V,
+  ): Subscription<T>;
+  /** subscribe(), then live(). */
+  live<T = Record<string, unknown>, V = Record<string, unknown>>(
+    document: Document<T, V>,
+    variables?: V,
+  ): Promise<Subscription<T>>;
+}
+
+export interface WsClient extends Subscriber {
   client: Client;
-  subscribe<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Subscription<T>;
   /** Resolves with the close code when the server closes the socket. */
   closed: Promise<{ code: number; reason: string }>;
   dispose(): Promise<void>;
@@ -87,7 +141,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...options.env,
   });
   const server = await createServer(config, options.serverOptions);
-  const clients = new Set<WsClient>();
+  const clients = new Set<{ dispose(): Promise<void> | void }>();
+  const liveness = new Liveness(server);
 
   const testServer: TestServer = {
     server,
@@ -96,27 +151,53 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     databaseUrl,
     token: (userId, opts = {}) =>
       tokenForDemoUser(userId, { secret: TEST_JWT_SECRET, expiresIn: opts.expiresIn ?? '1h', jti: opts.jti }),
-    async gql(query, variables, opts = {}) {
+    async gql(document, variables, opts = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
       if (opts.storeId) headers['x-store-id'] = opts.storeId;
       const response = await fetch(`${server.url}/graphql`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: textOf(document), variables }),
       });
       const body = (await response.json()) as { data?: never; errors?: never };
       return { status: response.status, ...body };
     },
+    async data(document, variables, opts) {
+      const result = await testServer.gql(document as Document, variables as Record<string, unknown>, opts);
+      if (result.errors || !result.data) {
+        throw new Error(`${operationName(document)} failed: ${JSON.stringify(result.errors ?? result)}`);
+      }
+      return result.data as never;
+    },
     async connect(token, opts = {}) {
-      const client = await connectClient(server.wsUrl, {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(opts.storeId ? { storeId: opts.storeId } : {}),
-        ...opts.connectionParams,
+      const connection = openGraphqlWs({
+        url: server.wsUrl,
+        connectionParams: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(opts.storeId ? { storeId: opts.storeId } : {}),
+          ...opts.connectionParams,
+        },
       });
+      await connection.acked;
+      const client = wrap(connection.client, connection.closed, liveness);
       clients.add(client);
       return client;
     },
+    sse(token, opts = {}) {
+      const client = createSseClient({
+        url: `${server.url}/graphql`,
+        singleConnection: false,
+        retryAttempts: 0,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(opts.storeId ? { 'x-store-id': opts.storeId } : {}),
+        },
+      });
+      clients.add(client);
+      return subscriberOf((request, sink) => client.subscribe(request, sink), liveness);
+    },
+    subscriptionsStarted: (field) => liveness.started(field),
     async close() {
       await Promise.all([...clients].map((c) => c.dispose()));
       await server.close();
@@ -126,14 +207,87 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return testServer;
 }
 
-/** Connects a real graphql-ws client; resolves once acknowledged, rejects with the close code otherwise. */
+/**
+ * Connects a real graphql-ws client to a server in another process (shutdown tests); resolves once
+ * acknowledged, rejects with the close code otherwise. Its subscriptions' live() asks that server's /metrics.
+ */
 export async function connectClient(
   wsUrl: string,
   connectionParams: Record<string, unknown>,
 ): Promise<WsClient> {
   const connection = openGraphqlWs({ url: wsUrl, connectionParams });
   await connection.acked;
-  return wrap(connection.client, connection.closed);
+  return wrap(connection.client, connection.closed, livenessOf(wsUrl));
+}
+
+const otherProcesses = new Map<string, Liveness>();
+function livenessOf(wsUrl: string): Liveness {
+  const metricsUrl = new URL('/metrics', wsUrl.replace(/^ws/, 'http')).toString();
+  let liveness = otherProcesses.get(metricsUrl);
+  if (!liveness) {
+    liveness = new Liveness({ metricsUrl });
+    otherProcesses.set(metricsUrl, liveness);
+  }
+  return liveness;
+}
+
+/**
+ * Which subscriptions of the harness are live on one instance. The server counts subscriptions that went
+ * live (`expediter_subscriptions_started_total`, by root field); a subscription is live once that count
+ * covers every harness subscription to its field that was not refused. Waiting for all of them (not only
+ * the newest) keeps two subscriptions started together from passing on each other's count.
+ */
+class Liveness {
+  private readonly expected = new Map<string, number>();
+
+  /** In process: the server's own metrics; another process: its /metrics endpoint. */
+  constructor(private readonly source: ExpediterServer | { metricsUrl: string }) {}
+
+  async started(field: string): Promise<number> {
+    if ('metrics' in this.source) {
+      const { values } = await this.source.metrics.subscriptionsStarted.get();
+      return values.find((value) => value.labels.field === field)?.value ?? 0;
+    }
+    const text = await (await fetch(this.source.metricsUrl)).text();
+    const sample = new RegExp(`^expediter_subscriptions_started_total\\{field="${field}"\\} (\\d+)$`, 'm');
+    return Number(sample.exec(text)?.[1] ?? 0);
+  }
+
+  opened(field: string) {
+    this.expected.set(field, (this.expected.get(field) ?? 0) + 1);
+  }
+
+  refused(field: string) {
+    this.expected.set(field, (this.expected.get(field) ?? 0) - 1);
+  }
+
+  async reached(field: string, failure: () => Error | undefined) {
+    await eventually(async () => {
+      const error = failure();
+      if (error) throw Object.assign(error, { final: true });
+      return (await this.started(field)) >= (this.expected.get(field) ?? 0);
+    }).catch((error: Error & { final?: boolean }) => {
+      throw error.final ? error : new Error(`subscription to ${field} not live: ${error.message}`);
+    });
+  }
+}
+
+/** The root field of a subscription operation, or undefined for anything else (queries sent over a socket). */
+function subscriptionField(query: string): string | undefined {
+  let operation: OperationDefinitionNode | null | undefined;
+  try {
+    operation = getOperationAST(parse(query));
+  } catch {
+    return undefined; // a document the server will refuse: nothing to wait for
+  }
+  if (operation?.operation !== 'subscription') return undefined;
+  const first = operation.selectionSet.selections[0];
+  return first?.kind === 'Field' ? first.name.value : undefined;
+}
+
+function operationName(document: AnyDocument): string {
+  const text = textOf(document);
+  return /^\s*(query|mutation|subscription)\s+(\w+)/.exec(text)?.[2] ?? text.slice(0, 60);
 }
 
 export interface OpenGraphqlWs {
@@ -197,29 +351,67 @@ export function openGraphqlWs(options: {
   return { client, acked: ackedPromise, closed, isClosed: () => isClosed };
 }
 
-function wrap(client: Client, closed: WsClient['closed']): WsClient {
+function wrap(client: Client, closed: WsClient['closed'], liveness: Liveness): WsClient {
   return {
     client,
     closed,
-    subscribe: (query, variables) => subscribe(client, query, variables),
+    ...subscriberOf((request, sink) => client.subscribe(request, sink), liveness),
     dispose: () => client.dispose() as Promise<void>,
   };
 }
 
-function subscribe<T>(client: Client, query: string, variables?: Record<string, unknown>): Subscription<T> {
+interface Sink {
+  next(result: unknown): void;
+  error(error: unknown): void;
+  complete(): void;
+}
+type Subscribe = (request: { query: string; variables?: Record<string, unknown> }, sink: Sink) => () => void;
+
+function subscriberOf(start: Subscribe, liveness: Liveness): Subscriber {
+  const subscriber: Subscriber = {
+    subscribe: (document, variables) =>
+      subscribe(start, liveness, textOf(document), variables as Record<string, unknown> | undefined),
+    live: (document, variables) => subscriber.subscribe(document, variables).live() as never,
+  };
+  return subscriber;
+}
+
+function subscribe<T>(
+  start: Subscribe,
+  liveness: Liveness,
+  query: string,
+  variables?: Record<string, unknown>,
+): Subscription<T> {
   const queue: ExecutionResult<T>[] = [];
   const waiters: Array<{ resolve: (r: ExecutionResult<T>) => void; reject: (e: Error) => void }> = [];
   let ended: Error | undefined;
+  let receivedData = false;
+  let refused = false;
+  const field = subscriptionField(query);
+  if (field) liveness.opened(field);
 
-  const unsubscribe = client.subscribe<T>(
+  /** Errors instead of a first event: the server refused the subscription, so it will never count it. */
+  function noteRefusal(errors: unknown) {
+    if (!field || receivedData || refused || !Array.isArray(errors)) return;
+    refused = true;
+    liveness.refused(field);
+  }
+
+  const unsubscribe = start(
     { query, variables },
     {
-      next: (result) => {
+      next: (value) => {
+        const result = value as ExecutionResult<T>;
+        if (result.data) receivedData = true;
+        else noteRefusal(result.errors);
         const waiter = waiters.shift();
-        if (waiter) waiter.resolve(result as ExecutionResult<T>);
-        else queue.push(result as ExecutionResult<T>);
+        if (waiter) waiter.resolve(result);
+        else queue.push(result);
       },
-      error: (error) => finish(toError(error)),
+      error: (error) => {
+        noteRefusal(error);
+        finish(toError(error));
+      },
       complete: () => finish(new Error('subscription completed')),
     },
   );
@@ -229,7 +421,7 @@ function subscribe<T>(client: Client, query: string, variables?: Record<string, 
     for (const waiter of waiters.splice(0)) waiter.reject(error);
   }
 
-  const next = (timeoutMs = 5000) =>
+  const next = (timeoutMs = 10_000) =>
     new Promise<ExecutionResult<T>>((resolve, reject) => {
       const queued = queue.shift();
       if (queued) return resolve(queued);
@@ -252,21 +444,41 @@ function subscribe<T>(client: Client, query: string, variables?: Record<string, 
       waiters.push(waiter);
     });
 
-  return {
+  const subscription: Subscription<T> = {
     next,
     async take(n, timeoutMs) {
       const results: ExecutionResult<T>[] = [];
       for (let i = 0; i < n; i++) results.push(await next(timeoutMs));
       return results;
     },
-    async expectSilence(ms = 300) {
-      await new Promise((r) => setTimeout(r, ms));
-      if (queue.length > 0) throw new Error(`expected no result, got ${JSON.stringify(queue[0])}`);
+    async live() {
+      if (!field) throw new Error(`not a subscription: ${query}`);
+      const failure = () =>
+        refused || (ended && !receivedData)
+          ? new Error(
+              `subscription to ${field} refused: ${JSON.stringify(queue[0]?.errors ?? ended?.message)}`,
+            )
+          : undefined;
+      await liveness.reached(field, failure);
+      return subscription;
     },
+    async until(done, allowed = () => true, timeoutMs) {
+      const seen: T[] = [];
+      for (;;) {
+        const result = await next(timeoutMs);
+        if (result.errors || !result.data) throw new Error(`expected data, got ${JSON.stringify(result)}`);
+        seen.push(result.data);
+        if (!allowed(result.data))
+          throw new Error(`received what it may not: ${JSON.stringify(result.data)}`);
+        if (done(result.data)) return seen;
+      }
+    },
+    unread: () => [...queue],
     async close() {
       unsubscribe();
     },
   };
+  return subscription;
 }
 
 function toError(error: unknown): Error {
@@ -280,6 +492,34 @@ function toError(error: unknown): Error {
 /** A Redis prefix no other test server uses, so parallel test files never see each other's events. */
 export function uniqueRedisPrefix(): string {
   return `test:${process.pid}:${Math.random().toString(36).slice(2, 10)}:`;
+}
+
+/** Every demo user of both tenants (acme-admin ... globex-customer). */
+export const DEMO_USER_IDS: readonly string[] = demoUsers.map((user) => user.id);
+
+/**
+ * A test file's server, started before its tests (with a token for every demo user, by user id) and closed
+ * after them. `app` stands for the started server: use it inside tests and hooks.
+ */
+export function useTestServer(options: TestServerOptions = {}): {
+  app: TestServer;
+  tokens: Record<string, string>;
+} {
+  let started: TestServer | undefined;
+  const tokens: Record<string, string> = {};
+  beforeAll(async () => {
+    started = await startTestServer(options);
+    Object.assign(tokens, await tokensFor(started, DEMO_USER_IDS));
+  }, 60_000);
+  afterAll(() => started?.close());
+  const app = new Proxy({} as TestServer, {
+    get(_target, key) {
+      if (!started) throw new Error('the test server starts in beforeAll: use it inside tests and hooks');
+      const value = Reflect.get(started, key);
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
+  return { app, tokens };
 }
 
 /** Dev tokens for several demo users at once, by user id. */
