@@ -1,6 +1,7 @@
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
+import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import {
   ARTIFACTS,
@@ -10,6 +11,8 @@ import {
   screenshotOnFailure,
 } from './chromium';
 
+/** The live demo (/demo) as someone shows it, in Chromium: what `npm start` serves (development, demo data). */
+
 let database: TestDatabase;
 let server: ExpediterTestServer;
 let browser: Browser;
@@ -18,7 +21,10 @@ let origin: string;
 beforeAll(async () => {
   database = await createTestDatabase({ seed: true });
   await database.handle.close();
-  [server, browser] = await Promise.all([startTestServer({ databaseUrl: database.url }), launchChromium()]);
+  [server, browser] = await Promise.all([
+    startTestServer({ databaseUrl: database.url, env: { NODE_ENV: 'development', JWT_SECRET: '' } }),
+    launchChromium(),
+  ]);
   origin = new URL(server.httpUrl).origin;
 });
 
@@ -28,30 +34,95 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** A token from the server's demo sign-in (it signs with the development secret). */
+async function demoToken(userId: string): Promise<string> {
+  const response = await fetch(`${origin}${DEMO_SIGN_IN_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user: userId }),
+  });
+  return ((await response.json()) as { token: string }).token;
+}
+
+const metric = async (page: Page, name: string) =>
+  (await page.locator(`[data-metric="${name}"] strong`).textContent()) ?? '';
+
 describe('the /demo page in Chromium', () => {
-  it('shows a new order on the kitchen display and in the manager view, and bumping removes it', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    screenshotOnFailure(page, 'demo');
+  it('shows a table order on the kitchen display with its table and notes, money with its currency, and bumping removes it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    screenshotOnFailure(page, 'demo-kitchen');
     const requests = recordRequests(page);
-    const token = await server.token('acme-manager');
+    const token = await demoToken('acme-manager');
     await page.goto(`${origin}/demo?store=acme-downtown&station=acme-downtown-grill#token=${token}`);
     await page.locator('#status[data-state="live"]').waitFor();
     await expect(page.locator('#token-form').isHidden()).resolves.toBe(true);
 
-    const ticket = await placeOrderUntilShown(server.httpUrl, await server.token('acme-staff'), (order) =>
+    const ticket = await placeOrderUntilShown(server.httpUrl, await demoToken('acme-staff'), (order) =>
       page.locator(`.ticket[data-order-number="${order.number}"]`),
     );
-    await expect(ticket.locator('li').allInnerTexts()).resolves.toEqual(['2 × Burger (no onions)']);
-    await expect
-      .poll(async () => Number(await page.locator('[data-metric="ordersToday"] strong').textContent()))
-      .toBeGreaterThan(0);
+    await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 7');
+    await expect(ticket.locator('li').allInnerTexts()).resolves.toEqual(['2 × Burger\nno onions']);
+    await expect(ticket.locator('.notes').textContent()).resolves.toBe('no onions');
+    await expect.poll(() => metric(page, 'salesTodayCents')).toMatch(/^\$\d+\.\d\d$/);
     await expect.poll(() => page.locator('#feed li').count()).toBeGreaterThan(0);
+    expect(await page.locator('#feed li').first().textContent()).toMatch(/\$\d+\.\d\d$/);
     await page.screenshot({ path: `${ARTIFACTS}/demo.png`, fullPage: true });
 
     await ticket.getByRole('button', { name: 'Bump' }).click();
-    await ticket.waitFor({ state: 'detached', timeout: 5000 });
+    await ticket.waitFor({ state: 'detached' });
     await expect(page.locator('#error').isHidden()).resolves.toBe(true);
     expect(requests.filter((url) => !url.startsWith(origin))).toEqual([]);
     await page.close();
   }, 60_000);
+
+  it('runs the whole loop without a terminal: sign in, order at the POS, kitchen ticket, bump, ready, complete, dashboard', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    screenshotOnFailure(page, 'demo-pos');
+    await page.goto(`${origin}/demo`);
+    await page.locator('#demo-user').selectOption('acme-manager');
+    await page.locator('#demo-sign-in-form button[type="submit"]').click();
+    await page.waitForURL(/\/demo\?store=acme-downtown$/);
+    await page.locator('#status[data-state="live"]').waitFor();
+    await page.locator('[data-metric="openOrders"]').waitFor();
+    const openBefore = Number(await metric(page, 'openOrders'));
+    const ordersBefore = Number(await metric(page, 'ordersToday'));
+    const orderNumbers = () =>
+      page
+        .locator('#pos-orders li[data-order-number]')
+        .evaluateAll((lines) => lines.map((line) => line.getAttribute('data-order-number')));
+    const listed = new Set(await orderNumbers());
+
+    // Order at the POS: one burger with a note, for table 5.
+    await expect(page.locator('.pos-line small').first().textContent()).resolves.toMatch(/^\$\d+\.\d\d$/);
+    await page.getByLabel('Burger quantity').fill('1');
+    await page.getByLabel('Burger notes').fill('extra pickles');
+    await page.locator('#pos-table').fill('5');
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await expect
+      .poll(async () => (await orderNumbers()).filter((number) => !listed.has(number)))
+      .toHaveLength(1);
+    const number = (await orderNumbers()).find((candidate) => !listed.has(candidate))!;
+    const order = page.locator(`#pos-orders li[data-order-number="${number}"]`);
+    expect(await order.textContent()).toMatch(new RegExp(`^#${number} · Table 5 · PENDING · \\$10\\.99`));
+
+    // The kitchen (the expo station sees every ticket of the store) shows it, table and notes first.
+    const ticket = page.locator(`.ticket[data-order-number="${number}"]`);
+    await ticket.waitFor();
+    await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 5');
+    await expect(ticket.locator('.notes').textContent()).resolves.toBe('extra pickles');
+    await expect.poll(async () => Number(await metric(page, 'ordersToday'))).toBe(ordersBefore + 1);
+    await expect.poll(async () => Number(await metric(page, 'openOrders'))).toBe(openBefore + 1);
+    await page.screenshot({ path: `${ARTIFACTS}/demo-pos.png`, fullPage: true });
+
+    // Bump: the last ticket of the order makes it READY; the POS completes it; the dashboard follows.
+    await ticket.getByRole('button', { name: 'Bump' }).click();
+    await ticket.waitFor({ state: 'detached' });
+    await expect.poll(() => order.getAttribute('data-status')).toBe('READY');
+    await expect.poll(() => metric(page, 'averageTicketSeconds')).toMatch(/^\d+:\d\d$/);
+    await order.getByRole('button', { name: 'Complete' }).click();
+    await order.waitFor({ state: 'detached' });
+    await expect.poll(async () => Number(await metric(page, 'openOrders'))).toBe(openBefore);
+    await expect(page.locator('#error').isHidden()).resolves.toBe(true);
+    await page.close();
+  }, 90_000);
 });
