@@ -11,11 +11,13 @@ import type { ServiceDeps } from './services';
 import { SessionService } from './sessions';
 import { StationOfflineAlerts } from './station-alerts';
 import { StoreService } from './stores';
+import { TableService } from './tables';
 
 export interface Services {
   stores: StoreService;
   orders: OrderService;
   menu: MenuService;
+  tables: TableService;
   kds: KdsService;
   inventory: InventoryService;
   notifications: NotificationService;
@@ -48,6 +50,7 @@ export function createServices(
     stores: new StoreService(deps),
     orders: new OrderService(deps, { updateCoalesceMs: windows.orderUpdateCoalesceMs }),
     menu: new MenuService(deps),
+    tables: new TableService(deps),
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),

@@ -22,6 +22,7 @@ import {
 import { isTerminal, kitchenBumpMovesOrder, kitchenStartMovesOrder } from './order-status';
 import type { ServiceDeps } from './services';
 import { filterMap, shareable, whenReady } from './stream-iterators';
+import { followOrderAtTable } from './table-records';
 
 export type { KdsAlert, KdsEventKind, KdsTicketView } from './order-records';
 
@@ -149,7 +150,8 @@ export class KdsService {
       emitKdsEvent(emit, ticket.tenantId, { kind: 'BUMPED', ticket: view, at: now });
       const stillOpen = await tx.kdsTicket.count({ where: { orderId: order.id, status: { not: 'BUMPED' } } });
       if (stillOpen === 0 && kitchenBumpMovesOrder(order.status)) {
-        await moveOrderStatus(tx, emit, { order, to: 'READY', at: now });
+        const ready = await moveOrderStatus(tx, emit, { order, to: 'READY', at: now });
+        await followOrderAtTable(tx, emit, { ...ready, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
         await raiseNotification(tx, emit, {
           tenantId: order.tenantId,
           audience: 'ROLE',
@@ -176,7 +178,10 @@ export class KdsService {
       await this.updateTicket(tx, ticket, { status: 'IN_PROGRESS', bumpedAt: null, recalledAt: now });
       const view = await loadTicketView(tx, ticket.tenantId, ticket.id);
       emitKdsEvent(emit, ticket.tenantId, { kind: 'RECALLED', ticket: view, alert: 'RECALLED', at: now });
-      if (order.status === 'READY') await moveOrderStatus(tx, emit, { order, to: 'IN_PROGRESS', at: now });
+      if (order.status === 'READY') {
+        const reopened = await moveOrderStatus(tx, emit, { order, to: 'IN_PROGRESS', at: now });
+        await followOrderAtTable(tx, emit, { ...reopened, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
+      }
       return view;
     });
   }
@@ -328,7 +333,8 @@ export class KdsService {
       });
     }
     if (kitchenStartMovesOrder(order.status)) {
-      await moveOrderStatus(tx, emit, { order, to: 'IN_PROGRESS', at: now });
+      const started = await moveOrderStatus(tx, emit, { order, to: 'IN_PROGRESS', at: now });
+      await followOrderAtTable(tx, emit, { ...started, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
     }
   }
 }

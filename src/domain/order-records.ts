@@ -63,6 +63,9 @@ export interface OrderView {
   status: OrderStatus;
   channel: OrderChannel;
   tableNumber: number | null;
+  /** The dining table of a TABLE order, and the party (seating) it was placed by. */
+  tableId: string | null;
+  seatingId: string | null;
   customerId: string | null;
   priority: Severity;
   items: OrderItemView[];
@@ -137,6 +140,8 @@ export function toOrderView(row: OrderRow): OrderView {
     status: row.status,
     channel: row.channel,
     tableNumber: row.tableNumber,
+    tableId: row.tableId,
+    seatingId: row.seatingId,
     customerId: row.customerId,
     priority: row.priority,
     items: row.items.map((item) => ({
@@ -227,12 +232,11 @@ export function emitOrderEvent(
     previousStatus: event.previousStatus ?? null,
     occurredAt: event.at.toISOString(),
   };
-  emit({
-    tenantId,
-    topic: topics.storeOrders(tenantId, event.order.storeId),
-    kind: `order.${event.kind}`,
-    payload,
-  });
+  const kind = `order.${event.kind}`;
+  emit({ tenantId, topic: topics.storeOrders(tenantId, event.order.storeId), kind, payload });
+  // Again on the table's topic, which is all a guest at that table follows.
+  if (event.order.tableId)
+    emit({ tenantId, topic: topics.tableOrders(tenantId, event.order.tableId), kind, payload });
 }
 
 /** Published twice: on the ticket's station topic and on the store topic that expo stations watch. */
@@ -332,7 +336,8 @@ async function updateOrderStatusRow(
       RETURNING *
     )
     SELECT m."id", m."number", m."storeId", m."status"::text AS "status", m."channel"::text AS "channel",
-      m."tableNumber", m."customerId", m."priority"::text AS "priority", m."totalCents", m."paidCents",
+      m."tableNumber", m."tableId", m."seatingId", m."customerId", m."priority"::text AS "priority",
+      m."totalCents", m."paidCents",
       m."currency", m."cancelReason", m."createdAt", m."updatedAt", m."readyAt", m."completedAt",
       m."cancelledAt",
       COALESCE((

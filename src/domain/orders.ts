@@ -28,6 +28,7 @@ import { assertTransition } from './order-status';
 import type { ServiceDeps } from './services';
 import { requireStore, type StoreView } from './stores';
 import { coalesce, filterMap, shareable, whenReady } from './stream-iterators';
+import { followOrderAtTable, tableForNewOrder } from './table-records';
 import { fitsCharacters } from './text';
 
 export const ORDER_LIMITS = {
@@ -175,6 +176,14 @@ export class OrderService {
     const tenantId = principal.tenantId;
     return this.deps.uow.run(async (tx, emit) => {
       const { store, number } = await takeOrderNumber(tx, principal, input.storeId);
+      const table =
+        input.channel === 'TABLE'
+          ? await tableForNewOrder(tx, {
+              tenantId,
+              storeId: store.id,
+              tableNumber: input.tableNumber as number,
+            })
+          : null;
       const products = await loadOrderableProducts(tx, tenantId, store.id, lines);
       const customerId = customerOnly
         ? principal.userId
@@ -185,6 +194,7 @@ export class OrderService {
         number,
         input,
         customerId,
+        table,
         lines,
         products,
         now: new Date(),
@@ -207,6 +217,7 @@ export class OrderService {
           at,
         });
       }
+      await followOrderAtTable(tx, emit, { ...order, tenantId }, 'ORDER_ADDED', at);
       return order;
     });
   }
@@ -221,6 +232,7 @@ export class OrderService {
       const view = await moveOrderStatus(tx, emit, { order, to: status, at: now });
       if (status === 'COMPLETED')
         await closeOpenTickets(tx, emit, { tenantId: order.tenantId, orderId, at: now });
+      await followOrderAtTable(tx, emit, { ...view, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
       return view;
     });
   }
@@ -262,6 +274,7 @@ export class OrderService {
       const view = await loadOrderView(tx, order.tenantId, order.id);
       const kind = view.paidCents === view.totalCents ? 'PAID' : 'UPDATED';
       emitOrderEvent(emit, order.tenantId, { kind, order: view, at: now });
+      await followOrderAtTable(tx, emit, { ...view, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
       return view;
     });
   }
@@ -364,6 +377,7 @@ export class OrderService {
         data: { orderId, orderNumber: order.number },
         createdById: principal.userId,
       });
+      await followOrderAtTable(tx, emit, { ...view, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
       return view;
     });
   }
@@ -470,11 +484,12 @@ function draftOrder(args: {
   number: number;
   input: CreateOrderInput;
   customerId: string | null;
+  table: { id: string; seatingId: string } | null;
   lines: ValidLine[];
   products: Map<string, OrderableProduct>;
   now: Date;
 }): { order: OrderView; tickets: KdsTicketView[] } {
-  const { store, number, input, customerId, lines, products, now } = args;
+  const { store, number, input, customerId, table, lines, products, now } = args;
   const orderId = randomUUID();
   const priority = input.priority ?? 'NORMAL';
   const at = now.toISOString();
@@ -528,6 +543,8 @@ function draftOrder(args: {
     status: 'PENDING',
     channel: input.channel,
     tableNumber: input.tableNumber ?? null,
+    tableId: table?.id ?? null,
+    seatingId: table?.seatingId ?? null,
     customerId,
     priority,
     items,
@@ -557,11 +574,11 @@ async function insertOrder(tx: Tx, tenantId: string, order: OrderView, tickets: 
   );
   await tx.$executeRaw`
     WITH "order" AS (
-      INSERT INTO "Order" ("id", "tenantId", "storeId", "number", "status", "channel", "tableNumber",
-        "customerId", "priority", "totalCents", "paidCents", "currency", "createdAt", "updatedAt")
+      INSERT INTO "Order" ("id", "tenantId", "storeId", "number", "status", "channel", "tableNumber", "tableId",
+        "seatingId", "customerId", "priority", "totalCents", "paidCents", "currency", "createdAt", "updatedAt")
       VALUES (${order.id}, ${tenantId}, ${order.storeId}, ${order.number}::int, 'PENDING'::"OrderStatus",
-        ${order.channel}::"OrderChannel", ${order.tableNumber}::int, ${order.customerId}, ${order.priority}::"Severity",
-        ${order.totalCents}::int, 0, ${order.currency}, ${at}, ${at})
+        ${order.channel}::"OrderChannel", ${order.tableNumber}::int, ${order.tableId}, ${order.seatingId},
+        ${order.customerId}, ${order.priority}::"Severity", ${order.totalCents}::int, 0, ${order.currency}, ${at}, ${at})
     ), "tickets" AS (
       INSERT INTO "KdsTicket" ("id", "tenantId", "storeId", "stationId", "orderId", "status", "priority", "firedAt")
       VALUES ${Prisma.join(ticketRows)}

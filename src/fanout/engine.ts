@@ -111,7 +111,9 @@ export type FanoutEngine = ReturnType<typeof createFanoutEngine>;
 
 export function createFanoutEngine(options: FanoutOptions) {
   const { logger, metrics, activity } = options;
-  const fields = new Set(options.fields ?? ['orderUpdated', 'kdsTicket', 'inventoryAlert', 'menuUpdated']);
+  const fields = new Set(
+    options.fields ?? ['orderUpdated', 'kdsTicket', 'inventoryAlert', 'menuUpdated', 'tableUpdated'],
+  );
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const groups = new Map<string, Group>();
   const hub: TopicHub | undefined = options.pubsub

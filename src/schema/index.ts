@@ -3,6 +3,7 @@ import { builder } from './builder';
 import './enums';
 import './stores';
 import './menu';
+import './tables';
 import './orders';
 import './kds';
 import './inventory';

@@ -30,6 +30,7 @@ export const OrderRef = builder.objectRef<OrderView>('Order').implement({
     channel: t.field({ type: OrderChannelEnum, resolve: (order) => order.channel }),
     priority: t.field({ type: SeverityEnum, resolve: (order) => order.priority }),
     tableNumber: t.exposeInt('tableNumber', { nullable: true }),
+    tableId: t.exposeID('tableId', { nullable: true, description: 'The dining table of a TABLE order.' }),
     customerId: t.exposeID('customerId', { nullable: true }),
     items: t.field({ type: [OrderItemRef], resolve: (order) => order.items }),
     totalCents: t.exposeInt('totalCents'),

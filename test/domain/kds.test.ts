@@ -58,6 +58,7 @@ describe('kdsTickets', () => {
   });
 
   it('describes each ticket with its order, its items and the station’s target', async () => {
+    await fx.tables.seatTable(staff, 'acme-downtown-12', 4);
     const order = await fx.orders.createOrder(staff, downtownOrder({ channel: 'TABLE', tableNumber: 12 }));
     const [ticket] = await fx.kds.kdsTickets(staff, 'acme-downtown-bar');
     expect(ticket).toMatchObject({

@@ -174,10 +174,10 @@ describe('createOrder', () => {
     });
   }
 
-  it('accepts 200 characters of notes, 99 of an item and table 999', async () => {
+  it('accepts 200 characters of notes, 99 of an item and table 999 (a POS order noting a table)', async () => {
     const order = await fx.orders.createOrder(manager, {
       storeId: 'acme-uptown',
-      channel: 'TABLE',
+      channel: 'POS',
       tableNumber: 999,
       items: [{ productId: 'acme-uptown-fries', quantity: 99, notes: 'y'.repeat(200) }],
     });

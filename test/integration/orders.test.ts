@@ -91,9 +91,9 @@ describe('stores over HTTP', () => {
           { id: 'acme-uptown-grill', kind: 'PREP' },
         ],
         products: [
-          { id: 'acme-uptown-burger', priceCents: 1099, available: true },
-          { id: 'acme-uptown-fries', priceCents: 399, available: true },
-          { id: 'acme-uptown-lemonade', priceCents: 299, available: true },
+          { id: 'acme-uptown-lemonade', priceCents: 299, available: true }, // Drinks
+          { id: 'acme-uptown-burger', priceCents: 1099, available: true }, // Mains
+          { id: 'acme-uptown-fries', priceCents: 399, available: true }, // Sides
         ],
       },
     });

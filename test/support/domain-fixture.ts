@@ -9,6 +9,7 @@ import { NotificationService } from '../../src/domain/notifications';
 import { type CreateOrderInput, OrderService, type OrderServiceOptions } from '../../src/domain/orders';
 import type { ServiceDeps } from '../../src/domain/services';
 import { StoreService } from '../../src/domain/stores';
+import { TableService } from '../../src/domain/tables';
 import { createPubSub } from '../../src/events/create-pubsub';
 import { createEventStreams } from '../../src/events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
@@ -34,6 +35,7 @@ export interface DomainFixture {
   stores: StoreService;
   orders: OrderService;
   menu: MenuService;
+  tables: TableService;
   kds: KdsService;
   inventory: InventoryService;
   notifications: NotificationService;
@@ -81,6 +83,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
     stores: new StoreService(deps),
     orders: new OrderService(deps, options.orders),
     menu: new MenuService(deps),
+    tables: new TableService(deps),
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),

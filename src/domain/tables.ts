@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { canAccessStore, canWorkTables, FLOOR_STAFF, hasAnyRole } from '../auth/policy';
+import type { Principal } from '../auth/principal';
+import type { Tx } from '../db/types';
+import { badInput, forbidden, notFound } from '../errors';
+import type { StreamEvent } from '../events/streams';
+import { topics } from '../events/topics';
+import type { TableStatus } from '../generated/prisma/enums';
+import type { ServiceDeps } from './services';
+import { requireStore } from './stores';
+import { filterMap, shareable, whenReady } from './stream-iterators';
+import {
+  emitTableEvent,
+  lockTable,
+  type TableEventPayload,
+  type TableView,
+  toTableViews,
+} from './table-records';
+import { assertManualTransition, canSeat, tableConflict } from './table-status';
+
+/**
+ * The dining room of a store for the floor staff: seating parties, the statuses they set by hand, and a live
+ * view of every table (its status follows the orders of the party at it: table-records.ts).
+ */
+
+/** A table event as a subscriber receives it. */
+export interface TableStreamEvent extends TableEventPayload {
+  cursor: string;
+}
+
+function requireFloorStaff(principal: Principal): void {
+  if (!hasAnyRole(principal, FLOOR_STAFF))
+    throw forbidden('Only floor staff, managers and admins work the tables');
+}
+
+export class TableService {
+  constructor(private readonly deps: ServiceDeps) {}
+
+  /** The store's tables by number, each with the open orders of the party at it. */
+  async tables(principal: Principal, storeId: string): Promise<TableView[]> {
+    requireFloorStaff(principal);
+    const store = await requireStore(this.deps.db, principal, storeId);
+    const rows = await this.deps.db.diningTable.findMany({
+      where: { tenantId: principal.tenantId, storeId: store.id },
+      orderBy: { number: 'asc' },
+    });
+    return toTableViews(this.deps.db, rows);
+  }
+
+  /**
+   * Seats a party at a FREE or RESERVED table (CONFLICT otherwise): a new seating, whose orders the table now
+   * follows and whose guests see them.
+   */
+  async seatTable(principal: Principal, tableId: string, partySize: number): Promise<TableView> {
+    requireFloorStaff(principal);
+    return this.deps.uow.run(async (tx, emit) => {
+      const table = await this.lockOwnTable(tx, principal, tableId);
+      if (!Number.isInteger(partySize) || partySize < 1 || partySize > table.seats) {
+        throw badInput(`partySize must be from 1 to the table's ${table.seats} seats`, {
+          field: 'partySize',
+        });
+      }
+      if (!canSeat(table.status)) throw tableConflict(table, 'it cannot be seated');
+      const at = new Date();
+      const row = await tx.diningTable.update({
+        where: { id: table.id },
+        data: { status: 'SEATED', partySize, seatedAt: at, seatingId: randomUUID() },
+      });
+      const [view] = await toTableViews(tx, [row]);
+      emitTableEvent(emit, principal.tenantId, {
+        kind: 'STATUS_CHANGED',
+        table: view as TableView,
+        previousStatus: table.status,
+        at,
+      });
+      return view as TableView;
+    });
+  }
+
+  /**
+   * What staff set by hand: FREE⇄RESERVED, SEATED→FREE (left without ordering), ORDERED|SERVED→PAYING (the bill),
+   * NEEDS_CLEANING→FREE. Anything else is a CONFLICT naming the current status; the current status is a no-op.
+   */
+  async setTableStatus(principal: Principal, tableId: string, status: TableStatus): Promise<TableView> {
+    requireFloorStaff(principal);
+    return this.deps.uow.run(async (tx, emit) => {
+      const table = await this.lockOwnTable(tx, principal, tableId);
+      if (table.status === status) return (await toTableViews(tx, [table]))[0] as TableView;
+      assertManualTransition(table, status);
+      const partyGone = status === 'FREE' || status === 'RESERVED';
+      const row = await tx.diningTable.update({
+        where: { id: table.id },
+        data: { status, ...(partyGone && { partySize: null, seatedAt: null }) },
+      });
+      const [view] = await toTableViews(tx, [row]);
+      emitTableEvent(emit, principal.tenantId, {
+        kind: 'STATUS_CHANGED',
+        table: view as TableView,
+        previousStatus: table.status,
+        at: new Date(),
+      });
+      return view as TableView;
+    });
+  }
+
+  /** The store's table events from `after` on, for floor staff; every event is checked again before delivery. */
+  async subscribeTables(
+    principal: Principal,
+    storeId: string,
+    after?: string | null,
+  ): Promise<AsyncIterableIterator<TableStreamEvent>> {
+    requireFloorStaff(principal);
+    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
+    const topic = topics.storeTables(principal.tenantId, store.id);
+    const source = await whenReady(
+      this.deps.streams.subscribe<TableEventPayload>({ streamKey: topic, topics: [topic], after }),
+    );
+    const select = (event: StreamEvent<TableEventPayload>): TableStreamEvent | undefined => {
+      const { table } = event.payload;
+      if (event.tenantId !== principal.tenantId || table.storeId !== store.id) return undefined;
+      if (!canWorkTables(principal, table.storeId)) return undefined;
+      return { ...event.payload, cursor: event.cursor };
+    };
+    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
+    return shareable(filterMap(source, select), { streamKey: topic, topics: [topic], source, select });
+  }
+
+  /** The table locked, or NOT_FOUND outside the caller's tenant and FORBIDDEN outside its stores. */
+  private async lockOwnTable(tx: Tx, principal: Principal, tableId: string) {
+    const table = await lockTable(tx, { tenantId: principal.tenantId, id: tableId });
+    if (!table) throw notFound('Table', tableId);
+    if (!canAccessStore(principal, table.storeId)) throw forbidden(`No access to table ${tableId}`);
+    return table;
+  }
+}

@@ -1,0 +1,228 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer, tokensFor, type WsClient } from '../support/server';
+import { live, waitFor } from '../support/wait';
+
+const TABLE =
+  'id storeId number seats status partySize seatedAt openOrders { id status paidCents totalCents }';
+const TABLES = `query ($storeId: ID) { tables(storeId: $storeId) { ${TABLE} } }`;
+const SEAT = `mutation ($tableId: ID!, $partySize: Int!) { seatTable(tableId: $tableId, partySize: $partySize) { ${TABLE} } }`;
+const SET_STATUS = `mutation ($tableId: ID!, $status: TableStatus!) { setTableStatus(tableId: $tableId, status: $status) { ${TABLE} } }`;
+const CREATE_ORDER = `mutation ($input: CreateOrderInput!) {
+  createOrder(input: $input) { id totalCents tableId tableNumber items { id ticketId } }
+}`;
+const BUMP = `mutation ($ticketId: ID!) { bumpTicket(ticketId: $ticketId) { id status } }`;
+const PAY = `mutation ($orderId: ID!, $amount: Int!) { recordPayment(orderId: $orderId, amount: $amount) { id paidCents } }`;
+const TABLE_UPDATED = /* GraphQL */ `
+  subscription ($storeId: ID!, $after: String) {
+    tableUpdated(storeId: $storeId, after: $after) { cursor kind previousStatus occurredAt table { ${TABLE} } }
+  }
+`;
+
+type Table = {
+  id: string;
+  number: number;
+  status: string;
+  partySize: number | null;
+  openOrders: { id: string; status: string }[];
+};
+type TableEvent = {
+  tableUpdated: { cursor: string; kind: string; previousStatus: string | null; table: Table };
+};
+type Order = {
+  id: string;
+  totalCents: number;
+  tableId: string | null;
+  items: { id: string; ticketId: string }[];
+};
+
+let app: TestServer;
+let tokens: Record<string, string>;
+const sockets: WsClient[] = [];
+
+beforeAll(async () => {
+  app = await startTestServer();
+  tokens = await tokensFor(app, [
+    'acme-admin',
+    'acme-manager',
+    'acme-staff',
+    'acme-kitchen',
+    'acme-customer',
+    'globex-manager',
+  ]);
+});
+afterAll(() => app?.close());
+afterEach(async () => {
+  await Promise.all(sockets.splice(0).map((socket) => socket.dispose()));
+  await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+});
+
+const as = <T = Record<string, unknown>>(
+  user: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) => app.gql<T>(query, variables, { token: tokens[user] });
+
+async function ok<T>(user: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const result = await as<T>(user, query, variables);
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data as T;
+}
+
+const errorOf = (result: { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> }) =>
+  result.errors?.[0];
+
+async function connect(user: string) {
+  const socket = await app.connect(tokens[user]);
+  sockets.push(socket);
+  return socket;
+}
+
+async function watchTables(user: string, after?: string) {
+  const socket = await connect(user);
+  return live(app, () => socket.subscribe<TableEvent>(TABLE_UPDATED, { storeId: 'acme-downtown', after }));
+}
+
+const orderAt = (tableNumber: number, productId = 'acme-downtown-burger') =>
+  ok<{ createOrder: Order }>('acme-staff', CREATE_ORDER, {
+    input: { storeId: 'acme-downtown', channel: 'TABLE', tableNumber, items: [{ productId, quantity: 1 }] },
+  }).then((data) => data.createOrder);
+
+describe('who may work the tables', () => {
+  it('lets floor staff, managers and admins read and seat, and no one else', async () => {
+    const tables = await ok<{ tables: Table[] }>('acme-staff', TABLES, { storeId: 'acme-downtown' });
+    expect(tables.tables.map((t) => t.number)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(
+      (await ok<{ tables: Table[] }>('acme-admin', TABLES, { storeId: 'acme-uptown' })).tables,
+    ).toHaveLength(12);
+    for (const user of ['acme-kitchen', 'acme-customer']) {
+      expect(errorOf(await as(user, TABLES, { storeId: 'acme-downtown' }))?.extensions?.code).toBe(
+        'FORBIDDEN',
+      );
+      expect(
+        errorOf(await as(user, SEAT, { tableId: 'acme-downtown-1', partySize: 2 }))?.extensions?.code,
+      ).toBe('FORBIDDEN');
+      expect(
+        errorOf(await as(user, SET_STATUS, { tableId: 'acme-downtown-1', status: 'RESERVED' }))?.extensions
+          ?.code,
+      ).toBe('FORBIDDEN');
+    }
+    expect(errorOf(await app.gql(TABLES, { storeId: 'acme-downtown' }))?.extensions?.code).toBe(
+      'UNAUTHENTICATED',
+    );
+    const foreign = await as('globex-manager', SEAT, { tableId: 'acme-downtown-1', partySize: 2 });
+    expect(errorOf(foreign)?.extensions?.code).toBe('NOT_FOUND');
+    expect(errorOf(await as('globex-manager', TABLES, { storeId: 'acme-downtown' }))?.extensions?.code).toBe(
+      'NOT_FOUND',
+    );
+    expect(errorOf(await as('acme-staff', TABLES, { storeId: 'acme-uptown' }))?.extensions?.code).toBe(
+      'FORBIDDEN',
+    );
+  });
+
+  it('answers an invalid transition with CONFLICT and the current status', async () => {
+    await ok('acme-staff', SEAT, { tableId: 'acme-downtown-2', partySize: 3 });
+    const again = errorOf(await as('acme-staff', SEAT, { tableId: 'acme-downtown-2', partySize: 3 }));
+    expect(again).toMatchObject({
+      message: 'Table 2 is SEATED: it cannot be seated',
+      extensions: { code: 'CONFLICT', status: 'SEATED', tableId: 'acme-downtown-2' },
+    });
+    const byHand = errorOf(
+      await as('acme-staff', SET_STATUS, { tableId: 'acme-downtown-2', status: 'SERVED' }),
+    );
+    expect(byHand).toMatchObject({ extensions: { code: 'CONFLICT', status: 'SEATED' } });
+    const tooMany = errorOf(await as('acme-staff', SEAT, { tableId: 'acme-downtown-1', partySize: 3 }));
+    expect(tooMany).toMatchObject({ extensions: { code: 'BAD_USER_INPUT', field: 'partySize' } });
+    const atFreeTable = errorOf(
+      await as('acme-staff', CREATE_ORDER, {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'TABLE',
+          tableNumber: 1,
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      }),
+    );
+    expect(atFreeTable).toMatchObject({ extensions: { code: 'CONFLICT', status: 'FREE' } });
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-2', status: 'FREE' });
+  });
+});
+
+describe('tableUpdated', () => {
+  it('shows the floor a table moving with its orders, the kitchen and the payments', async () => {
+    const floor = await watchTables('acme-staff');
+    const next = async () => (await floor.next()).data!.tableUpdated;
+
+    await ok('acme-staff', SEAT, { tableId: 'acme-downtown-9', partySize: 3 });
+    expect(await next()).toMatchObject({
+      kind: 'STATUS_CHANGED',
+      previousStatus: 'FREE',
+      table: { number: 9, status: 'SEATED', partySize: 3, openOrders: [] },
+    });
+
+    const order = await orderAt(9);
+    expect(order.tableId).toBe('acme-downtown-9');
+    expect(await next()).toMatchObject({
+      kind: 'ORDER_ADDED',
+      previousStatus: 'SEATED',
+      table: { status: 'ORDERED', openOrders: [{ id: order.id, status: 'PENDING' }] },
+    });
+
+    await ok('acme-kitchen', BUMP, { ticketId: order.items[0]!.ticketId });
+    expect(await next()).toMatchObject({
+      kind: 'ORDER_UPDATED',
+      previousStatus: 'ORDERED',
+      table: { status: 'SERVED', openOrders: [{ id: order.id, status: 'READY' }] },
+    });
+
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-9', status: 'PAYING' });
+    expect(await next()).toMatchObject({
+      kind: 'STATUS_CHANGED',
+      previousStatus: 'SERVED',
+      table: { status: 'PAYING' },
+    });
+
+    await ok('acme-staff', PAY, { orderId: order.id, amount: order.totalCents });
+    expect(await next()).toMatchObject({
+      kind: 'ORDER_UPDATED',
+      previousStatus: 'PAYING',
+      table: { status: 'NEEDS_CLEANING' },
+    });
+
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-9', status: 'FREE' });
+    expect(await next()).toMatchObject({
+      kind: 'STATUS_CHANGED',
+      previousStatus: 'NEEDS_CLEANING',
+      table: { status: 'FREE', partySize: null, openOrders: [] },
+    });
+  });
+
+  it('resumes after a cursor', async () => {
+    const first = await watchTables('acme-manager');
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-10', status: 'RESERVED' });
+    const { cursor } = (await first.next()).data!.tableUpdated;
+    await first.close();
+    await ok('acme-staff', SEAT, { tableId: 'acme-downtown-10', partySize: 2 });
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-10', status: 'FREE' });
+    const socket = await connect('acme-manager');
+    const resumed = socket.subscribe<TableEvent>(TABLE_UPDATED, { storeId: 'acme-downtown', after: cursor });
+    const missed = (await resumed.take(2)).map((r) => r.data!.tableUpdated);
+    expect(missed.map((e) => [e.previousStatus, e.table.status])).toEqual([
+      ['RESERVED', 'SEATED'],
+      ['SEATED', 'FREE'],
+    ]);
+  });
+
+  it('is not for customers or kitchen devices, nor for another store or tenant', async () => {
+    for (const [user, storeId] of [
+      ['acme-customer', 'acme-downtown'],
+      ['acme-kitchen', 'acme-downtown'],
+      ['acme-staff', 'acme-uptown'],
+      ['globex-manager', 'acme-downtown'],
+    ] as const) {
+      const socket = await connect(user);
+      const refused = await socket.subscribe(TABLE_UPDATED, { storeId }).next();
+      expect(['FORBIDDEN', 'NOT_FOUND'], user).toContain(refused.errors?.[0]?.extensions?.code);
+      expect(refused.data ?? null).toBeNull();
+    }
+  });
+});
