@@ -405,6 +405,17 @@ describe("GraphiQL's examples", () => {
       made: (data: { menuUpdated: { previousPriceCents: number; product: { priceCents: number } } }) =>
         data.menuUpdated.previousPriceCents === 399 && data.menuUpdated.product.priceCents === 449,
     },
+    FloorPlan: {
+      by: 'ReserveTable',
+      // reserving a reserved table changes nothing: free it first
+      async fire(fetcher, headers) {
+        const reset = 'mutation { setTableStatus(tableId: "acme-downtown-12", status: FREE) { id } }';
+        await fetcher({ query: reset }, { headers, documentAST: parse(reset) });
+        await runAsIs(fetcher, headers, 'ReserveTable');
+      },
+      made: (data: { tableUpdated: { table: { status: string } } }) =>
+        data.tableUpdated.table.status === 'RESERVED',
+    },
     DevicesOnline: {
       by: 'a kitchen display connecting',
       async fire() {

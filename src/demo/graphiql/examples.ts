@@ -162,6 +162,33 @@ subscription MenuUpdates($storeId: ID!, $after: String) {
     variables: (scope) => ({ storeId: scope.storeId }),
   },
   {
+    name: 'FloorPlan',
+    title: 'Tables',
+    kind: 'subscription',
+    field: 'tableUpdated',
+    document: `# The store's tables as they change (floor staff, managers, admins): seatings, statuses, and the
+# orders of the party at each table. A TABLE order makes a seated table ORDERED, the kitchen's last bump
+# SERVED, full payment NEEDS_CLEANING. "Reserve a table" makes one; seatTable seats a party.
+subscription FloorPlan($storeId: ID!, $after: String) {
+  tableUpdated(storeId: $storeId, after: $after) {
+    cursor
+    kind
+    previousStatus
+    table {
+      id
+      number
+      seats
+      status
+      partySize
+      seatedAt
+      openOrders { number status totalCents paidCents }
+    }
+  }
+}
+`,
+    variables: (scope) => ({ storeId: scope.storeId }),
+  },
+  {
     name: 'DevicesOnline',
     title: 'Devices online',
     kind: 'subscription',
@@ -219,7 +246,8 @@ mutation PlaceOrder($input: CreateOrderInput!) {
     variables: (scope) => ({
       input: {
         storeId: scope.storeId,
-        channel: 'TABLE',
+        // Rung up at the till for table 12. A TABLE order needs a party seated at the table (seatTable).
+        channel: 'POS',
         tableNumber: 12,
         items: [
           { productId: scope.productIds[0], quantity: 2, notes: 'no onions' },
@@ -257,6 +285,18 @@ mutation ChangePrice($input: UpdateProductInput!) {
 }
 `,
     variables: (scope) => ({ input: { productId: scope.productIds[1], priceCents: 449 } }),
+  },
+  {
+    name: 'ReserveTable',
+    title: 'Reserve a table',
+    kind: 'mutation',
+    document: `# Reserves a free table by hand (setTableStatus); FREE puts it back. A move the table's status does
+# not allow (a table with a party at it) is a CONFLICT naming the current status.
+mutation ReserveTable($tableId: ID!) {
+  setTableStatus(tableId: $tableId, status: RESERVED) { id number status }
+}
+`,
+    variables: (scope) => ({ tableId: `${scope.storeId}-12` }),
   },
   {
     name: 'SendNotification',
