@@ -111,6 +111,10 @@ describe('HTTP failures and refusals, as GraphiQL shows them', () => {
           { message: 'Rate limit exceeded', extensions: { code: 'RATE_LIMITED', retryAfter: 3 } },
           { message: 'Order not found', extensions: { code: 'NOT_FOUND' } },
           { message: 'Said already', extensions: { code: 'FORBIDDEN', whatToDo: 'kept' } },
+          {
+            message: 'This server runs only registered documents',
+            extensions: { code: 'PERSISTED_QUERY_ID_REQUIRED' },
+          },
         ],
       },
       withSignIn,
@@ -121,6 +125,7 @@ describe('HTTP failures and refusals, as GraphiQL shows them', () => {
       'A rate limit refused this operation: wait 3 s, then run again.',
       undefined,
       'kept',
+      expect.stringContaining('TRUSTED_DOCUMENTS=allow'),
     ]);
     const data: { data: unknown; errors?: unknown[] } = { data: { me: { id: 'acme-manager' } } };
     expect(resultWithWhatToDo(data, withSignIn)).toBe(data);

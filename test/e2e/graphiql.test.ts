@@ -1,5 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenForDemoUser } from '../../src/auth/tokens';
 import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
 import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -236,5 +237,22 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
     expect(shown).toContain('identity provider');
     expect(shown).not.toContain('Sign in');
     await close(context);
-  }, 60_000);
+
+    // With a token, the document text is what production refuses (trusted documents), readably too.
+    const token = await tokenForDemoUser('acme-manager', { secret: 'a-real-production-secret' });
+    const signedIn = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await signedIn.addInitScript(
+      (saved) => localStorage.setItem('graphiql:headers', saved),
+      JSON.stringify({ Authorization: `Bearer ${token}` }),
+    );
+    const page2 = await signedIn.newPage();
+    screenshotOnFailure(page2, 'graphiql-production-trusted');
+    await page2.goto(`${originOf(production)}/graphql`);
+    await run(page2);
+    await expect
+      .poll(() => responseText(page2), { timeout: 30_000 })
+      .toContain('PERSISTED_QUERY_ID_REQUIRED');
+    expect(await responseText(page2)).toContain('TRUSTED_DOCUMENTS=allow');
+    await close(signedIn);
+  }, 90_000);
 });

@@ -230,6 +230,13 @@ function graphqlErrorHint(error: GraphQLErrorLike, context: RefusalContext): str
         'The token\'s roles, stores or stations do not allow this operation (the documentation\'s "Who may do what"). ' +
         (context.demoSignIn ? 'Sign in as a demo user who may, e.g. acme-manager.' : 'Use a token that may.')
       );
+    case 'PERSISTED_QUERY_ID_REQUIRED':
+    case 'PERSISTED_QUERY_NOT_IN_LIST':
+      return (
+        'This server runs only the registered documents of known app versions (TRUSTED_DOCUMENTS=require, the ' +
+        'production default), and GraphiQL sends document text: explore where TRUSTED_DOCUMENTS=allow (the ' +
+        'default outside production).'
+      );
     case 'RATE_LIMITED': {
       const retryAfter =
         typeof extensions.retryAfter === 'number' ? `${extensions.retryAfter} s` : 'a moment';
