@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
+import { print } from 'graphql';
 import { tokenForDemoUser } from '../src/auth/tokens';
+import { CreateOrderDocument } from '../src/client/gql/graphql';
 import { loadConfig } from '../src/config';
 import { createServer } from '../src/server/server';
 import { createTestDatabase } from '../test/support/db';
@@ -16,10 +18,13 @@ import { BENCH_JWT_SECRET, BENCH_STORE, cpuMicros, nowMs, tell } from './protoco
  * and reads the child's CPU time (process.cpuUsage over IPC) around each phase, minus its idle CPU.
  * `--profile out.cpuprofile` records the measured phases with the inspector's profiler (after warm-up),
  * and prints the top self-time functions and packages; `--summarize file.cpuprofile` only prints that.
+ * `create-text` and `create-hash` send the app's own CreateOrder document (src/client/operations) as text and
+ * by its hash (trusted documents), alternating one by one so both see the same machine: request bytes and CPU.
  */
 
 const USAGE = `npx tsx bench/mutation.ts [--count 200] [--warmup 50] [--rate 20] [--profile out.cpuprofile]
-  [--summarize file.cpuprofile] [--top 30] [--phases create,update,floor,create-rated,update-rated]`;
+  [--summarize file.cpuprofile] [--top 30]
+  [--phases create,update,floor,create-rated,update-rated,create-text,create-hash]`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -29,7 +34,10 @@ const { values: flags } = parseArgs({
     profile: { type: 'string' },
     summarize: { type: 'string' },
     top: { type: 'string', default: '30' },
-    phases: { type: 'string', default: 'create,update,floor,create-rated,update-rated' },
+    phases: {
+      type: 'string',
+      default: 'create,update,floor,create-rated,update-rated,create-text,create-hash',
+    },
     child: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -89,6 +97,8 @@ async function serveChild() {
     RATE_LIMIT_MUTATIONS: '10000000',
     RATE_LIMIT_SUBSCRIPTIONS: '10000000',
     RATE_LIMIT_HTTP_PER_IP: '10000000',
+    // The phases send text; create-hash sends hashes (EXPEDITER_TRUSTED_DOCUMENTS=require runs only it).
+    TRUSTED_DOCUMENTS: 'allow',
     // EXPEDITER_X=... sets X, as in the fan-out bench (e.g. EXPEDITER_DASHBOARD_THROTTLE_MS).
     ...Object.fromEntries(
       Object.entries(process.env)
@@ -152,21 +162,26 @@ function startChild(databaseUrl: string) {
 }
 
 function graphqlClient(url: string, token: string) {
-  return async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
+  async function post<T>(requestBody: string): Promise<T> {
     const response = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
+      body: requestBody,
     });
     const body = (await response.json()) as { data?: T; errors?: unknown };
     if (body.errors) throw new Error(`mutation failed: ${JSON.stringify(body.errors)}`);
     return body.data as T;
-  };
+  }
+  const gql = <T>(query: string, variables: Record<string, unknown>) =>
+    post<T>(JSON.stringify({ query, variables }));
+  return Object.assign(gql, { post });
 }
 
 interface PhaseResult {
   label: string;
   count: number;
+  /** Bytes of each request's body, where the phase sends one kind of request. */
+  requestBytes?: number;
   cpuMsPerOp: number;
   queriesPerOp: number;
   p50: number;
@@ -236,6 +251,15 @@ async function drive() {
         })
       ).createOrder.id;
     const accept = (id: string) => gql(UPDATE_STATUS, { orderId: id, status: 'ACCEPTED' });
+    // The same createOrder two ways: the document's text (as a client without trusted documents sends it), or its
+    // hash, which the server looks up in the codegen manifest. Same variables, same result fields.
+    const variables = { input: { storeId: BENCH_STORE, channel: 'POS', items: ORDER_ITEMS } };
+    const hash = (CreateOrderDocument as unknown as { __meta__: { hash: string } }).__meta__.hash;
+    const bodies = {
+      text: JSON.stringify({ query: print(CreateOrderDocument), variables }),
+      hash: JSON.stringify({ documentId: hash, variables }),
+    };
+    for (let i = 0; i < 20; i++) await Promise.all([gql.post(bodies.text), gql.post(bodies.hash)]);
 
     const coldIds: string[] = [];
     const cold = await runPhase(
@@ -271,7 +295,52 @@ async function drive() {
         ),
       'update-rated': () =>
         runPhase(`updateOrderStatus at ${rate}/s`, rated.length, rate, (i) => accept(rated[i]!), ...meter),
+      'create-text': () => byForm('text'),
+      'create-hash': () => byForm('hash'),
     };
+    /**
+     * One form's CPU per createOrder: both forms alternate in blocks of 10 (text, hash, text, ...) so that a
+     * machine busy with other work weighs on both alike; the CPU of each block is metered on its own.
+     */
+    const formResults = new Map<'text' | 'hash', PhaseResult>();
+    async function measureForms() {
+      const totals = {
+        text: { micros: 0, queries: 0, latencies: [] as number[] },
+        hash: { micros: 0, queries: 0, latencies: [] as number[] },
+      };
+      for (let block = 0; block < count / 10; block++) {
+        for (const form of ['text', 'hash'] as const) {
+          const start = await child.cpu();
+          const startedAt = nowMs();
+          for (let i = 0; i < 10; i++) {
+            const at = nowMs();
+            await gql.post(bodies[form]);
+            totals[form].latencies.push(nowMs() - at);
+          }
+          const end = await child.cpu();
+          totals[form].micros += end.micros - start.micros - idleMicrosPerMs * (nowMs() - startedAt);
+          totals[form].queries += end.queries - start.queries;
+        }
+      }
+      for (const form of ['text', 'hash'] as const) {
+        const { micros, queries, latencies } = totals[form];
+        const n = latencies.length;
+        latencies.sort((a, b) => a - b);
+        formResults.set(form, {
+          label: `createOrder by ${form} (alternating)`,
+          count: n,
+          requestBytes: Buffer.byteLength(bodies[form]),
+          cpuMsPerOp: micros / 1000 / n,
+          queriesPerOp: queries / n,
+          p50: percentile(latencies, 50),
+          p99: percentile(latencies, 99),
+        });
+      }
+    }
+    async function byForm(form: 'text' | 'hash'): Promise<PhaseResult> {
+      if (!formResults.has(form)) await measureForms();
+      return formResults.get(form)!;
+    }
     const meter = [child.cpu, idleMicrosPerMs] as const;
     const results = [cold];
     if (flags.profile) await child.ask({ cmd: 'profile-start' });
@@ -289,6 +358,7 @@ async function drive() {
         n: r.count,
         'CPU ms/op': r.cpuMsPerOp.toFixed(2),
         'SQL/op': r.queriesPerOp.toFixed(1),
+        'request bytes': r.requestBytes ?? '',
         'p50 ms': r.p50.toFixed(1),
         'p99 ms': r.p99.toFixed(1),
       })),

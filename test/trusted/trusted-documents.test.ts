@@ -128,10 +128,11 @@ describe('the rule, mode by mode', () => {
     }
   });
 
-  it('allow: text that does not hash to the hash it names is refused (nothing registered under a false name)', () => {
+  it('allow: text that does not hash to the hash it names runs as text, and the hash stays unregistered', () => {
     const { trusted } = documents('allow');
     const impostor = trusted.resolve({ query: '{ me }', extensions: persisted('0'.repeat(64)) });
-    expect(codeOf(impostor)).toBe('BAD_USER_INPUT');
+    expect(impostor.params?.query).toBe('{ me }');
+    expect(impostor.trusted).toBeUndefined();
     expect(codeOf(trusted.resolve({ extensions: persisted('0'.repeat(64)) }))).toBe(
       'PERSISTED_QUERY_NOT_FOUND',
     );

@@ -1,4 +1,5 @@
 import { Client, cacheExchange, fetchExchange, subscriptionExchange } from '@urql/core';
+import { persistedExchange } from '@urql/exchange-persisted';
 import { createExpediterClient, type TokenProvider } from 'expediter/client';
 
 export interface UrqlSetup {
@@ -26,6 +27,15 @@ export function createUrqlClient({ httpUrl, wsUrl, token, storeId, webSocketImpl
       }),
     exchanges: [
       cacheExchange,
+      // Generated documents go by the hash codegen gave them (registered on the server from the same manifest),
+      // queries as GETs a CDN can cache; any other document goes as text.
+      persistedExchange({
+        enforcePersistedQueries: true,
+        enableForMutation: true,
+        enableForSubscriptions: true,
+        generateHash: async (_text, document) =>
+          (document as { __meta__?: { hash?: string } }).__meta__?.hash ?? '',
+      }),
       fetchExchange,
       subscriptionExchange({ forwardSubscription: expediter.forwardSubscription }), // resumes after reconnects
     ],
