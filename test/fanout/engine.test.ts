@@ -7,7 +7,7 @@ import {
   parse,
   subscribe,
 } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
 import { filterMap, shareable } from '../../src/domain/stream-iterators';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
@@ -121,7 +121,8 @@ async function subscriber(f: ReturnType<typeof fixture>, id: string, socket = fa
 }
 
 const tick = (n: number) => ({ cursor: `c${n}`, n });
-const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+/** Waits until the assertion holds (a frame was sent, an event was checked): never a fixed wait. */
+const until = (assertion: () => void) => vi.waitFor(assertion, { timeout: 10_000, interval: 5 });
 
 describe('fan-out engine', () => {
   it('executes once per group and sends each subscriber the shared payload under its own id', async () => {
@@ -131,7 +132,7 @@ describe('fan-out engine', () => {
     expect(f.engine.stats()).toEqual({ groups: 1, subscribers: 2 });
 
     for (const source of f.sources) source.push(tick(1));
-    await settle();
+    await until(() => expect([a.socket.sent.length, b.socket.sent.length]).toEqual([1, 1]));
 
     expect(f.resolved.count).toBe(1);
     expect(a.socket.sent).toEqual([
@@ -196,7 +197,7 @@ describe('fan-out engine', () => {
     slow.socket.bufferedAmount = 1001;
 
     for (const source of f.sources) source.push(tick(1));
-    await settle();
+    await until(() => expect(fast.socket.sent).toHaveLength(1));
 
     expect(slow.socket.closed).toBe(SlowConsumerCloseCode);
     expect(slow.socket.sent).toEqual([]);
@@ -270,10 +271,12 @@ describe('fan-out engine with shared streams', () => {
   async function join(f: ReturnType<typeof sharedFixture>, id: string) {
     const socket = fakeSocket();
     const args: ExecutionArgs = { schema: f.schema, document: parse(QUERY), contextValue: {} };
+    const handedOff = f.handedOff.count;
     f.engine.prepare({ id, socket: socket as never, principal: staff, args, query: QUERY });
     const iterable = (await subscribe(args)) as AsyncIterableIterator<unknown>;
     void iterable.next();
-    await settle();
+    // Joined its group once its own stream was handed over.
+    await until(() => expect(f.handedOff.count).toBe(handedOff + 1));
     return { socket, iterable, ns: () => socket.sent.map((frame) => JSON.parse(frame).payload.data.tick.n) };
   }
 
@@ -287,7 +290,7 @@ describe('fan-out engine with shared streams', () => {
 
     await f.pubsub.publish(TOPIC, envelope(1));
     await f.pubsub.publish(TOPIC, envelope(2, 'order.SECRET'));
-    await settle();
+    await until(() => expect(f.selected.count).toBe(2));
 
     expect(f.selected.count).toBe(2);
     expect(a.ns()).toEqual([1]);
@@ -311,22 +314,22 @@ describe('fan-out engine with shared streams', () => {
     await f.pubsub.publish(TOPIC, envelope(6)); // received by the stream before the handoff
     await f.pubsub.publish(TOPIC, envelope(7));
     await f.pubsub.publish(TOPIC, envelope(7)); // published twice by the relay
-    await settle();
-
-    expect(a.ns()).toEqual([5, 6, 7]);
+    await f.pubsub.publish(TOPIC, envelope(8));
+    await until(() => expect(a.ns()).toEqual([5, 6, 7, 8]));
   });
 
   it('sends a large group in slices, yielding to the event loop between them, in order for every member', async () => {
     const f = sharedFixture();
-    const members = [];
+    const members: Array<Awaited<ReturnType<typeof join>>> = [];
     for (let i = 0; i < 600; i++) members.push(await join(f, `m${i}`));
     await f.pubsub.publish(TOPIC, envelope(1));
     await f.pubsub.publish(TOPIC, envelope(2));
     for (let i = 0; i < 20; i++) await Promise.resolve(); // microtasks only: no I/O turn yet
     expect(members.filter((m) => m.socket.sent.length > 0)).toHaveLength(512);
 
-    await settle();
-    for (const member of members) expect(member.ns()).toEqual([1, 2]);
+    await until(() => {
+      for (const member of members) expect(member.ns()).toEqual([1, 2]);
+    });
   });
 
   it('coalesces a burst once for the group, keeping the newest value per key', async () => {
@@ -335,13 +338,11 @@ describe('fan-out engine with shared streams', () => {
     const b = await join(f, 'b');
     for (const id of [1, 2, 3]) await f.pubsub.publish(TOPIC, envelope(id, 'order.UPDATED', 'coalesced'));
     await f.pubsub.publish(TOPIC, envelope(4));
-    await settle();
-    expect(a.ns()).toEqual([3, 4]);
+    await until(() => expect(a.ns()).toEqual([3, 4]));
 
     await f.pubsub.publish(TOPIC, envelope(5, 'order.UPDATED', 'coalesced'));
     await f.pubsub.publish(TOPIC, envelope(6, 'order.UPDATED', 'coalesced'));
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(a.ns()).toEqual([3, 4, 6]);
+    await until(() => expect(a.ns()).toEqual([3, 4, 6]));
     expect(b.ns()).toEqual([3, 4, 6]);
   });
 });
