@@ -8,6 +8,7 @@ import {
   type ExpediterError,
   type TypedDocument,
 } from '../../src/client/index';
+import { eventually } from '../support/eventually';
 import { type MiniServer, type MiniServerOptions, startMiniServer } from './mini-server';
 
 type Event = { cursor: string; text: string };
@@ -71,7 +72,7 @@ function collect(client: ExpediterClient, document = Events, variables: { after?
     get failure() {
       return failure;
     },
-    async until(count: number, timeoutMs = 5000) {
+    async until(count: number, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (texts.length < count && !failure) {
         if (Date.now() > deadline) throw new Error(`got ${JSON.stringify(texts)}, waited for ${count}`);
@@ -91,8 +92,7 @@ function collect(client: ExpediterClient, document = Events, variables: { after?
 
 /** Waits until the server has seen n subscribe operations (the subscription is live). */
 async function subscribed(server: MiniServer, count: number) {
-  for (let i = 0; i < 100 && server.subscribedAfter.length < count; i++)
-    await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => server.subscribedAfter.length >= count);
   expect(server.subscribedAfter).toHaveLength(count);
 }
 
@@ -130,9 +130,11 @@ describe('createExpediterClient', () => {
     await subscribed(server, 1);
     server.publish('one');
     await events.until(1);
+    let attempts = 0;
+    client.on('connecting', () => attempts++);
     await server.stop();
     server.publish('published while down');
-    await new Promise((r) => setTimeout(r, 100)); // a few reconnects fail meanwhile
+    await eventually(() => attempts >= 2); // a few reconnects fail meanwhile
     await server.start();
     await subscribed(server, 2);
     server.publish('three');
@@ -151,8 +153,8 @@ describe('createExpediterClient', () => {
     await subscribed(server, 2);
     server.publish('three');
     expect(await events.until(3)).toEqual(['one', 'two', 'three']);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(events.texts).toEqual(['one', 'two', 'three']);
+    server.publish('four'); // the next event is the next one: nothing came twice before it
+    expect(await events.until(4)).toEqual(['one', 'two', 'three', 'four']);
   });
 
   it('subscriptions without $after reconnect but cannot resume', async () => {

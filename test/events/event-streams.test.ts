@@ -18,14 +18,8 @@ import { pruneEvents } from '../../src/events/retention';
 import type { StreamEvent, StreamRequest } from '../../src/events/streams';
 import type { EventEnvelope } from '../../src/events/types';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import {
-  eventually,
-  REDIS_URL,
-  type RecordingPubSub,
-  recording,
-  silentLogger,
-  uniquePrefix,
-} from './support';
+import { eventually } from '../support/eventually';
+import { REDIS_URL, type RecordingPubSub, recording, silentLogger, uniquePrefix } from './support';
 
 const TOPIC = 't:acme:store:acme-downtown:orders';
 const OTHER_TOPIC = 't:acme:store:acme-downtown:kds';

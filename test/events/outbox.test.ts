@@ -5,7 +5,8 @@ import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { EventEnvelope } from '../../src/events/types';
 import type { UnitOfWork } from '../../src/events/unit-of-work';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, type RecordingPubSub, recording, silentLogger } from './support';
+import { eventually } from '../support/eventually';
+import { type RecordingPubSub, recording, silentLogger } from './support';
 
 const TOPIC = 't:acme:store:acme-downtown:orders';
 

@@ -7,7 +7,8 @@ import { createPubSub } from '../../src/events/create-pubsub';
 import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createRedisConnections, createRedisPubSub } from '../../src/events/pubsub-redis';
-import { eventually, REDIS_URL, silentLogger, uniquePrefix } from './support';
+import { eventually } from '../support/eventually';
+import { REDIS_URL, silentLogger, uniquePrefix } from './support';
 
 function collector() {
   const messages: unknown[] = [];

@@ -6,7 +6,8 @@ import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createOutboxRelay } from '../../src/events/relay';
 import { assertNotPrunedPast, pruneEvents } from '../../src/events/retention';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { eventually, type RecordingPubSub, recording, silentLogger } from './support';
+import { eventually } from '../support/eventually';
+import { type RecordingPubSub, recording, silentLogger } from './support';
 
 const TOPIC = 't:acme:store:acme-downtown:orders';
 

@@ -32,15 +32,3 @@ export function recording(inner: PubSub): RecordingPubSub {
   };
   return wrapper;
 }
-
-/** Resolves after `predicate` holds, polling briefly; rejects after timeoutMs. */
-export async function eventually(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 3000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

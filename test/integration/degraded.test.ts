@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOrder,
-  eventually,
   freePort,
   ORDER_EVENTS,
   type OrderEvent,
@@ -11,6 +10,7 @@ import {
   scrape,
   UPDATE_STATUS,
 } from '../ops/support';
+import { eventually } from '../support/eventually';
 import { startTestServer, type TestServer, uniqueRedisPrefix } from '../support/server';
 
 /** Two instances on a Redis of this test's own, which the test stops and starts again. */

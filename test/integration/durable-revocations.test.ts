@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../ops/support';
+
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/eventually';
 import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
 import { openSse } from '../support/sse';
 

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { eventually } from '../limits/support';
+import { eventually } from '../support/eventually';
 import { databaseFingerprint } from '../support/fingerprint';
 import { startTestServer, type TestServer, type WsClient } from '../support/server';
 

@@ -5,8 +5,9 @@ import WebSocket from 'ws';
 import { tokenForDemoUser } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createServer, type ExpediterServer } from '../../src/server/server';
-import { createOrder, eventually, ORDER_EVENTS, type OrderEvent, sample, scrape } from '../ops/support';
+import { createOrder, ORDER_EVENTS, type OrderEvent, sample, scrape } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/eventually';
 import {
   connectClient,
   startTestServer,

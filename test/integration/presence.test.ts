@@ -2,8 +2,9 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
-import { createOrder, eventually } from '../ops/support';
+import { createOrder } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/eventually';
 import { startNetworkProxy } from '../support/network';
 import {
   connectClient,

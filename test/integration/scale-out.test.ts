@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOrder,
-  eventually,
   freePort,
   ORDER_EVENTS,
   type OrderEvent,
@@ -9,6 +8,7 @@ import {
   readiness,
   UPDATE_STATUS,
 } from '../ops/support';
+import { eventually } from '../support/eventually';
 import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
 
 describe('three instances behind no sticky load balancer', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
-import { eventually } from '../ops/support';
+import { eventually } from '../support/eventually';
 import {
   startTestServer,
   TEST_JWT_SECRET,

@@ -2,15 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenForDemoUser } from '../../src/auth/tokens';
-import {
-  createOrder,
-  eventually,
-  ORDER_EVENTS,
-  type OrderEvent,
-  readiness,
-  UPDATE_STATUS,
-} from '../ops/support';
+import { createOrder, ORDER_EVENTS, type OrderEvent, readiness, UPDATE_STATUS } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/eventually';
 import {
   connectClient,
   startTestServer,

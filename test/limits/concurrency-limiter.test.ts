@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from '../../src/limits/concurrency-limiter';
 import { createLimiterRedis, type LimiterRedis } from '../../src/limits/limiter-redis';
 import { createLogger } from '../../src/observability/logger';
+import { eventually } from '../support/eventually';
 import { uniqueRedisPrefix } from '../support/server';
-import { eventually, REDIS_URL, sleep, startRedisProxy } from './support';
+import { REDIS_URL, sleep, startRedisProxy } from './support';
 
 const silent = createLogger('silent');
 

@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLimiterRedis, type LimiterRedis } from '../../src/limits/limiter-redis';
 import { createMemoryWindows, createRateLimiter, type RateLimiter } from '../../src/limits/rate-limiter';
 import { createLogger } from '../../src/observability/logger';
+import { eventually } from '../support/eventually';
 import { uniqueRedisPrefix } from '../support/server';
-import { eventually, REDIS_URL, recordingLogger, sleep, startRedisProxy } from './support';
+import { REDIS_URL, recordingLogger, sleep, startRedisProxy } from './support';
 
 const silent = createLogger('silent');
 const rule = (limit: number, windowMs = 60_000) => ({ name: 'test', limit, windowMs });

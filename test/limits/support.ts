@@ -71,12 +71,4 @@ export function recordingLogger() {
   return { logger, lines };
 }
 
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, everyMs = 25) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { type Heartbeat, startHeartbeat } from '../../src/observability/heartbeat';
+import { eventually } from '../support/eventually';
 
 describe('heartbeat', () => {
   let wsServer: WebSocketServer;
@@ -32,7 +33,8 @@ describe('heartbeat', () => {
   it('terminates a peer that stops answering pings, and only that one', async () => {
     const url = await listen();
     const stale: WebSocket[] = [];
-    heartbeat = startHeartbeat({ wsServer, intervalMs: 50, timeoutMs: 100, onStale: (s) => stale.push(s) });
+    // A second for the healthy peer's pong: enough on a loaded machine, where 100 ms was not.
+    heartbeat = startHeartbeat({ wsServer, intervalMs: 50, timeoutMs: 1000, onStale: (s) => stale.push(s) });
     const healthy = await connect(url, { autoPong: true });
     const dead = await connect(url, { autoPong: false });
 
@@ -48,16 +50,20 @@ describe('heartbeat', () => {
     const { client } = await connect(url, { autoPong: true });
     let pings = 0;
     client.on('ping', () => pings++);
-    await new Promise((resolve) => setTimeout(resolve, 230));
-    expect(pings).toBeGreaterThanOrEqual(2);
+    await eventually(() => pings >= 2);
   });
 
   it('stop() ends pinging and terminates nobody afterwards', async () => {
     const url = await listen();
-    heartbeat = startHeartbeat({ wsServer, intervalMs: 30, timeoutMs: 30 });
-    heartbeat.stop();
     const dead = await connect(url, { autoPong: false });
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(dead.serverSide.readyState).toBe(WebSocket.OPEN);
+    vi.useFakeTimers();
+    try {
+      heartbeat = startHeartbeat({ wsServer, intervalMs: 30, timeoutMs: 30 });
+      heartbeat.stop();
+      vi.advanceTimersByTime(300); // ten intervals: any ping or termination would have happened in them
+      expect(dead.serverSide.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
+import { eventually } from '../support/eventually';
 import type { TestServer } from '../support/server';
 
 /** Shared by the operations integration tests (not a test file itself). */
@@ -64,28 +65,6 @@ export function sample(text: string, name: string, labels: Record<string, string
 export async function readiness(baseUrl: string): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${baseUrl}/ready`);
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-type Truthy<T> = Exclude<T, undefined | null | false | '' | 0>;
-
-/** Polls until check() returns a truthy value (or throws after timeoutMs with the last error). */
-export async function eventually<T>(
-  check: () => Promise<T> | T,
-  timeoutMs = 10_000,
-  everyMs = 50,
-): Promise<Truthy<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value) return value as Truthy<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-  throw lastError instanceof Error ? lastError : new Error(`condition not met within ${timeoutMs} ms`);
 }
 
 export async function freePort(): Promise<number> {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ConnectionRegistration, PresenceChange, PresenceRegistry } from '../../src/presence/registry';
 import { createMemoryPresenceRegistry } from '../../src/presence/registry-memory';
 import { createRedisPresenceRegistry } from '../../src/presence/registry-redis';
-import { eventually } from '../ops/support';
+import { eventually } from '../support/eventually';
 import { TEST_REDIS_URL, uniqueRedisPrefix } from '../support/server';
 
 const kitchen = (connectionId: string, overrides: Partial<ConnectionRegistration> = {}) => ({

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { eventually } from '../ops/support';
+import { eventually } from './eventually';
 
 /** `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens. */
 export async function startServerProcess(env: Record<string, string>) {
