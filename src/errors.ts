@@ -31,4 +31,5 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (what: string, id: string) =>
   new DomainError('NOT_FOUND', `${what} ${id} not found`, { id });
 
-export const forbidden = (message = 'Not allowed') => new DomainError('FORBIDDEN', message);
+export const forbidden = (message = 'Not allowed', details?: Record<string, unknown>) =>
+  new DomainError('FORBIDDEN', message, details);

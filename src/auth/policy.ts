@@ -115,3 +115,29 @@ export function canSeeDevice(
   if (!hasAnyRole(viewer, ['STAFF'])) return false;
   return !device.roles.some((role) => role === 'ADMIN' || role === 'MANAGER');
 }
+
+/** Roles whose sessions a manager may end (a lost tablet, a kitchen screen): never an admin's or a manager's. */
+const REVOCABLE_BY_MANAGERS: readonly Role[] = ['STAFF', 'KITCHEN'];
+
+/**
+ * Whether the caller may end the sessions of `target`, a user of the caller's tenant: their own always; an admin
+ * anyone's; a manager those of users whose every role is STAFF or KITCHEN and whose every store is the manager's.
+ */
+export function canRevokeSessionsOf(
+  principal: Principal,
+  target: { id: string; roles: readonly Role[]; storeIds: readonly string[] },
+): boolean {
+  if (target.id === principal.userId || isAdmin(principal)) return true;
+  if (!principal.roles.includes('MANAGER')) return false;
+  const revocableRoles =
+    target.roles.length > 0 && target.roles.every((role) => REVOCABLE_BY_MANAGERS.includes(role));
+  const ownStores = target.storeIds.includes('*')
+    ? hasAllStores(principal)
+    : target.storeIds.length > 0 && target.storeIds.every((storeId) => canAccessStore(principal, storeId));
+  return revocableRoles && ownStores;
+}
+
+/** Whether the caller may end anyone's sessions but their own (the rest is canRevokeSessionsOf's). */
+export function mayRevokeOthers(principal: Principal): boolean {
+  return isAdmin(principal) || principal.roles.includes('MANAGER');
+}

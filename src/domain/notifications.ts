@@ -64,7 +64,23 @@ export interface NotificationConnection {
   unreadCount: number;
 }
 
-export interface RaiseNotificationInput {
+/**
+ * Kinds only the system raises (raiseNotification): a person's notification never has one, so a client can
+ * trust that an ORDER_READY came from the kitchen's bump, not from someone typing it.
+ */
+export const SYSTEM_NOTIFICATION_KINDS = [
+  'ORDER_READY',
+  'ORDER_CANCELLED',
+  'OUT_OF_STOCK',
+  'STATION_OFFLINE',
+] as const;
+export type SystemNotificationKind = (typeof SYSTEM_NOTIFICATION_KINDS)[number];
+
+export function isSystemNotificationKind(kind: string): kind is SystemNotificationKind {
+  return (SYSTEM_NOTIFICATION_KINDS as readonly string[]).includes(kind);
+}
+
+interface NotificationInput {
   tenantId: string | null;
   audience: NotificationAudience;
   targetUserId?: string;
@@ -78,7 +94,12 @@ export interface RaiseNotificationInput {
   createdById?: string;
 }
 
-export type SendNotificationInput = Omit<RaiseNotificationInput, 'tenantId' | 'createdById' | 'kind'> & {
+/** What other domains raise: one of the system's kinds. */
+export interface RaiseNotificationInput extends NotificationInput {
+  kind: SystemNotificationKind;
+}
+
+export type SendNotificationInput = Omit<NotificationInput, 'tenantId' | 'createdById' | 'kind'> & {
   kind?: string | null;
 };
 
@@ -202,7 +223,7 @@ function requireKind(kind: string): string {
 }
 
 /** Only the target fields the audience uses; the others must be absent. */
-function audienceTargets(input: Omit<RaiseNotificationInput, 'kind' | 'title' | 'body'>) {
+function audienceTargets(input: Omit<NotificationInput, 'kind' | 'title' | 'body'>) {
   const { audience, targetUserId, targetRole, targetStoreId } = input;
   const needs = {
     USER: { user: true, role: false, store: false },
@@ -229,14 +250,19 @@ function audienceTargets(input: Omit<RaiseNotificationInput, 'kind' | 'title' | 
 }
 
 /**
- * Stores a notification and announces it on its audience's topic, inside the caller's transaction.
- * Used by other domains (ORDER_READY, ORDER_CANCELLED, OUT_OF_STOCK) and by sendNotification.
+ * A system notification (ORDER_READY, ORDER_CANCELLED, OUT_OF_STOCK, ...), stored and announced inside the
+ * caller's transaction.
  */
-export async function raiseNotification(
+export function raiseNotification(
   tx: Tx,
   emit: Emit,
   input: RaiseNotificationInput,
 ): Promise<NotificationView> {
+  return storeNotification(tx, emit, input);
+}
+
+/** Stores a notification and announces it on its audience's topic, inside the caller's transaction. */
+async function storeNotification(tx: Tx, emit: Emit, input: NotificationInput): Promise<NotificationView> {
   const targets = audienceTargets(input);
   const row = await tx.notification.create({
     data: {
@@ -339,13 +365,17 @@ export class NotificationService {
   async sendNotification(principal: Principal, input: SendNotificationInput): Promise<NotificationView> {
     if (!hasAnyRole(principal, ['MANAGER', 'ADMIN']))
       throw forbidden('Only managers and admins send notifications');
+    const kind = input.kind ?? DEFAULT_NOTIFICATION_KIND;
+    if (isSystemNotificationKind(kind)) {
+      throw forbidden(`${kind} notifications are the system's own`, { field: 'kind', kind });
+    }
     await this.checkAudience(principal, input);
     const tenantId = input.audience === 'SYSTEM' ? null : principal.tenantId;
     return this.deps.uow.run((tx, emit) =>
-      raiseNotification(tx, emit, {
+      storeNotification(tx, emit, {
         ...input,
         tenantId,
-        kind: input.kind ?? DEFAULT_NOTIFICATION_KIND,
+        kind,
         createdById: principal.userId,
       }),
     );

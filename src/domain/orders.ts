@@ -173,6 +173,10 @@ export class OrderService {
     if (customerOnly && !CUSTOMER_CHANNELS.includes(input.channel)) {
       throw badInput(`Customers order through ${CUSTOMER_CHANNELS.join(' or ')}`, { field: 'channel' });
     }
+    // A customer's HIGH or URGENT would ring as RUSH in the kitchen: priority is the staff's call.
+    if (customerOnly && (input.priority ?? 'NORMAL') !== 'NORMAL') {
+      throw forbidden("Customers cannot set an order's priority", { field: 'priority' });
+    }
     const tenantId = principal.tenantId;
     return this.deps.uow.run(async (tx, emit) => {
       const { store, number } = await takeOrderNumber(tx, principal, input.storeId);

@@ -4,6 +4,7 @@ import type {
   NotificationPreferencesView,
   NotificationView,
 } from '../domain/notifications';
+import { SYSTEM_NOTIFICATION_KINDS } from '../domain/notifications';
 import { badInput } from '../errors';
 import { builder } from './builder';
 import { RoleEnum, SeverityEnum } from './enums';
@@ -65,7 +66,9 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
     targetUserId: t.id({ description: 'USER only.' }),
     targetRole: t.field({ type: RoleEnum, description: 'ROLE only (with targetStoreId).' }),
     targetStoreId: t.id({ description: 'ROLE and STORE.' }),
-    kind: t.string({ description: 'UPPER_SNAKE_CASE; defaults to MESSAGE.' }),
+    kind: t.string({
+      description: `UPPER_SNAKE_CASE; defaults to MESSAGE. ${SYSTEM_NOTIFICATION_KINDS.join(', ')} are the system's own (FORBIDDEN).`,
+    }),
     severity: t.field({ type: SeverityEnum, description: 'Defaults to NORMAL.' }),
     title: t.string({ required: true, description: '1 to 200 characters.' }),
     body: t.string({ required: true, description: '1 to 2000 characters.' }),

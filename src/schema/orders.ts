@@ -76,7 +76,8 @@ const CreateOrderInput = builder.inputType('CreateOrderInput', {
     customerId: t.id({ description: 'Ignored for customers, who always order for themselves.' }),
     priority: t.field({
       type: SeverityEnum,
-      description: 'Defaults to NORMAL; HIGH and URGENT ring as RUSH.',
+      description:
+        'Defaults to NORMAL; HIGH and URGENT ring as RUSH. Staff only: customers may send NORMAL at most.',
     }),
     items: t.field({ type: [OrderItemInput], required: true, description: '1 to 100 lines.' }),
   }),

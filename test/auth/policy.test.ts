@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   canAccessStore,
+  canRevokeSessionsOf,
   canSeeOrder,
   canWatchStation,
   hasAllStores,
@@ -111,5 +112,37 @@ describe('canSeeOrder', () => {
 
   it('a customer of another store does not see it, even its own id', () => {
     expect(canSeeOrder(customer, { storeId: 'acme-uptown', customerId: 'acme-customer' })).toBe(false);
+  });
+});
+
+describe('canRevokeSessionsOf', () => {
+  const manager = principal({
+    userId: 'acme-manager',
+    roles: ['MANAGER'],
+    stores: ['acme-downtown', 'acme-uptown'],
+  });
+  const user = (roles: Principal['roles'], storeIds: string[], id = 'target') => ({ id, roles, storeIds });
+
+  it('lets anyone end their own sessions, and an admin anyone’s', () => {
+    expect(canRevokeSessionsOf(customer, user(['CUSTOMER'], ['acme-downtown'], 'acme-customer'))).toBe(true);
+    expect(canRevokeSessionsOf(admin, user(['MANAGER'], ['*']))).toBe(true);
+    expect(canRevokeSessionsOf(staff, user(['KITCHEN'], ['acme-downtown']))).toBe(false);
+  });
+
+  it('lets a manager end STAFF and KITCHEN users whose every store is the manager’s', () => {
+    expect(canRevokeSessionsOf(manager, user(['KITCHEN'], ['acme-downtown']))).toBe(true);
+    expect(canRevokeSessionsOf(manager, user(['STAFF', 'KITCHEN'], ['acme-downtown', 'acme-uptown']))).toBe(
+      true,
+    );
+    expect(canRevokeSessionsOf(manager, user(['STAFF'], ['acme-downtown', 'acme-airport']))).toBe(false);
+    expect(canRevokeSessionsOf(manager, user(['STAFF'], ['*']))).toBe(false);
+    expect(canRevokeSessionsOf({ ...manager, stores: '*' }, user(['STAFF'], ['*']))).toBe(true);
+    expect(canRevokeSessionsOf(manager, user(['STAFF'], []))).toBe(false);
+  });
+
+  it('never lets a manager end an admin’s, a manager’s or a customer’s sessions', () => {
+    for (const roles of [['ADMIN'], ['MANAGER'], ['STAFF', 'MANAGER'], ['CUSTOMER'], []] as const) {
+      expect(canRevokeSessionsOf(manager, user(roles, ['acme-downtown']))).toBe(false);
+    }
   });
 });
