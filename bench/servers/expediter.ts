@@ -25,7 +25,7 @@ void serveBench(async () => {
     RATE_LIMIT_SUBSCRIPTIONS: '10000000',
     RATE_LIMIT_HTTP_PER_IP: '10000000',
     WS_KEEPALIVE_MS: '30000',
-    // The bench clients send text; bench/mutation.ts --by-hash measures hashes (set EXPEDITER_TRUSTED_DOCUMENTS=require).
+    // The bench clients send text (bench/mutation.ts's create-hash phase measures hashes against text).
     TRUSTED_DOCUMENTS: 'allow',
     ...Object.fromEntries(
       Object.entries(process.env)
