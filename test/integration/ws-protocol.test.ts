@@ -51,3 +51,31 @@ describe('graphql-ws: messages only a server sends', () => {
     },
   );
 });
+
+describe('graphql-ws: sockets that do not follow the protocol', () => {
+  let app: TestServer;
+  beforeAll(async () => {
+    app = await startTestServer({ env: { WS_CONNECTION_INIT_TIMEOUT_MS: '1000' } });
+  });
+  afterAll(() => app?.close());
+
+  /** A raw graphql-ws socket that sends `message` (if any) and nothing else: how the server closed it. */
+  function rawSocket(url: string, message?: string): Promise<{ code: number; reason: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, 'graphql-transport-ws');
+      socket.on('open', () => {
+        if (message !== undefined) socket.send(message);
+      });
+      socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+      socket.on('error', reject);
+    });
+  }
+
+  it('closes a socket that sends no connection_init within WS_CONNECTION_INIT_TIMEOUT_MS with 4408', async () => {
+    expect((await rawSocket(app.wsUrl)).code).toBe(4408);
+  });
+
+  it('closes a socket that sends a malformed protocol message with 4400', async () => {
+    expect((await rawSocket(app.wsUrl, '{"type":"nonsense"}')).code).toBe(4400);
+  });
+});

@@ -681,4 +681,179 @@ describe('GraphQL-level probes over the socket', () => {
   });
 });
 
+const TICKET_EVENTS = /* GraphQL */ `
+  subscription ($stationId: ID!, $after: String) {
+    kdsTicket(stationId: $stationId, after: $after) { cursor kind ticket { id stationId } }
+  }
+`;
+const ORDER_EVENTS = /* GraphQL */ `
+  subscription ($storeId: ID!, $after: String) {
+    orderUpdated(storeId: $storeId, after: $after) { cursor kind order { id storeId } }
+  }
+`;
+const NOTIFICATION_EVENTS = 'subscription { notifications { cursor notification { id title } } }';
+const CREATE_ORDER = 'mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id } }';
+type OrderEvent = { orderUpdated: { cursor: string; kind: string; order: { id: string; storeId: string } } };
+type TicketEvent = { kdsTicket: { cursor: string; kind: string; ticket: { id: string; stationId: string } } };
+
+describe('another tenant over graphql-ws: stations, cursors, notifications, customers', () => {
+  async function order(storeId: string, user: string) {
+    const result = await app.gql<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      { input: { storeId, channel: 'POS', items: [{ productId: `${storeId}-burger`, quantity: 1 }] } },
+      { token: tokens[user] },
+    );
+    expect(result.errors).toBeUndefined();
+    return result.data!.createOrder.id;
+  }
+
+  it("refuses another tenant's station and never delivers its tickets", async () => {
+    const acme = await app.connect(tokens['acme-admin']);
+    const foreign = await acme
+      .subscribe<TicketEvent>(TICKET_EVENTS, { stationId: 'globex-central-grill' })
+      .next();
+    expect(foreign.data ?? null).toBeNull();
+    expect(foreign.errors?.[0]?.extensions?.code).toMatch(/^(NOT_FOUND|FORBIDDEN)$/);
+    expect(JSON.stringify(foreign)).not.toMatch(/Globex|Grill/);
+
+    const own = await acme.live<TicketEvent>(TICKET_EVENTS, { stationId: 'acme-downtown-grill' });
+    await order('globex-central', 'globex-staff');
+    // The grill's first event is acme's own next order: globex's came before it and did not arrive.
+    await order('acme-downtown', 'acme-staff');
+    expect((await own.next()).data?.kdsTicket).toMatchObject({
+      kind: 'ORDER_INCOMING',
+      ticket: { stationId: 'acme-downtown-grill' },
+    });
+    await acme.dispose();
+  });
+
+  it("refuses a cursor of another tenant's stream, and one of another topic, without naming either", async () => {
+    const globex = await app.connect(tokens['globex-manager']);
+    const globexOrders = await globex.live<OrderEvent>(ORDER_EVENTS, { storeId: 'globex-central' });
+    const globexTickets = await globex.live<TicketEvent>(TICKET_EVENTS, {
+      stationId: 'globex-central-grill',
+    });
+    await order('globex-central', 'globex-staff');
+    const orderCursor = (await globexOrders.next()).data!.orderUpdated.cursor;
+    const ticketCursor = (await globexTickets.next()).data!.kdsTicket.cursor;
+
+    const acme = await app.connect(tokens['acme-manager']);
+    const foreignTenant = await acme
+      .subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', after: orderCursor })
+      .next();
+    expect(foreignTenant.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(foreignTenant)).not.toMatch(/globex/i);
+
+    const foreignTopic = await globex
+      .subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'globex-central', after: ticketCursor })
+      .next();
+    expect(foreignTopic.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(JSON.stringify(foreignTopic)).not.toMatch(/kds|station|grill/i);
+
+    const tampered = await acme
+      .subscribe<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown', after: `${orderCursor}x` })
+      .next();
+    expect(tampered.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    await acme.dispose();
+    await globex.dispose();
+  });
+
+  it('delivers no notification of another tenant, tenant-wide or to a user id it names', async () => {
+    const acme = await app.connect(tokens['acme-staff']);
+    const inbox = await acme.live<{ notifications: { notification: { title: string } } }>(
+      NOTIFICATION_EVENTS,
+    );
+    const send = (input: Record<string, unknown>) =>
+      app.gql(
+        'mutation ($input: SendNotificationInput!) { sendNotification(input: $input) { id } }',
+        { input },
+        {
+          token: tokens['globex-admin'],
+        },
+      );
+    expect((await send({ audience: 'TENANT', title: 'Globex only', body: 'b' })).errors).toBeUndefined();
+    const aimed = await send({
+      audience: 'USER',
+      targetUserId: 'acme-staff',
+      title: 'Globex to acme',
+      body: 'b',
+    });
+    expect(aimed.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    // The inbox's first notification is acme's own: globex's came before it and did not arrive.
+    const acmeNote = await app.gql(
+      'mutation ($input: SendNotificationInput!) { sendNotification(input: $input) { id } }',
+      { input: { audience: 'TENANT', title: 'Acme only', body: 'b' } },
+      { token: tokens['acme-manager'] },
+    );
+    expect(acmeNote.errors).toBeUndefined();
+    expect((await inbox.next()).data?.notifications.notification.title).toBe('Acme only');
+
+    const history = await app.gql<{ notifications: { edges: { node: { title: string } }[] } }>(
+      '{ notifications(first: 50) { edges { node { title } } } }',
+      {},
+      { token: tokens['acme-staff'] },
+    );
+    expect(history.data?.notifications.edges.map((e) => e.node.title)).not.toContain('Globex only');
+    await acme.dispose();
+  });
+  it("never shows a customer another customer's order, live or on request", async () => {
+    const other = await crafted({
+      sub: 'acme-customer-2',
+      tid: 'acme',
+      roles: ['CUSTOMER'],
+      stores: ['acme-downtown'],
+    });
+    const owner = await app.connect(tokens['acme-customer']!);
+    const intruder = await app.connect(other);
+    const ownerEvents = await owner.live<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    const intruderEvents = await intruder.live<OrderEvent>(ORDER_EVENTS, { storeId: 'acme-downtown' });
+    const placed = await app.gql<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'ONLINE',
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      },
+      { token: tokens['acme-customer']! },
+    );
+    const orderId = placed.data!.createOrder.id;
+    expect((await ownerEvents.next()).data?.orderUpdated).toMatchObject({
+      kind: 'CREATED',
+      order: { id: orderId },
+    });
+    // The intruder's first event is its own order: the other customer's came before it and did not arrive.
+    const ownOrder = await app.gql<{ createOrder: { id: string } }>(
+      CREATE_ORDER,
+      {
+        input: {
+          storeId: 'acme-downtown',
+          channel: 'ONLINE',
+          items: [{ productId: 'acme-downtown-fries', quantity: 1 }],
+        },
+      },
+      { token: other },
+    );
+    expect((await intruderEvents.next()).data?.orderUpdated).toMatchObject({
+      kind: 'CREATED',
+      order: { id: ownOrder.data!.createOrder.id },
+    });
+
+    const read = await app.gql(
+      'query ($id: ID!) { order(id: $id) { id } }',
+      { id: orderId },
+      { token: other },
+    );
+    expect(read.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const list = await app.gql<{ orders: { edges: { node: { id: string } }[] } }>(
+      '{ orders(storeId: "acme-downtown", first: 100) { edges { node { id } } } }',
+      {},
+      { token: other },
+    );
+    expect(list.data?.orders.edges).toEqual([{ node: { id: ownOrder.data!.createOrder.id } }]);
+    await owner.dispose();
+    await intruder.dispose();
+  });
+});
 describeCollectedErrors(60);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { type Subscription, useTestServer } from '../support/server';
 
-// Acceptance of issue 4 (operator behaviour) through the GraphQL API and the subscriptions, for the edge cases the
-// issue names that other suites prove only against the domain services: dedup under a burst of sales and re-arm
-// after recovery, transfer events and atomicity, out-of-stock products on the menu, late fires once, the
-// dashboard throttle's trailing edge, notifications the domain raises, and coalesced order updates.
+// What the domain does on its own when things change, seen through the GraphQL API and the subscriptions: stock
+// alerts deduplicated under a burst of sales and re-armed after recovery, transfer events and atomicity,
+// out-of-stock products on the menu, a late ticket marked once, the dashboard throttle's trailing edge,
+// notifications the domain raises, and coalesced order updates.
 
 const THROTTLE_MS = 2000;
 const COALESCE_MS = 2500;

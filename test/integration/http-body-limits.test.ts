@@ -2,7 +2,7 @@ import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server';
 
-// Acceptance of issue 5 (limits): the HTTP body rules at their boundary. A POST whose size is not declared up front
+// The HTTP body rules at their boundary. A POST whose size is not declared up front
 // (chunked) is refused with 411, as docs/limits.md documents, instead of being read without bound.
 
 let app: TestServer;
