@@ -55,7 +55,7 @@ function reportAs(limit: OperationLimit) {
   return { propagateOnRejection: false, onReject: [onReject] };
 }
 
-/** Refuses oversized documents before parsing them, and labels the token limit armor enforces while parsing. */
+/** Refuses oversized documents before parsing them, and labels parse errors (the token limit armor enforces as such). */
 function documentLimitPlugin(maxDocumentBytes: number): Plugin<Record<string, unknown>> {
   return {
     onParse({ params, setParsedDocument }) {
@@ -70,9 +70,14 @@ function documentLimitPlugin(maxDocumentBytes: number): Plugin<Record<string, un
         return;
       }
       return ({ result, replaceParseResult }) => {
-        if (result instanceof GraphQLError && /Token limit of \d+ exceeded/.test(result.message)) {
+        if (!(result instanceof GraphQLError)) return;
+        if (/Token limit of \d+ exceeded/.test(result.message)) {
           replaceParseResult(operationLimitError('tokens', result.message));
+          return;
         }
+        // Yoga labels the parse errors of HTTP requests only; over graphql-ws, and when its parse cache throws
+        // the same error again for an HTTP request, it would have no code. Labelled here, the cached error has it.
+        (result.extensions as Record<string, unknown>).code ??= 'GRAPHQL_PARSE_FAILED';
       };
     },
   };

@@ -21,7 +21,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { withoutSuggestions } from '../limits/operation-limits';
 
-/** Bounds of a JSON argument (notification `data`); README "Errors" documents them. */
+/** Bounds of a JSON argument (notification `data`); docs/api.md "Errors" documents them. */
 export const JSON_ARGUMENT_LIMITS = { maxDepth: 10, maxBytes: 16 * 1024 } as const;
 
 export interface InputGuardOptions {
@@ -199,17 +199,12 @@ function checkText(text: string, path: string): ValueProblem | undefined {
 /**
  * A JSON value within JSON_ARGUMENT_LIMITS, with storable text in its keys and strings. Iterative and
  * stopping at the first problem, so a value nested thousands of levels deep costs nothing to refuse.
- * Size is the length of its JSON text in UTF-8 bytes, counted as the walk goes.
+ * Size is the length of its JSON text in UTF-8 bytes (escapes aside), counted as the walk goes.
  */
 function checkJson(root: unknown, path: string): ValueProblem | undefined {
   const { maxDepth, maxBytes } = JSON_ARGUMENT_LIMITS;
   const stack: Array<{ value: unknown; depth: number }> = [{ value: root, depth: 0 }];
   let bytes = 0;
-  const tooLarge = (): ValueProblem => ({
-    path,
-    reason: 'JSON_TOO_LARGE',
-    message: `is JSON larger than ${maxBytes} bytes`,
-  });
   while (stack.length > 0) {
     const { value, depth } = stack.pop()!;
     if (value !== null && typeof value === 'object') {
@@ -240,7 +235,9 @@ function checkJson(root: unknown, path: string): ValueProblem | undefined {
     } else {
       bytes += String(value).length;
     }
-    if (bytes > maxBytes) return tooLarge();
+    if (bytes > maxBytes) {
+      return { path, reason: 'JSON_TOO_LARGE', message: `is JSON larger than ${maxBytes} bytes` };
+    }
   }
   return undefined;
 }

@@ -215,6 +215,24 @@ describe('variables that do not fit their declared types', () => {
   });
 });
 
+describe('documents that do not parse', () => {
+  it('are GRAPHQL_PARSE_FAILED over WebSocket, and still over HTTP once the parse cache holds the error', async () => {
+    const broken = 'mutation { cancelOrder(orderId: "a\\ud800", reason: "x") { id } }';
+    for (const result of [
+      await overWs(broken),
+      await app.gql(broken, undefined, { token: manager }),
+      await overWs(broken),
+    ]) {
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: 'Syntax Error: Invalid Unicode escape sequence: "\\ud800".',
+          extensions: expect.objectContaining({ code: 'GRAPHQL_PARSE_FAILED' }),
+        }),
+      ]);
+    }
+  });
+});
+
 describe('field suggestions', () => {
   const SUGGESTIVE: Array<[string, string, Record<string, unknown>?]> = [
     ['a field', '{ orderz { __typename } }'],
