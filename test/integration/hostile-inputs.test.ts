@@ -19,7 +19,7 @@ import {
 } from 'graphql';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../limits/support';
+import { eventually } from '../support/eventually';
 import { databaseFingerprint } from '../support/fingerprint';
 import { startTestServer, type TestServer, type WsClient } from '../support/server';
 
