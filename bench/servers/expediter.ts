@@ -38,7 +38,7 @@ void serveBench(async () => {
   const mode = process.env.BENCH_FANOUT;
   const server = await createServer(
     config,
-    mode === 'off' ? { fanout: false } : mode === 'unshared' ? { fanout: { pubsub: undefined } } : {},
+    mode === 'off' ? { fanout: false } : mode === 'unshared' ? { fanout: { feeds: undefined } } : {},
   );
   return { port: server.port, close: () => server.close() };
 });

@@ -6,31 +6,141 @@ import { tenantOfTopic } from './topics';
 import type { EventEnvelope, NewEvent } from './types';
 import type { CommitListener, UnitOfWork } from './unit-of-work';
 
-/** Hands committed envelopes to pub/sub. */
-export interface OutboxPublisher {
-  /**
-   * Publishes in the given (id) order and never rejects: resolves with the ids that reached pub/sub
-   * and the first error, if any. The rest stay unpublished in the table for the relay.
-   */
-  publish(events: readonly EventEnvelope[]): Promise<PublishOutcome>;
-}
-
 export interface PublishOutcome {
   publishedIds: string[];
   error?: unknown;
 }
 
-export function createOutboxPublisher(pubsub: PubSub): OutboxPublisher {
+/**
+ * Publishes in the given (id) order and never rejects: resolves with the ids that reached pub/sub and the
+ * first error, if any. Started together, in order: one connection writes them in this order (pipelined).
+ */
+export async function publishInOrder(
+  pubsub: PubSub,
+  events: readonly EventEnvelope[],
+): Promise<PublishOutcome> {
+  if (events.length === 0) return { publishedIds: [] };
+  const results = await Promise.allSettled(events.map((event) => pubsub.publish(event.topic, event)));
+  const publishedIds = events.filter((_, i) => results[i]?.status === 'fulfilled').map((event) => event.id);
+  const failure = results.find((result) => result.status === 'rejected');
+  return failure ? { publishedIds, error: failure.reason } : { publishedIds };
+}
+
+/**
+ * The durable way out of a unit of work: hands committed events to pub/sub in commit order and marks them
+ * published. What pub/sub refuses (Redis down) waits in this instance's backlog, in order, and later events
+ * queue behind it; the backlog is published as soon as pub/sub takes messages again (its publisher
+ * connection is back), not a relay period later. The outbox relay stays the safety net for what an instance
+ * could not publish at all (it crashed, or its backlog overflowed).
+ */
+export interface OutboxPublisher {
+  /** Never rejects; resolves once the events were handed over or queued. */
+  publishCommitted(events: readonly EventEnvelope[]): Promise<void>;
+  /** Events of this instance waiting for pub/sub. */
+  backlog(): number;
+  /** Stops retrying; what is still queued is left to the relay. */
+  close(): void;
+}
+
+export interface OutboxPublisherOptions {
+  db: Db;
+  logger: Logger;
+  /** Events queued beyond this are left to the relay (default 10,000). */
+  maxBacklog?: number;
+  /** First retry of a refused backlog (doubling up to 2 s); pub/sub coming back triggers one at once. */
+  retryMs?: number;
+  /** ops: how many backlog events went out after pub/sub came back. */
+  onCaughtUp?: (count: number) => void;
+}
+
+export function createOutboxPublisher(pubsub: PubSub, options: OutboxPublisherOptions): OutboxPublisher {
+  const { db, logger } = options;
+  const maxBacklog = options.maxBacklog ?? 10_000;
+  const firstRetryMs = options.retryMs ?? 100;
+  const queue: EventEnvelope[] = [];
+  let flushing: Promise<void> | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryMs = firstRetryMs;
+  let closed = false;
+  const stopWatching = pubsub.onPublisherUp?.(() => flushSoon(0));
+
+  async function markSafely(ids: readonly string[]) {
+    await markPublished(db, ids).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not mark events published; the relay may publish them again'),
+    );
+  }
+
+  function enqueue(events: readonly EventEnvelope[]) {
+    const room = Math.max(0, maxBacklog - queue.length);
+    queue.push(...events.slice(0, room));
+    if (events.length > room) {
+      logger.warn(
+        { dropped: events.length - room, maxBacklog },
+        'publish backlog full; the relay will publish the rest',
+      );
+    }
+  }
+
+  function flushSoon(delayMs: number) {
+    if (closed || queue.length === 0) return;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(() => void flush(), delayMs);
+    retryTimer.unref();
+  }
+
+  /** Publishes the backlog in order; on failure keeps what is left and retries with a growing delay. */
+  function flush(): Promise<void> {
+    flushing ??= (async () => {
+      while (queue.length > 0 && !closed) {
+        const batch = queue.slice(0, 500);
+        const outcome = await publishInOrder(pubsub, batch);
+        const published = new Set(outcome.publishedIds);
+        for (let i = queue.length - 1; i >= 0; i--)
+          if (published.has((queue[i] as EventEnvelope).id)) queue.splice(i, 1);
+        await markSafely(outcome.publishedIds);
+        if (outcome.publishedIds.length > 0) options.onCaughtUp?.(outcome.publishedIds.length);
+        if (outcome.error) {
+          flushSoon(retryMs);
+          retryMs = Math.min(retryMs * 2, 2000);
+          return;
+        }
+        retryMs = firstRetryMs;
+      }
+    })().finally(() => {
+      flushing = undefined;
+    });
+    return flushing;
+  }
+
   return {
-    async publish(events) {
-      if (events.length === 0) return { publishedIds: [] };
-      // Started together, in order: one connection writes them in this order (pipelined, not awaited one by one).
-      const results = await Promise.allSettled(events.map((event) => pubsub.publish(event.topic, event)));
-      const publishedIds = events
-        .filter((_, i) => results[i]?.status === 'fulfilled')
-        .map((event) => event.id);
-      const failure = results.find((result) => result.status === 'rejected');
-      return failure ? { publishedIds, error: failure.reason } : { publishedIds };
+    async publishCommitted(events) {
+      if (events.length === 0) return;
+      if (queue.length > 0) {
+        // Older events of this instance still wait: these go out after them. While pub/sub is down they are
+        // still offered to it, which refuses at once and hands them to this instance's own subscribers
+        // (degraded mode); the copy published later is dropped by receivers as already delivered.
+        const publishable = pubsub.canPublish();
+        if (!publishable) await publishInOrder(pubsub, events);
+        enqueue(events);
+        if (publishable) await flush();
+        return;
+      }
+      const outcome = await publishInOrder(pubsub, events);
+      await markSafely(outcome.publishedIds);
+      if (!outcome.error) return;
+      const published = new Set(outcome.publishedIds);
+      enqueue(events.filter((event) => !published.has(event.id)));
+      logger.warn(
+        { err: outcome.error, unpublished: events.length - published.size },
+        'publish after commit failed; publishing again as soon as pub/sub is back',
+      );
+      flushSoon(retryMs);
+    },
+    backlog: () => queue.length,
+    close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      stopWatching?.();
     },
   };
 }
@@ -71,16 +181,7 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
   };
 
   async function afterCommit(envelopes: EventEnvelope[]) {
-    const outcome = await publisher.publish(envelopes);
-    if (outcome.error) {
-      logger.warn(
-        { err: outcome.error, unpublished: envelopes.length - outcome.publishedIds.length },
-        'publish after commit failed; the outbox relay will publish later',
-      );
-    }
-    await markPublished(db, outcome.publishedIds).catch((error: unknown) =>
-      logger.warn({ err: error }, 'could not mark events published; the relay may publish them again'),
-    );
+    await publisher.publishCommitted(envelopes);
     for (const listener of opts.onCommit ?? []) {
       try {
         listener(envelopes);
@@ -113,6 +214,10 @@ const GLOBAL_EVENTS_LOCK_CLASS = 0x45564e47; // 'EVNG'
  * Tenant writers share the global lock, `sys:` writers take it exclusively, so system events are ordered
  * against every tenant's too (a notifications stream merges both). Locks are taken in a fixed order
  * (global, then tenants sorted), so two units cannot deadlock on them.
+ *
+ * Each event also records the previous event of its topic (prevId), read from the topic's head row: the
+ * statement's snapshot predates the lock it waits for, so a plain max(id) could miss the writer it waited
+ * on, but ON CONFLICT DO UPDATE works on the latest committed head whatever the snapshot.
  */
 async function insertEvents(tx: Tx, events: readonly NewEvent[]): Promise<EventEnvelope[]> {
   if (events.length === 0) return [];
@@ -127,24 +232,37 @@ async function insertEvents(tx: Tx, events: readonly NewEvent[]): Promise<EventE
       .map((tenantId) => Prisma.sql`pg_advisory_xact_lock(${EVENTS_LOCK_CLASS}::int, hashtext(${tenantId}))`),
   ];
   const jsonPayloads = events.map((event) => toJson(event.payload ?? null));
-  const rows = events.map(
+  const values = events.map(
     (event, i) =>
       Prisma.sql`(${i}::int, ${event.tenantId}, ${event.topic}, ${event.kind}, ${jsonPayloads[i]}::jsonb)`,
   );
-  // One statement instead of one per lock plus the insert (each costs a round trip and ~0.4 ms of CPU).
-  // The locks are taken before any id: every row comes out of the join with the materialised "lock" row,
-  // and ids are drawn as the sorted rows are inserted. The target list takes the locks left to right,
-  // so the fixed order (global, then tenants sorted) holds.
-  const inserted = await tx.$queryRaw<Array<{ id: bigint; createdAt: Date }>>`
-    WITH "lock" AS MATERIALIZED (SELECT ${Prisma.join(locks)})
-    INSERT INTO "Event" ("tenantId", "topic", "kind", "payload", "createdAt")
-    SELECT v."tenantId", v."topic", v."kind", v."payload", clock_timestamp() AT TIME ZONE 'UTC'
-    FROM "lock", (VALUES ${Prisma.join(rows)}) AS v("ord", "tenantId", "topic", "kind", "payload")
-    ORDER BY v."ord"
-    RETURNING "id", "createdAt"`;
+  // One statement instead of one per lock plus the inserts (each costs a round trip and ~0.4 ms of CPU).
+  // The locks are taken before any id is drawn (every id comes out of a join with the materialised "lock"
+  // row); ids are numbered in draw order and given to the events in emit order.
+  const inserted = await tx.$queryRaw<Array<{ id: bigint; createdAt: Date; prevId: bigint | null }>>`
+    WITH "lock" AS MATERIALIZED (SELECT ${Prisma.join(locks)}),
+    "ids" AS MATERIALIZED (
+      SELECT nextval(pg_get_serial_sequence('"Event"', 'id')) AS "id"
+      FROM "lock", generate_series(1, ${events.length}::int)),
+    "rows" AS MATERIALIZED (
+      SELECT n."id", v."tenantId", v."topic", v."kind", v."payload"
+      FROM (SELECT "id", (row_number() OVER (ORDER BY "id") - 1)::int AS "ord" FROM "ids") AS n
+      JOIN (VALUES ${Prisma.join(values)}) AS v("ord", "tenantId", "topic", "kind", "payload") ON v."ord" = n."ord"),
+    "heads" AS (
+      INSERT INTO "EventTopicHead" ("topic", "lastId")
+      SELECT "topic", max("id") FROM "rows" GROUP BY "topic"
+      ON CONFLICT ("topic") DO UPDATE
+        SET "replacedId" = "EventTopicHead"."lastId", "lastId" = EXCLUDED."lastId"
+      RETURNING "topic", "replacedId")
+    INSERT INTO "Event" ("id", "tenantId", "topic", "kind", "payload", "createdAt", "prevId")
+    SELECT r."id", r."tenantId", r."topic", r."kind", r."payload", clock_timestamp() AT TIME ZONE 'UTC',
+      COALESCE(lag(r."id") OVER (PARTITION BY r."topic" ORDER BY r."id"), h."replacedId")
+    FROM "rows" AS r LEFT JOIN "heads" AS h ON h."topic" = r."topic"
+    ORDER BY r."id"
+    RETURNING "id", "createdAt", "prevId"`;
   inserted.sort((a, b) => (a.id < b.id ? -1 : 1));
   return events.map((event, i) => {
-    const row = inserted[i] as { id: bigint; createdAt: Date };
+    const row = inserted[i] as { id: bigint; createdAt: Date; prevId: bigint | null };
     return {
       id: row.id.toString(),
       tenantId: event.tenantId,
@@ -152,6 +270,7 @@ async function insertEvents(tx: Tx, events: readonly NewEvent[]): Promise<EventE
       kind: event.kind,
       payload: JSON.parse(jsonPayloads[i] as string),
       createdAt: row.createdAt.toISOString(),
+      prevId: row.prevId === null ? null : row.prevId.toString(),
     };
   });
 }
@@ -171,7 +290,13 @@ export interface EventRow {
   kind: string;
   payload: unknown;
   createdAt: Date;
+  prevId: bigint | null;
 }
+
+/** The columns an EventRow is read from. */
+export const EVENT_ROW_COLUMNS = Prisma.raw(
+  '"id", "tenantId", "topic", "kind", "payload", "createdAt", "prevId"',
+);
 
 export function envelopeOf(row: EventRow): EventEnvelope {
   return {
@@ -181,5 +306,6 @@ export function envelopeOf(row: EventRow): EventEnvelope {
     kind: row.kind,
     payload: row.payload,
     createdAt: row.createdAt.toISOString(),
+    prevId: row.prevId === null ? null : row.prevId.toString(),
   };
 }

@@ -35,6 +35,7 @@ export function createMemoryPubSub(opts: { logger: Logger }): PubSub {
       };
     },
     status: () => 'up',
+    canPublish: () => !closed,
     async close() {
       closed = true;
       handlersByTopic.clear();

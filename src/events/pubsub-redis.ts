@@ -127,6 +127,8 @@ export async function createRedisPubSub(opts: RedisPubSubOptions): Promise<PubSu
       };
     },
     status: health.status,
+    canPublish: () => !closed && connections.publisher.status === 'ready',
+    onPublisherUp: health.onPublisherUp,
     onResubscribe: health.onResubscribe,
     redis: () => connections.publisher,
     stats() {
@@ -156,6 +158,7 @@ function trackHealth(connections: RedisConnections, logger: Logger) {
   let subscriberDropped = false;
   const upWaiters = new Set<() => void>();
   const resubscribeListeners = new Set<() => void>();
+  const publisherUpListeners = new Set<() => void>();
 
   function status(): 'up' | 'down' {
     return ready.publisher && ready.subscriber ? 'up' : 'down';
@@ -163,6 +166,8 @@ function trackHealth(connections: RedisConnections, logger: Logger) {
 
   function update(role: keyof typeof ready, isReady: boolean) {
     if (role === 'subscriber') trackResubscription(ready.subscriber, isReady);
+    if (role === 'publisher' && isReady && !ready.publisher && !stopped)
+      notify(publisherUpListeners, 'publisher up');
     ready[role] = isReady;
     const now = status();
     if (now === last || stopped) return;
@@ -184,17 +189,19 @@ function trackHealth(connections: RedisConnections, logger: Logger) {
     if (wasReady || !isReady || !subscriberDropped) return;
     subscriberDropped = false;
     connections.subscriber.ping().then(
-      () => {
-        for (const listener of resubscribeListeners) {
-          try {
-            listener();
-          } catch (error) {
-            logger.error({ err: error }, 'resubscribe listener failed');
-          }
-        }
-      },
+      () => notify(resubscribeListeners, 'resubscribe'),
       (error: unknown) => logger.warn({ err: error }, 'redis resubscription not confirmed'),
     );
+  }
+
+  function notify(listeners: Set<() => void>, what: string) {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        logger.error({ err: error }, `${what} listener failed`);
+      }
+    }
   }
 
   for (const role of ['publisher', 'subscriber'] as const) {
@@ -232,9 +239,16 @@ function trackHealth(connections: RedisConnections, logger: Logger) {
         resubscribeListeners.delete(listener);
       };
     },
+    onPublisherUp(listener: () => void) {
+      publisherUpListeners.add(listener);
+      return () => {
+        publisherUpListeners.delete(listener);
+      };
+    },
     stop() {
       stopped = true;
       resubscribeListeners.clear();
+      publisherUpListeners.clear();
     },
   };
 }

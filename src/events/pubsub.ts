@@ -11,8 +11,12 @@ export interface PubSub {
   publish(topic: string, message: unknown): Promise<void>;
   /** Resolves once the subscription is active (for Redis: SUBSCRIBE acknowledged). */
   subscribe(topic: string, onMessage: (message: unknown) => void): Promise<() => void>;
-  /** 'up' | 'down' for Redis; always 'up' in process. */
+  /** 'up' | 'down' for Redis (both connections ready); always 'up' in process. */
   status(): 'up' | 'down';
+  /** Whether publish() can hand a message over now (for Redis: the publisher connection is ready). */
+  canPublish(): boolean;
+  /** Redis mode only: `listener` fires each time the publisher connection is ready again after a drop. */
+  onPublisherUp?(listener: () => void): () => void;
   close(): Promise<void>;
   /**
    * Redis mode only: the publisher connection, for other modules' commands (rate limits, revocation)

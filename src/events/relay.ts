@@ -1,6 +1,6 @@
 import type { Db } from '../db/types';
 import type { Logger } from '../observability/logger';
-import { createOutboxPublisher, type EventRow, envelopeOf, markPublished } from './outbox';
+import { EVENT_ROW_COLUMNS, type EventRow, envelopeOf, markPublished, publishInOrder } from './outbox';
 import type { PubSub } from './pubsub';
 
 export interface OutboxRelay {
@@ -24,6 +24,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Bounds one sweep; the rest waits for the next tick. */
   maxBatchesPerSweep?: number;
+  /** ops: events the relay published because their instance did not (counted per sweep). */
+  onRepublished?: (count: number) => void;
 }
 
 /**
@@ -36,7 +38,6 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
   const graceMs = opts.graceMs ?? 2000;
   const batchSize = opts.batchSize ?? 500;
   const maxBatches = opts.maxBatchesPerSweep ?? 20;
-  const publisher = createOutboxPublisher(pubsub);
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> | undefined;
 
@@ -45,13 +46,13 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
     return db.$transaction(
       async (tx) => {
         const rows = await tx.$queryRaw<EventRow[]>`
-          SELECT "id", "tenantId", "topic", "kind", "payload", "createdAt" FROM "Event"
+          SELECT ${EVENT_ROW_COLUMNS} FROM "Event"
           WHERE "publishedAt" IS NULL
             AND "createdAt" < (clock_timestamp() AT TIME ZONE 'UTC') - ${graceMs}::int * interval '1 millisecond'
           ORDER BY "id"
           LIMIT ${batchSize}::int
           FOR UPDATE SKIP LOCKED`;
-        const outcome = await publisher.publish(rows.map(envelopeOf));
+        const outcome = await publishInOrder(pubsub, rows.map(envelopeOf));
         await markPublished(tx, outcome.publishedIds);
         if (outcome.error) {
           logger.warn(
@@ -78,7 +79,10 @@ export function createOutboxRelay(opts: OutboxRelayOptions): OutboxRelay {
       total += published;
       if (failed || claimed < batchSize) break;
     }
-    if (total > 0) logger.info({ published: total }, 'outbox relay published events the fast path missed');
+    if (total > 0) {
+      logger.info({ published: total }, 'outbox relay published events the fast path missed');
+      opts.onRepublished?.(total);
+    }
     return total;
   }
 

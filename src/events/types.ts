@@ -13,6 +13,12 @@ export interface EventEnvelope<P = unknown> {
   payload: P;
   /** ISO timestamp of the commit-side write. */
   createdAt: string;
+  /**
+   * The id of the previous event on the same topic, null for a topic's first (and for events written before
+   * topics were chained). A receiver that has delivered the topic through this id can deliver the event at
+   * once; one that has not has a gap to fill first (src/events/topic-feeds).
+   */
+  prevId: string | null;
 }
 
 /** What domain code emits inside a transaction; the outbox assigns id and createdAt. */

@@ -9,36 +9,33 @@ import {
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal';
 import { type SharedStreamPlan, sharedStreamPlan } from '../domain/stream-iterators';
-import { encodeCursor } from '../events/cursor';
 import type { StreamHandoff } from '../events/event-streams';
-import type { PubSub } from '../events/pubsub';
-import type { EventStreams, StreamEvent } from '../events/streams';
-import type { EventEnvelope } from '../events/types';
+import type { StreamEvent } from '../events/streams';
+import type { FeedEvent, FeedListener, TopicFeeds } from '../events/topic-feeds';
 import type { Activity } from '../observability/activity';
 import type { Logger } from '../observability/logger';
 import { type Metrics, topicKind } from '../observability/metrics';
 import { DELIVERED_SUBSCRIPTION, type DeliveredSubscription } from './delivered-subscription';
-import { type CatchUp, createTopicHub, type HubEvent, type HubListener, type TopicHub } from './topic-hub';
 
 /**
  * Fan-out engine: removes per-subscriber work from event delivery.
  *
  * Subscribers are grouped by what they asked for and what they may see (document, operation, variables
  * without `after`, scope, stream). When the domain's subscription iterator carries a shared stream plan
- * (src/domain/stream-iterators `shareable`) and the engine has a pub/sub, each group listens to ONE shared
- * subscription per topic and instance (the topic hub, which validates, deduplicates and parses each event
- * once), evaluates the domain's per-event check (`select`) once per group and event, executes the selection
+ * (src/domain/stream-iterators `shareable`) and the engine has the instance's topic feeds, each group listens
+ * to the feeds of its topics (one pub/sub subscription per topic and instance, which deliver each event once,
+ * in order, gaps filled: src/events/topic-feeds), evaluates the domain's per-event check (`select`) once per group and event, executes the selection
  * set and serialises the result once (graphql-js `execute` with the selected value as root, as
  * mapSourceToResponse does), and sends each member `{"id":<id>,"type":"next","payload":<shared JSON>}` built
  * by string concatenation, straight to its socket.
  *
  * A subscriber joins with its own domain stream, which has already replayed the events after its `after`
- * cursor. Once the shared subscription is active, in one synchronous step the engine takes that stream's
- * backlog (replay and live events received so far) and adds the subscriber to its group: every event is
- * either in the backlog or reaches the group afterwards; the ids the stream delivered are dropped when they
- * come through the group again. The stream itself is then released.
+ * cursor. Once the group listens, in one synchronous step the engine takes that stream's backlog (replay and
+ * live events received so far) and adds the subscriber to its group: every event is either in the backlog or
+ * reaches the group afterwards (both listen to the same feeds, which deliver in order), and what the group
+ * sends at or below the backlog's watermark is dropped for this member. The stream itself is then released.
  *
- * Without a plan (or without pub/sub), each subscriber keeps its domain stream and only execution and
+ * Without a plan (or without feeds), each subscriber keeps its domain stream and only execution and
  * serialisation are shared per group (by cursor).
  *
  * Integration with graphql-ws: the subscription field's `subscribe` resolver is wrapped once per schema.
@@ -53,10 +50,8 @@ import { type CatchUp, createTopicHub, type HubEvent, type HubListener, type Top
 
 export interface FanoutOptions {
   logger: Logger;
-  /** Shared subscriptions (one per topic and instance); without it every subscriber reads its own stream. */
-  pubsub?: PubSub;
-  /** Catching up after a pub/sub outage (what each topic missed, from the Event table). */
-  streams?: EventStreams;
+  /** The instance's topic feeds (shared subscriptions); without them every subscriber reads its own stream. */
+  feeds?: Pick<TopicFeeds, 'listen' | 'stats'>;
   /** ops: delivery counters and latency, as the instrumented streams count them for unshared subscribers. */
   metrics?: Pick<Metrics, 'eventsDelivered' | 'deliveryLatency'>;
   activity?: Pick<Activity, 'eventDelivered'>;
@@ -84,8 +79,6 @@ export interface SubscriberInput {
 }
 
 const PAYLOAD_MEMORY = 64;
-/** Group events after which a member stops checking them against what its own stream delivered. */
-const HANDOFF_OVERLAP = 256;
 const TEXT_FRAME = { binary: false };
 
 /** The end of a `next` frame: the serialised payload and the closing brace. */
@@ -116,13 +109,7 @@ export function createFanoutEngine(options: FanoutOptions) {
   );
   const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
   const groups = new Map<string, Group>();
-  const hub: TopicHub | undefined = options.pubsub
-    ? createTopicHub({
-        pubsub: options.pubsub,
-        logger,
-        catchUp: options.streams ? catchUpThrough(options.streams) : undefined,
-      })
-    : undefined;
+  const feeds = options.feeds;
 
   /** Whether the operation is served by the engine: a subscription selecting only engine fields. */
   function serves(args: ExecutionArgs): boolean {
@@ -195,13 +182,13 @@ export function createFanoutEngine(options: FanoutOptions) {
   }
 
   /** Subscribers who may receive the same bytes for an event, and (with a plan) their shared stream. */
-  class Group implements HubListener {
+  class Group implements FeedListener {
     readonly members = new Set<Subscriber>();
     /** Serialised payloads of the newest events, by cursor (shared by every member). */
     private readonly payloads = new Map<string, string | Promise<string>>();
     /** Set while a payload is being executed asynchronously: later events wait for it (order). */
     private tail?: Promise<void>;
-    private readonly held = new Map<string, { value: unknown; event: HubEvent }>();
+    private readonly held = new Map<string, { value: unknown; event: FeedEvent }>();
     private holdTimer?: NodeJS.Timeout;
     private unlisten: Array<() => void> = [];
     private listening?: Promise<void>;
@@ -216,16 +203,13 @@ export function createFanoutEngine(options: FanoutOptions) {
       readonly plan?: SharedStreamPlan,
     ) {}
 
-    /** Resolves once every topic of the plan reaches this group through the hub. */
+    /** Resolves once every topic of the plan reaches this group through its feeds. */
     listen(): Promise<void> {
-      this.listening ??= Promise.all(
-        (this.plan?.topics ?? []).map(async (topic) => {
-          const stop = await hub!.listen(topic, this);
-          if (groups.get(this.key) === this) this.unlisten.push(stop);
-          else stop();
-        }),
-      ).then(
-        () => {},
+      this.listening ??= feeds!.listen(this.plan?.topics ?? [], this).then(
+        (subscription) => {
+          if (groups.get(this.key) === this) this.unlisten.push(() => subscription.stop());
+          else subscription.stop();
+        },
         (error: unknown) => {
           this.dropIfEmpty(true);
           throw error;
@@ -267,7 +251,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       return payload;
     }
 
-    onEvent(event: HubEvent) {
+    onEvent(event: FeedEvent) {
       const plan = this.plan!;
       if (this.members.size === 0) return;
       const envelope = event.envelope;
@@ -288,7 +272,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       this.held.set(coalesceKey, { value, event });
     }
 
-    onGap(error: unknown) {
+    onBroken(error: unknown) {
       for (const member of [...this.members]) void member.fail(error);
     }
 
@@ -300,7 +284,7 @@ export function createFanoutEngine(options: FanoutOptions) {
       for (const { value, event } of held) this.deliver(value, event);
     }
 
-    private deliver(value: unknown, event: HubEvent) {
+    private deliver(value: unknown, event: FeedEvent) {
       const payload = this.payloadOf(value);
       if (typeof payload === 'string' && !this.tail) {
         const sending = this.sendAll(payload, event);
@@ -329,7 +313,7 @@ export function createFanoutEngine(options: FanoutOptions) {
      * Sends to every member; a large group in slices, yielding to the event loop between them, so requests
      * (a mutation's transaction) are not starved while thousands of frames go out. Returns a promise then.
      */
-    private sendAll(json: string, event: HubEvent): Promise<void> | undefined {
+    private sendAll(json: string, event: FeedEvent): Promise<void> | undefined {
       const { topic, createdAt } = event.envelope;
       const body = frameBody(json);
       if (this.members.size <= SEND_SLICE) {
@@ -370,10 +354,10 @@ export function createFanoutEngine(options: FanoutOptions) {
     /** Settles the executor's pending next() (a rejected promise passed in rejects it): one closure kept. */
     private endWaiter?: (outcome: IteratorResult<never> | Promise<never>) => void;
     private failure?: unknown;
-    /** Right after the handoff: what the member's own stream already delivered (dropped from the group). */
-    private overlap?: { watermark: bigint; ids: readonly string[]; left: number };
+    /** Group events at or below this were delivered by the member's own stream before it joined. */
+    private joinedAfter = 0n;
     /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
-    private waiting?: Array<{ body: Buffer; event: HubEvent }>;
+    private waiting?: Array<{ body: Buffer; event: FeedEvent }>;
 
     constructor(input: SubscriberInput) {
       this.args = input.args;
@@ -413,7 +397,7 @@ export function createFanoutEngine(options: FanoutOptions) {
 
     /** Takes over the domain stream; returns what the executor iterates: nothing until the end. */
     attach(source: AsyncIterable<unknown>): AsyncIterableIterator<never> {
-      const plan = hub ? sharedStreamPlan(source) : undefined;
+      const plan = feeds ? sharedStreamPlan(source) : undefined;
       const handoff = plan && (plan.source as { handoff?: () => StreamHandoff }).handoff;
       if (plan && handoff) void this.share(plan, source);
       else {
@@ -460,15 +444,7 @@ export function createFanoutEngine(options: FanoutOptions) {
         const taken = (plan.source as unknown as { handoff(): StreamHandoff }).handoff();
         group.members.add(this);
         this.source = undefined;
-        let highest = taken.watermark;
-        const above: string[] = []; // usually none: an idle subscriber keeps no set of ids
-        for (const id of taken.deliveredIds) {
-          if (BigInt(id) <= taken.watermark) continue;
-          above.push(id);
-          if (BigInt(id) > highest) highest = BigInt(id);
-        }
-        this.overlap = { watermark: taken.watermark, ids: above, left: HANDOFF_OVERLAP };
-        for (const topic of plan.topics) hub!.advance(topic, highest);
+        this.joinedAfter = taken.watermark;
         await this.sendBacklog(plan, group, taken.events);
       } catch (error) {
         await this.finish(error);
@@ -496,16 +472,12 @@ export function createFanoutEngine(options: FanoutOptions) {
     }
 
     /** A group frame for this member; false when it was not sent (duplicate, socket gone). */
-    sendLive(body: Buffer, event: HubEvent): boolean {
+    sendLive(body: Buffer, event: FeedEvent): boolean {
       if (this.ended) return false; // left while a large group was being sent to
+      if (event.id <= this.joinedAfter) return false; // the member's own stream delivered it
       if (this.waiting) {
         this.waiting.push({ body, event });
         return false;
-      }
-      const overlap = this.overlap;
-      if (overlap) {
-        if (--overlap.left <= 0) this.overlap = undefined;
-        if (event.id <= overlap.watermark || overlap.ids.includes(event.envelope.id)) return false;
       }
       return this.send(body);
     }
@@ -594,27 +566,8 @@ export function createFanoutEngine(options: FanoutOptions) {
       for (const group of groups.values()) subscribers += group.members.size;
       return { groups: groups.size, subscribers };
     },
-    /** Shared pub/sub subscriptions: topics and the groups listening to them. */
-    hubStats: () => hub?.stats() ?? { topics: 0, listeners: 0 },
-    close: () => hub?.close(),
-  };
-}
-
-/** Catch-up through the event streams: a stream of the topic resumed after the id, handed over at once. */
-function catchUpThrough(streams: EventStreams): CatchUp {
-  return async (topic, afterId) => {
-    const stream = streams.subscribe({
-      streamKey: topic,
-      topics: [topic],
-      after: afterId > 0n ? encodeCursor(topic, afterId.toString()) : null,
-    }) as AsyncIterator<StreamEvent> & { ready?: Promise<void>; handoff?: () => StreamHandoff };
-    try {
-      await stream.ready;
-      if (!stream.handoff) return [];
-      return stream.handoff().events.map(({ cursor: _cursor, ...envelope }) => envelope as EventEnvelope);
-    } finally {
-      await stream.return?.();
-    }
+    /** The feeds' shared subscriptions: topics and their listeners (groups and private streams). */
+    hubStats: () => feeds?.stats() ?? { topics: 0, listeners: 0 },
   };
 }
 

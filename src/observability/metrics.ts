@@ -39,6 +39,17 @@ export interface Metrics {
   eventsDelivered: Counter<'kind'>;
   /** From the event's commit (envelope createdAt) to its hand-over to a live subscriber. */
   deliveryLatency: Histogram<'kind'>;
+  /** Events that reached a topic feed ahead of their predecessor: a gap, filled before anything after it. */
+  eventGaps: Counter<'kind'>;
+  /**
+   * From an event's commit to the moment this instance could deliver it in order, once per event and
+   * instance, by how it came: live (pub/sub), gap_fill or catch_up (read from the Event table).
+   */
+  eventLateness: Histogram<'path'>;
+  /** Events the outbox relay published because the instance that committed them did not. */
+  relayPublished: Counter;
+  /** Events this instance published from its own backlog once pub/sub took messages again. */
+  outboxCaughtUp: Counter;
   outboxBacklog: Gauge;
   outboxOldestAge: Gauge;
   redisUp: Gauge;
@@ -176,6 +187,29 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       help: 'Live events: from commit (event createdAt) to hand-over to the subscriber, by topic kind',
       labelNames: ['kind'] as const,
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    eventGaps: new Counter({
+      name: name('event_gaps_total'),
+      help: 'Events that reached this instance ahead of their predecessor on their topic (each gap is filled first)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    eventLateness: new Histogram({
+      name: name('event_lateness_seconds'),
+      help: 'From commit to in-order delivery on this instance, once per event, by path (live, gap_fill, catch_up)',
+      labelNames: ['path'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    relayPublished: new Counter({
+      name: name('outbox_relay_published_total'),
+      help: 'Events the outbox relay published because the instance that committed them did not',
+      registers,
+    }),
+    outboxCaughtUp: new Counter({
+      name: name('outbox_caught_up_total'),
+      help: 'Events this instance published from its backlog after pub/sub came back (without waiting for the relay)',
       registers,
     }),
     outboxBacklog: new Gauge({

@@ -7,6 +7,7 @@ import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
 import type { PubSub } from '../events/pubsub';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
+import type { FeedObserver } from '../events/topic-feeds';
 import { engineSubscriptionOf } from '../fanout/delivered-subscription';
 import type { Activity } from '../observability/activity';
 import { newId } from '../observability/ids';
@@ -50,6 +51,8 @@ export interface Instrumentation {
   authenticator(authenticator: Authenticator): Authenticator;
   pubsub(pubsub: PubSub): PubSub;
   streams<S extends EventStreams>(streams: S): S;
+  /** Gaps and lateness of the topic feeds (once per event and instance). */
+  feedObserver(): FeedObserver;
   /** Yoga/envelop plugin: operations, in-flight tracking, refusal while draining, subscriptions, logs. */
   yogaPlugin(gate: OperationGate, contextExtension?: Record<string, unknown>): Plugin;
 }
@@ -119,6 +122,11 @@ export function createInstrumentation(deps: {
     authenticator: (authenticator) => instrumentAuthenticator(authenticator, metrics),
     pubsub: (pubsub) => instrumentPubSub(pubsub, metrics, activity),
     streams: (streams) => instrumentStreams(streams, metrics, activity),
+    feedObserver: () => ({
+      gapDetected: (topic) => metrics.eventGaps.inc({ kind: topicKind(topic) }),
+      delivered: (event, path) =>
+        metrics.eventLateness.observe({ path }, Math.max(0, Date.now() - Date.parse(event.createdAt)) / 1000),
+    }),
     yogaPlugin: (gate, contextExtension) =>
       operationsPlugin({
         metrics,

@@ -15,10 +15,12 @@ import { createWebPages } from '../demo/web-pages';
 import { createServices, type Services } from '../domain/index';
 import { isCleanClose } from '../domain/presence';
 import { createPubSub } from '../events/create-pubsub';
+import { createEventLog } from '../events/event-log';
 import { createEventStreams } from '../events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
 import { createOutboxRelay } from '../events/relay';
 import { schedulePruning } from '../events/retention';
+import { createTopicFeeds } from '../events/topic-feeds';
 import type { CommitListener } from '../events/unit-of-work';
 import { createFanoutEngine, type FanoutEngine, type FanoutOptions } from '../fanout/engine';
 import { createLimits, type Limits } from '../limits/index';
@@ -98,16 +100,36 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }),
   );
   const commitListeners: CommitListener[] = [];
+  const publisher = createOutboxPublisher(pubsub, {
+    db,
+    logger,
+    onCaughtUp: (count) => metrics.outboxCaughtUp.inc(count),
+  });
   const uow = createUnitOfWork({
     db,
-    publisher: createOutboxPublisher(pubsub),
+    publisher,
     logger,
     onCommit: [(events) => commitListeners.forEach((listener) => void listener(events))],
   });
+  // One feed per topic and instance: events in order, gaps filled from the table (src/events/topic-feeds).
+  const eventLog = createEventLog(db);
+  const feeds = createTopicFeeds({
+    pubsub,
+    log: eventLog,
+    logger,
+    maxFillEvents: config.events.replayMaxEvents,
+    observer: instrument.feedObserver(),
+  });
   const streams = instrument.streams(
-    createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents }),
+    createEventStreams({ feeds, log: eventLog, logger, replayMaxEvents: config.events.replayMaxEvents }),
   );
-  const relay = createOutboxRelay({ db, pubsub, logger, intervalMs: config.events.relayIntervalMs });
+  const relay = createOutboxRelay({
+    db,
+    pubsub,
+    logger,
+    intervalMs: config.events.relayIntervalMs,
+    onRepublished: (count) => metrics.relayPublished.inc(count),
+  });
 
   // Domain and authentication.
   // Revocations: PostgreSQL is the source of truth, Redis (or this process) the fast path that reaches every instance.
@@ -229,8 +251,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ? undefined
       : createFanoutEngine({
           logger,
-          pubsub,
-          streams,
+          feeds,
           metrics: instrument.metrics,
           activity: instrument.activity,
           executionContext: (context) => resolverContextOf(context as GraphQLContext),
@@ -295,7 +316,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await services.stop();
     await relay.stop();
     stopPruning();
+    publisher.close();
     await relay.sweepOnce().catch(() => 0);
+    feeds.close();
     health.stop();
     await clusterStats.stop();
     await revocations.close();

@@ -226,6 +226,7 @@ describe('DashboardService on a real database', () => {
     kind: 'order.UPDATED',
     payload: {},
     createdAt: new Date().toISOString(),
+    prevId: null,
   });
   const downtownTouched = () => touched('acme-downtown');
 

@@ -24,12 +24,12 @@ afterAll(async () => {
   await database?.drop();
 });
 beforeEach(async () => {
-  await database.handle.exec('TRUNCATE "Event", "Tenant" CASCADE');
+  await database.handle.exec('TRUNCATE "Event", "EventTopicHead", "Tenant" CASCADE');
   pubsub = recording(createMemoryPubSub({ logger: silentLogger }));
   committed = [];
   uow = createUnitOfWork({
     db,
-    publisher: createOutboxPublisher(pubsub),
+    publisher: createOutboxPublisher(pubsub, { db, logger: silentLogger }),
     logger: silentLogger,
     onCommit: [(events) => committed.push([...events])],
   });
@@ -68,6 +68,7 @@ describe('unit of work', () => {
       kind: 'order.CREATED',
       payload: row.payload,
       createdAt: row.createdAt.toISOString(),
+      prevId: row.prevId?.toString() ?? null,
     }));
     expect(pubsub.published).toEqual(expected);
     expect(committed).toEqual([expected]);
@@ -120,7 +121,7 @@ describe('unit of work', () => {
   it('does not fail the mutation when a commit listener throws', async () => {
     const throwing = createUnitOfWork({
       db,
-      publisher: createOutboxPublisher(pubsub),
+      publisher: createOutboxPublisher(pubsub, { db, logger: silentLogger }),
       logger: silentLogger,
       onCommit: [
         () => {
@@ -170,14 +171,16 @@ describe('unit of work', () => {
     });
   }
 
-  async function waitingForAdvisoryLock(): Promise<boolean> {
+  async function advisoryLockWaiters(): Promise<number> {
     const [row] = await database.handle.query<{ waiting: number }>(
       `SELECT count(*)::int AS waiting FROM pg_locks
        WHERE locktype = 'advisory' AND NOT granted
          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
     );
-    return row?.waiting === 1;
+    return row?.waiting ?? 0;
   }
+
+  const waitingForAdvisoryLock = async () => (await advisoryLockWaiters()) === 1;
 
   it('serialises event writers of one tenant on an advisory lock held until commit', async () => {
     let blocked: Promise<void> | undefined;
@@ -205,5 +208,62 @@ describe('unit of work', () => {
     });
     await blocked;
     expect((await storedEvents()).map((row) => row.topic)).toEqual(['sys:notifications']);
+  });
+
+  it('chains each topic: every event names the previous one of its topic, even for writers that waited on the lock', async () => {
+    const other = 't:acme:store:acme-uptown:orders';
+    const writers: Array<Promise<void>> = [];
+    // Writers that queue on the tenant lock started their statement (and its snapshot) before the ones
+    // ahead of them committed: the chain must still name those.
+    await whileLockHeld(`SELECT pg_advisory_xact_lock(${0x45564e54}, hashtext('acme'))`, async () => {
+      for (let i = 0; i < 4; i++) {
+        writers.push(
+          uow.run(async (_tx, emit) => {
+            emit(order(i));
+            emit({ ...order(i), topic: other });
+            emit(order(i + 100));
+          }),
+        );
+      }
+      await eventually(async () => (await advisoryLockWaiters()) === 4);
+    });
+    await Promise.all(writers);
+
+    const rows = await storedEvents();
+    expect(rows).toHaveLength(12);
+    const previous = new Map<string, bigint | null>();
+    for (const row of rows) {
+      expect(row.prevId).toBe(previous.get(row.topic) ?? null);
+      previous.set(row.topic, row.id);
+    }
+    expect(pubsub.published.map((event) => event.prevId)).toEqual(
+      rows.map((row) => row.prevId?.toString() ?? null),
+    );
+  });
+});
+
+describe('publisher backlog', () => {
+  it('publishes what pub/sub refused as soon as it takes messages again, in commit order, before newer events', async () => {
+    pubsub.failing = true;
+    await uow.run(async (_tx, emit) => emit(order(1)));
+    await uow.run(async (_tx, emit) => {
+      emit(order(2));
+      emit(order(3));
+    });
+    expect(pubsub.published).toEqual([]);
+    pubsub.failing = false;
+    await uow.run(async (_tx, emit) => emit(order(4)));
+
+    expect(pubsub.published.map((event) => event.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
+    expect((await storedEvents()).every((row) => row.publishedAt !== null)).toBe(true);
+  });
+
+  it('does not wait for a new commit or the relay: it retries on its own once pub/sub is back', async () => {
+    pubsub.failing = true;
+    await uow.run(async (_tx, emit) => emit(order(1)));
+    pubsub.failing = false;
+
+    await eventually(() => pubsub.published.length === 1);
+    await eventually(async () => (await storedEvents()).every((row) => row.publishedAt !== null));
   });
 });

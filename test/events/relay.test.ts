@@ -22,18 +22,20 @@ afterAll(async () => {
   await database?.drop();
 });
 beforeEach(async () => {
-  await database.handle.exec('TRUNCATE "Event", "EventPruneMark"');
+  await database.handle.exec('TRUNCATE "Event", "EventPruneMark", "EventTopicHead"');
 });
 
 /** Commits n events while pub/sub is unreachable, as if the process died between commit and publish. */
 async function commitUnpublished(n: number): Promise<string[]> {
   const down = recording(createMemoryPubSub({ logger: silentLogger }));
   down.failing = true;
-  const uow = createUnitOfWork({ db, publisher: createOutboxPublisher(down), logger: silentLogger });
+  const publisher = createOutboxPublisher(down, { db, logger: silentLogger });
+  const uow = createUnitOfWork({ db, publisher, logger: silentLogger });
   await uow.run(async (_tx, emit) => {
     for (let i = 0; i < n; i++)
       emit({ tenantId: 'acme', topic: TOPIC, kind: 'order.CREATED', payload: { i } });
   });
+  publisher.close(); // the process "died": nothing of it retries
   const rows = await db.event.findMany({ where: { publishedAt: null }, orderBy: { id: 'asc' } });
   return rows.map((row) => row.id.toString());
 }

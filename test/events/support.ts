@@ -27,6 +27,7 @@ export function recording(inner: PubSub): RecordingPubSub {
     },
     subscribe: (topic, onMessage) => inner.subscribe(topic, onMessage),
     status: () => inner.status(),
+    canPublish: () => !wrapper.failing && inner.canPublish(),
     close: () => inner.close(),
     stats: () => inner.stats?.() ?? { topics: 0, handlers: 0 },
   };

@@ -10,8 +10,10 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
 import { filterMap, shareable } from '../../src/domain/stream-iterators';
+import type { EventLog } from '../../src/events/event-log';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { StreamEvent } from '../../src/events/streams';
+import { createTopicFeeds } from '../../src/events/topic-feeds';
 import { engineSubscriptionOf } from '../../src/fanout/delivered-subscription';
 import { createFanoutEngine, SlowConsumerCloseCode } from '../../src/fanout/engine';
 import { createLogger } from '../../src/observability/logger';
@@ -217,7 +219,13 @@ describe('fan-out engine with shared streams', () => {
     payload: { n: id, key },
     createdAt: new Date().toISOString(),
   });
-  type Handoff = { events: unknown[]; watermark: bigint; deliveredIds: Set<string> };
+  type Handoff = { events: unknown[]; watermark: bigint };
+  /** An empty Event table: these events carry no predecessor, so the feed never needs to read one. */
+  const emptyLog: EventLog = {
+    latestId: async () => 0n,
+    readTopics: async () => [],
+    replay: async () => ({ events: [], prunedThrough: null }),
+  };
 
   function sharedFixture(options: { coalesceMs?: number; handoff?: () => Handoff } = {}) {
     const pubsub = createMemoryPubSub({ logger: createLogger('silent') });
@@ -235,8 +243,7 @@ describe('fan-out engine with shared streams', () => {
           tick: {
             type: Tick,
             subscribe: () => {
-              const handoff =
-                options.handoff ?? (() => ({ events: [], watermark: 0n, deliveredIds: new Set() }));
+              const handoff = options.handoff ?? (() => ({ events: [], watermark: 0n }));
               const source = {
                 ...stream().iterator,
                 handoff: () => {
@@ -264,7 +271,9 @@ describe('fan-out engine with shared streams', () => {
         },
       }),
     });
-    const engine = createFanoutEngine({ logger: createLogger('silent'), pubsub, fields: ['tick'] });
+    const logger = createLogger('silent');
+    const feeds = createTopicFeeds({ pubsub, log: emptyLog, logger, maxFillEvents: 1000 });
+    const engine = createFanoutEngine({ logger, feeds, fields: ['tick'] });
     return { schema, engine, pubsub, selected, handedOff };
   }
 
@@ -306,7 +315,7 @@ describe('fan-out engine with shared streams', () => {
   it('delivers the handed-off backlog first, then live events, dropping what the stream already delivered', async () => {
     const backlog = [envelope(5), envelope(6)].map((e) => ({ ...e, cursor: `c${e.id}` }));
     const f = sharedFixture({
-      handoff: () => ({ events: backlog, watermark: 5n, deliveredIds: new Set(['6']) }),
+      handoff: () => ({ events: backlog, watermark: 6n }),
     });
     const a = await join(f, 'a');
     expect(a.ns()).toEqual([5, 6]);

@@ -104,6 +104,7 @@ describe('instrumented event streams', () => {
     kind: 'order.CREATED',
     payload: {},
     createdAt: createdAt.toISOString(),
+    prevId: null,
   });
 
   it('counts every delivered event but observes latency only for live ones', async () => {

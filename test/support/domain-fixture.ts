@@ -11,8 +11,10 @@ import type { ServiceDeps } from '../../src/domain/services';
 import { StoreService } from '../../src/domain/stores';
 import { TableService } from '../../src/domain/tables';
 import { createPubSub } from '../../src/events/create-pubsub';
+import { createEventLog } from '../../src/events/event-log';
 import { createEventStreams } from '../../src/events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
+import { createTopicFeeds } from '../../src/events/topic-feeds';
 import type { CommitListener } from '../../src/events/unit-of-work';
 import { createLogger } from '../../src/observability/logger';
 import { createTestDatabase, type TestDatabase, withAdmin } from './db';
@@ -64,7 +66,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
   const listeners: CommitListener[] = [];
   const uow = createUnitOfWork({
     db,
-    publisher: createOutboxPublisher(pubsub),
+    publisher: createOutboxPublisher(pubsub, { db, logger }),
     logger,
     onCommit: [
       (events) => {
@@ -72,7 +74,10 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
       },
     ],
   });
-  const streams = createEventStreams({ db, pubsub, logger, replayMaxEvents: config.events.replayMaxEvents });
+  const log = createEventLog(db);
+  const replayMaxEvents = config.events.replayMaxEvents;
+  const feeds = createTopicFeeds({ pubsub, log, logger, maxFillEvents: replayMaxEvents });
+  const streams = createEventStreams({ feeds, log, logger, replayMaxEvents });
   const deps: ServiceDeps = { db, uow, streams, pubsub, config, logger };
   const kds = new KdsService(deps, options.kds);
   const dashboard = new DashboardService(deps, options.dashboard);

@@ -1,0 +1,510 @@
+import { DomainError } from '../errors';
+import type { Logger } from '../observability/logger';
+import { encodeCursor } from './cursor';
+import type { EventLog } from './event-log';
+import type { PubSub } from './pubsub';
+import { tenantOfTopic } from './topics';
+import type { EventEnvelope } from './types';
+
+/**
+ * Topic feeds: the one place where an instance receives events, and where their order is kept.
+ *
+ * The rule. A topic's events are a chain: each names the previous event of its topic (`prevId`, written with
+ * it by the outbox). Each instance keeps ONE feed per topic (one pub/sub subscription, shared by every group
+ * and private stream of the topic) and the feed's position: the id through which it has delivered every
+ * event of the topic, in order. An event is delivered when its predecessor is at or below the position; an
+ * event at or below the position is a duplicate (the relay, a late fast path, a catch-up) and is dropped. An
+ * event that arrives ahead of its predecessor is held, for `gapHoldMs` at most (the predecessor is usually a
+ * few milliseconds behind, published by another instance), then the gap is filled from the Event table, which
+ * has every committed event: the feed never delivers what came after a gap before the gap. Redis losing
+ * messages (its subscriber connection dropped) is caught up the same way, from the position, as soon as the
+ * subscription is active again.
+ *
+ * A stream of several topics (notifications) is merged in id order: an event is released once every topic of
+ * the stream is known through its id, either by its own chain or by reading the quiet topics from the table
+ * (one query per tenant and instance, shared by every stream waiting on it). Ids order events within a tenant
+ * and against system events (src/events/outbox), so id order is the order to deliver them in, and a cursor,
+ * one id, is an exact position in such a stream.
+ *
+ * This is Centrifugo's offset-and-recovery model with the database as the history: the chain plays the role
+ * of contiguous offsets, the Event table the role of the history stream a subscriber recovers from, and since
+ * that history is durable, no epoch is needed to tell that it was lost.
+ */
+
+/** An event as a feed delivers it, with what every receiver would otherwise compute again. */
+export class FeedEvent {
+  readonly id: bigint;
+  private cursorKey?: string;
+  private cursorText?: string;
+
+  constructor(readonly envelope: EventEnvelope) {
+    this.id = BigInt(envelope.id);
+  }
+
+  /** The cursor of this event in a stream; cached for the last stream key (groups of a topic share it). */
+  cursor(streamKey: string): string {
+    if (this.cursorKey !== streamKey) {
+      this.cursorText = encodeCursor(streamKey, this.envelope.id);
+      this.cursorKey = streamKey;
+    }
+    return this.cursorText as string;
+  }
+}
+
+export interface FeedListener {
+  /** The events of the listened topics with an id above `startedAfter`, in id order, each once. */
+  onEvent(event: FeedEvent): void;
+  /** The feed can no longer vouch for what follows (too much missed, the table unreadable): end. */
+  onBroken(error: unknown): void;
+}
+
+export interface FeedSubscription {
+  /** Every event of the topics with an id above this reaches the listener; none at or below it does. */
+  readonly startedAfter: bigint;
+  /** Removes the listener (at once; a topic nobody listens to any more releases its subscription). */
+  stop(): void;
+}
+
+/** How a feed got an event it delivers: on pub/sub, or from the table to fill a gap or catch up. */
+export type FeedPath = 'live' | 'gap_fill' | 'catch_up';
+
+export interface FeedObserver {
+  /** An event arrived ahead of its predecessor. */
+  gapDetected(topic: string): void;
+  /** Delivered in order, `path` telling how: lateness is now minus the event's commit. */
+  delivered(event: EventEnvelope, path: FeedPath): void;
+}
+
+export interface TopicFeedsOptions {
+  pubsub: PubSub;
+  log: EventLog;
+  logger: Logger;
+  /** A gap or catch-up of more events than this ends the topic's listeners (they resume from a cursor). */
+  maxFillEvents: number;
+  /** How long an event ahead of its predecessor waits for it on pub/sub before the table fills the gap. */
+  gapHoldMs?: number;
+  observer?: FeedObserver;
+}
+
+export type TopicFeeds = ReturnType<typeof createTopicFeeds>;
+
+/** What a topic delivers to: a listener of that topic alone, or a stream merging it with others. */
+interface TopicReceiver {
+  deliver(event: FeedEvent): void;
+  /** The topic's position moved without an event (a read found nothing more): a merge may go on. */
+  advanced(): void;
+  broken(error: unknown): void;
+}
+
+interface ReadWanted {
+  through: bigint | 'end';
+  path: FeedPath;
+}
+
+interface Topic {
+  readonly name: string;
+  /** Tenant whose lock orders the topic's ids (null: system topics); reads are batched by it. */
+  readonly tenantId: string | null;
+  readonly receivers: Set<TopicReceiver>;
+  /** Listeners waiting for the feed to start (the topic is kept for them). */
+  joining: number;
+  /** Valid once started: every event at or below it was delivered (or predates the feed). */
+  position: bigint;
+  started: boolean;
+  released: boolean;
+  /** Resolves once subscribed and positioned. */
+  active: Promise<void>;
+  unsubscribe?: () => void;
+  /** Events that arrived ahead of their predecessor (or before the start), in id order. */
+  held: FeedEvent[];
+  holdTimer?: NodeJS.Timeout;
+}
+
+const READ_RETRY_MS = 500;
+const READ_ATTEMPTS = 5;
+
+export function createTopicFeeds(options: TopicFeedsOptions) {
+  const { pubsub, log, logger, observer } = options;
+  const gapHoldMs = options.gapHoldMs ?? 50;
+  const maxHeld = options.maxFillEvents;
+  const topics = new Map<string, Topic>();
+
+  // ---- receiving -------------------------------------------------------------------------------------
+
+  function onMessage(topic: Topic, message: unknown) {
+    const envelope = asEnvelope(message);
+    if (!envelope || envelope.topic !== topic.name) {
+      logger.warn({ topic: topic.name }, 'dropping a malformed event message');
+      return;
+    }
+    accept(topic, new FeedEvent(envelope));
+  }
+
+  function accept(topic: Topic, event: FeedEvent) {
+    if (topic.released) return;
+    if (topic.started && event.id <= topic.position) return; // delivered already, or before the start
+    if (topic.started && follows(event, topic.position)) {
+      advance(topic, event, 'live');
+      drainHeld(topic);
+      return;
+    }
+    hold(topic, event);
+  }
+
+  function follows(event: FeedEvent, position: bigint): boolean {
+    const prevId = event.envelope.prevId;
+    return prevId === null || prevId === undefined || BigInt(prevId) <= position;
+  }
+
+  function advance(topic: Topic, event: FeedEvent, path: FeedPath) {
+    topic.position = event.id;
+    observer?.delivered(event.envelope, path);
+    for (const receiver of topic.receivers) {
+      try {
+        receiver.deliver(event);
+      } catch (error) {
+        logger.error({ err: error, topic: topic.name }, 'event feed receiver failed');
+      }
+    }
+  }
+
+  function hold(topic: Topic, event: FeedEvent) {
+    const held = topic.held;
+    let at = held.length;
+    while (at > 0 && (held[at - 1] as FeedEvent).id > event.id) at--;
+    if (at > 0 && (held[at - 1] as FeedEvent).id === event.id) return;
+    held.splice(at, 0, event);
+    if (!topic.started) return;
+    if (held.length === 1) observer?.gapDetected(topic.name);
+    if (held.length > maxHeld) fillGap(topic);
+    else topic.holdTimer ??= setTimeout(() => fillGap(topic), gapHoldMs).unref();
+  }
+
+  /** Delivers held events that now follow the position; drops those at or below it. */
+  function drainHeld(topic: Topic) {
+    const held = topic.held;
+    while (held.length > 0) {
+      const next = held[0] as FeedEvent;
+      if (next.id <= topic.position) held.shift();
+      else if (follows(next, topic.position)) {
+        held.shift();
+        advance(topic, next, 'live');
+      } else break;
+    }
+    if (held.length === 0) {
+      clearTimeout(topic.holdTimer);
+      topic.holdTimer = undefined;
+    } else if (topic.started) topic.holdTimer ??= setTimeout(() => fillGap(topic), gapHoldMs).unref();
+  }
+
+  function fillGap(topic: Topic) {
+    clearTimeout(topic.holdTimer);
+    topic.holdTimer = undefined;
+    const last = topic.held.at(-1);
+    if (last && !topic.released) requestRead(topic, last.id, 'gap_fill');
+  }
+
+  // ---- reading the table -----------------------------------------------------------------------------
+
+  /** Reads wanted per tenant: each topic through an id or to the end ('end'), and why. */
+  const batches = new Map<string, { wanted: Map<Topic, ReadWanted>; running: boolean }>();
+
+  /**
+   * Asks for the topic to be read from its position through `through` (or to the end). Requests of one
+   * tenant made in the same turn share one query; one query per tenant runs at a time.
+   */
+  function requestRead(topic: Topic, through: bigint | 'end', path: FeedPath) {
+    const key = topic.tenantId ?? '';
+    let batch = batches.get(key);
+    if (!batch) {
+      batch = { wanted: new Map(), running: false };
+      batches.set(key, batch);
+    }
+    const current = batch.wanted.get(topic);
+    const further =
+      current === undefined || through === 'end' || (current.through !== 'end' && through > current.through);
+    if (further) batch.wanted.set(topic, { through, path: current?.path === 'catch_up' ? 'catch_up' : path });
+    if (!batch.running) {
+      batch.running = true;
+      setImmediate(() => void runReads(key));
+    }
+  }
+
+  async function runReads(key: string) {
+    const batch = batches.get(key);
+    if (!batch) return;
+    let failures = 0;
+    while (batch.wanted.size > 0) {
+      const wanted = new Map([...batch.wanted].filter(([topic]) => !topic.released && topic.started));
+      batch.wanted.clear();
+      if (wanted.size === 0) continue;
+      const requests = [...wanted.values()];
+      // One read through the furthest id asked: complete for every topic of the tenant (ids follow commits).
+      const through = requests.some((r) => r.through === 'end')
+        ? undefined
+        : requests.reduce((max, r) => ((r.through as bigint) > max ? (r.through as bigint) : max), 0n);
+      try {
+        const events = await log.readTopics(
+          [...wanted.keys()].map((topic) => ({ topic: topic.name, after: topic.position })),
+          { through, limit: options.maxFillEvents },
+        );
+        failures = 0;
+        applyRead(wanted, events, through);
+      } catch (error) {
+        failures++;
+        logger.warn({ err: error, attempt: failures }, 'reading events to fill a gap failed');
+        if (failures >= READ_ATTEMPTS) {
+          for (const topic of wanted.keys()) breakTopic(topic, unreadable());
+          failures = 0;
+          continue;
+        }
+        for (const [topic, request] of wanted) if (!batch.wanted.has(topic)) batch.wanted.set(topic, request);
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS).unref());
+      }
+    }
+    batch.running = false;
+    batches.delete(key);
+  }
+
+  /** Every event of these topics after their positions and through `through` (or to the end) was read. */
+  function applyRead(wanted: Map<Topic, ReadWanted>, events: EventEnvelope[], through: bigint | undefined) {
+    const read = [...wanted.keys()];
+    const counts = new Map<string, number>();
+    for (const event of events) counts.set(event.topic, (counts.get(event.topic) ?? 0) + 1);
+    const tooMany = new Set(read.filter((topic) => (counts.get(topic.name) ?? 0) > options.maxFillEvents));
+    for (const topic of tooMany) breakTopic(topic, tooManyMissed(options.maxFillEvents));
+    const byName = new Map(read.map((topic) => [topic.name, topic]));
+    for (const envelope of events) {
+      const topic = byName.get(envelope.topic);
+      if (!topic || tooMany.has(topic) || topic.released) continue;
+      const event = new FeedEvent(envelope);
+      if (event.id > topic.position) advance(topic, event, wanted.get(topic)?.path ?? 'gap_fill');
+    }
+    for (const topic of read) {
+      if (topic.released || tooMany.has(topic)) continue;
+      if (through !== undefined && through > topic.position) topic.position = through;
+      drainHeld(topic);
+      for (const receiver of topic.receivers) receiver.advanced();
+    }
+  }
+
+  /** Ends the topic's listeners; the topic goes on from the newest position known for later listeners. */
+  function breakTopic(topic: Topic, error: unknown) {
+    logger.warn({ topic: topic.name, err: error }, 'event feed cannot vouch for order; ending its listeners');
+    const last = topic.held.at(-1);
+    if (last && last.id > topic.position) topic.position = last.id;
+    topic.held.length = 0;
+    for (const receiver of [...topic.receivers]) receiver.broken(error);
+  }
+
+  // ---- topics and listeners --------------------------------------------------------------------------
+
+  function acquire(name: string): Topic {
+    let topic = topics.get(name);
+    if (!topic) {
+      const created: Topic = {
+        name,
+        tenantId: tenantOfTopic(name),
+        receivers: new Set(),
+        joining: 0,
+        position: 0n,
+        started: false,
+        released: false,
+        held: [],
+        active: Promise.resolve(),
+      };
+      created.active = start(created);
+      topics.set(name, created);
+      topic = created;
+    }
+    topic.joining++;
+    return topic;
+  }
+
+  async function start(topic: Topic) {
+    try {
+      const unsubscribe = await pubsub.subscribe(topic.name, (message) => onMessage(topic, message));
+      if (topic.released) {
+        unsubscribe();
+        return;
+      }
+      topic.unsubscribe = unsubscribe;
+      // After the subscription: anything committed later is published after it, so it arrives.
+      topic.position = await log.latestId(topic.tenantId);
+      topic.started = true;
+      drainHeld(topic);
+    } catch (error) {
+      release(topic);
+      throw error;
+    }
+  }
+
+  function releaseIfIdle(topic: Topic) {
+    if (topic.receivers.size === 0 && topic.joining === 0) release(topic);
+  }
+
+  function release(topic: Topic) {
+    if (topic.released) return;
+    topic.released = true;
+    if (topics.get(topic.name) === topic) topics.delete(topic.name);
+    clearTimeout(topic.holdTimer);
+    topic.held.length = 0;
+    topic.unsubscribe?.();
+  }
+
+  /**
+   * Listens to the topics (one tenant's, system topics allowed); resolves once every topic's feed is active,
+   * from which point the listener receives every event above `startedAfter`, in id order, once.
+   */
+  async function listen(names: readonly string[], listener: FeedListener): Promise<FeedSubscription> {
+    const joined = [...new Set(names)].map(acquire);
+    const results = await Promise.allSettled(joined.map((topic) => topic.active));
+    for (const topic of joined) topic.joining--;
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure) {
+      for (const topic of joined) releaseIfIdle(topic);
+      throw failure.reason;
+    }
+    const receiver: TopicReceiver & { startedAfter: bigint } =
+      joined.length === 1
+        ? single(listener, (joined[0] as Topic).position)
+        : new MergedStream(joined, listener);
+    for (const topic of joined) topic.receivers.add(receiver);
+    let stopped = false;
+    return {
+      startedAfter: receiver.startedAfter,
+      stop() {
+        if (stopped) return;
+        stopped = true;
+        for (const topic of joined) {
+          topic.receivers.delete(receiver);
+          releaseIfIdle(topic);
+        }
+      },
+    };
+  }
+
+  function single(listener: FeedListener, startedAfter: bigint): TopicReceiver & { startedAfter: bigint } {
+    return {
+      startedAfter,
+      deliver: (event) => listener.onEvent(event),
+      advanced: () => {},
+      broken: (error) => listener.onBroken(error),
+    };
+  }
+
+  /**
+   * Several topics in id order: events wait in `pending` until every topic is known through their id; quiet
+   * topics are read from the table through it.
+   */
+  class MergedStream implements TopicReceiver {
+    readonly startedAfter: bigint;
+    private delivered: bigint;
+    private readonly pending: FeedEvent[] = [];
+    private ended = false;
+
+    constructor(
+      private readonly merged: Topic[],
+      private readonly listener: FeedListener,
+    ) {
+      let newest = 0n;
+      for (const topic of merged) if (topic.position > newest) newest = topic.position;
+      this.startedAfter = newest;
+      this.delivered = newest;
+    }
+
+    deliver(event: FeedEvent) {
+      if (this.ended || event.id <= this.delivered) return;
+      const pending = this.pending;
+      let at = pending.length;
+      while (at > 0 && (pending[at - 1] as FeedEvent).id > event.id) at--;
+      pending.splice(at, 0, event);
+      this.release();
+    }
+
+    advanced() {
+      if (!this.ended) this.release();
+    }
+
+    broken(error: unknown) {
+      if (this.ended) return;
+      this.ended = true;
+      this.pending.length = 0;
+      this.listener.onBroken(error);
+    }
+
+    private release() {
+      while (this.pending.length > 0) {
+        const next = this.pending[0] as FeedEvent;
+        const behind = this.merged.filter((topic) => topic.position < next.id);
+        if (behind.length > 0) {
+          for (const topic of behind) requestRead(topic, next.id, 'gap_fill');
+          return;
+        }
+        this.pending.shift();
+        this.delivered = next.id;
+        this.listener.onEvent(next);
+        if (this.ended) return;
+      }
+    }
+  }
+
+  // Redis dropped what was published while this instance's subscriber connection was away: read it.
+  const stopCatchingUp = pubsub.onResubscribe?.(() => {
+    for (const topic of topics.values()) if (topic.started) requestRead(topic, 'end', 'catch_up');
+  });
+
+  return {
+    listen,
+    close() {
+      stopCatchingUp?.();
+      for (const topic of [...topics.values()]) release(topic);
+    },
+    /** Topics with a subscription and their receivers (for metrics and leak tests). */
+    stats() {
+      let listeners = 0;
+      for (const topic of topics.values()) listeners += topic.receivers.size;
+      return { topics: topics.size, listeners };
+    },
+  };
+}
+
+const tooManyMissed = (max: number) =>
+  new DomainError('SLOW_CONSUMER', 'Too many events missed; resume with the last cursor', {
+    reason: 'RESYNC_REQUIRED',
+    maxFillEvents: max,
+  });
+
+const unreadable = () =>
+  new DomainError('SLOW_CONSUMER', 'Events could not be read; resume with the last cursor', {
+    reason: 'RESYNC_REQUIRED',
+  });
+
+/** The message as an event envelope when it is a well-formed one (id, topic of its tenant...), else undefined. */
+export function asEnvelope(message: unknown): EventEnvelope | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as Partial<EventEnvelope>;
+  const valid =
+    typeof m.id === 'string' &&
+    EVENT_ID.test(m.id) &&
+    typeof m.topic === 'string' &&
+    typeof m.kind === 'string' &&
+    typeof m.createdAt === 'string' &&
+    (m.prevId === undefined ||
+      m.prevId === null ||
+      (typeof m.prevId === 'string' && EVENT_ID.test(m.prevId))) &&
+    (m.tenantId === null || typeof m.tenantId === 'string') &&
+    m.tenantId === tenantOfTopicOrNull(m.topic);
+  if (!valid) return undefined;
+  return m.prevId === undefined ? ({ ...m, prevId: null } as EventEnvelope) : (m as EventEnvelope);
+}
+
+const EVENT_ID = /^[1-9][0-9]{0,18}$/;
+
+function tenantOfTopicOrNull(topic: string): string | null | undefined {
+  try {
+    return tenantOfTopic(topic);
+  } catch {
+    return undefined;
+  }
+}
