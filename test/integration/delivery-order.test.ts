@@ -1,12 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor } from '../../src/events/cursor';
 import { topics } from '../../src/events/topics';
 import {
   createOrder,
-  eventually,
   freePort,
   ORDER_EVENTS,
   type OrderEvent,
@@ -16,7 +13,9 @@ import {
   scrape,
 } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { eventually } from '../support/eventually';
 import { startTestServer, TEST_JWT_SECRET, type TestServer, uniqueRedisPrefix } from '../support/server';
+import { startServerProcess } from '../support/server-process';
 import { type TcpGate, tcpGate } from '../support/tcp-gate';
 
 /**
@@ -252,37 +251,6 @@ describe('delivery order when Redis goes away and instances come back at differe
   }, 120_000);
 });
 
-/** `node --import tsx src/main.ts`: a real server process the test can SIGKILL; resolves once it listens. */
-async function serverProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      GRAPHIQL: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let port: number | undefined;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (!line.includes('expediter listening')) return;
-    port = (JSON.parse(line) as { port: number }).port;
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
-  const exited = once(child, 'exit');
-  await Promise.race([
-    eventually(() => port, 90_000),
-    exited.then(([code]) => {
-      throw new Error(`server process exited with ${code} before listening: ${stderr}`);
-    }),
-  ]);
-  return { child, url: `http://127.0.0.1:${port}`, exited };
-}
-
 describe('an instance killed between commit and publish', () => {
   let database: TestDatabase;
   let redis: ReturnType<typeof ownRedis>;
@@ -312,7 +280,12 @@ describe('an instance killed between commit and publish', () => {
       redisPrefix,
       env: { OUTBOX_RELAY_INTERVAL_MS: '200', ORDER_UPDATE_COALESCE_MS: '0' },
     });
-    const victimProcess = await serverProcess({
+    const victimProcess = await startServerProcess({
+      NODE_ENV: 'test',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      GRAPHIQL: 'false',
       DATABASE_URL: database.url,
       REDIS_URL: gate.url,
       REDIS_PREFIX: redisPrefix,
