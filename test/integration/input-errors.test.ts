@@ -142,20 +142,21 @@ describe('variables that do not fit their declared types', () => {
     );
   });
 
-  it('an HTTP request with wrong variables is a request error: 400 for graphql-response+json', async () => {
-    const response = await fetch(`${app.url}/graphql`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/graphql-response+json',
-        authorization: `Bearer ${manager}`,
-      },
-      body: JSON.stringify({ query: RESTOCK, variables: { itemId: item, quantity: 1.5 } }),
-    });
-    expect(response.status).toBe(400);
-    const body = (await response.json()) as { data?: unknown; errors: Array<{ extensions: unknown }> };
-    expect(body.data).toBeUndefined();
-    expect(body.errors[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+  it('an HTTP request with wrong variables is a request error: 400 for graphql-response+json, 200 for json', async () => {
+    for (const [accept, status] of [
+      ['application/graphql-response+json', 400],
+      ['application/json', 200],
+    ] as const) {
+      const response = await fetch(`${app.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${manager}` },
+        body: JSON.stringify({ query: RESTOCK, variables: { itemId: item, quantity: 1.5 } }),
+      });
+      expect(response.status, accept).toBe(status);
+      const body = (await response.json()) as { data?: unknown; errors: Array<{ extensions: unknown }> };
+      expect(body.data).toBeUndefined();
+      expect(body.errors[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT' });
+    }
   });
 
   it('takes no budget: after any number of refused calls, the whole budget is still there', async () => {
