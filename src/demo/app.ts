@@ -261,7 +261,9 @@ function pointOfSale(urql: Client, store: Store, money: Money, onPlaced: () => v
         input: {
           storeId,
           items,
-          ...(Number.isFinite(table) ? { channel: 'TABLE', tableNumber: table } : { channel: 'POS' }),
+          // Rung up at the till: a TABLE order (a guest's own) needs a party seated at the table first.
+          channel: 'POS',
+          ...(Number.isFinite(table) && { tableNumber: table }),
         },
       })
       .toPromise();

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { onTestFailed } from 'vitest';
 import { CreateOrderDocument, type CreateOrderInput } from '../../src/client/gql/graphql';
 import { httpRequest } from '../../src/client/http';
@@ -19,6 +19,27 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * How long a browser test waits for a condition. Generous on purpose: with both cores busy, GraphiQL's
+ * 5 MB bundle alone takes many seconds to load, and it still works.
+ */
+export const PATIENCE = { timeout: 60_000, interval: 100 };
+
+/** A fresh browser profile whose waits (navigation, locators) are as patient as PATIENCE. */
+export async function newContext(
+  browser: Browser,
+  viewport = { width: 1280, height: 800 },
+): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport });
+  context.setDefaultTimeout(PATIENCE.timeout);
+  context.setDefaultNavigationTimeout(PATIENCE.timeout);
+  return context;
+}
+
+export async function newPage(browser: Browser, viewport?: { width: number; height: number }): Promise<Page> {
+  return (await newContext(browser, viewport)).newPage();
+}
+
 /** When the running test fails, a screenshot of the page lands in test-artifacts/<name>-failed.png. */
 export function screenshotOnFailure(page: Page, name: string) {
   onTestFailed(async () => {
@@ -33,9 +54,10 @@ export function recordRequests(page: Page): string[] {
   return urls;
 }
 
+/** Rung up at the till for table 7 (a TABLE order would need a party seated there first). */
 export const BURGER: CreateOrderInput = {
   storeId: 'acme-downtown',
-  channel: 'TABLE',
+  channel: 'POS',
   tableNumber: 7,
   items: [{ productId: 'acme-downtown-burger', quantity: 2, notes: 'no onions' }],
 };
@@ -53,7 +75,7 @@ export async function placeOrderUntilShown(
   for (let attempt = 0; attempt < 20; attempt++) {
     const { createOrder } = await httpRequest(httpUrl, CreateOrderDocument, { input }, { token });
     const locator = shown(createOrder);
-    const appeared = await locator.waitFor({ timeout: 1000 }).then(
+    const appeared = await locator.waitFor({ timeout: 2000 }).then(
       () => true,
       () => false,
     );

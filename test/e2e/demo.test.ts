@@ -6,6 +6,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import {
   ARTIFACTS,
   launchChromium,
+  newPage,
+  PATIENCE,
   placeOrderUntilShown,
   recordRequests,
   screenshotOnFailure,
@@ -49,7 +51,7 @@ const metric = async (page: Page, name: string) =>
 
 describe('the /demo page in Chromium', () => {
   it('shows a table order on the kitchen display with its table and notes, money with its currency, and bumping removes it', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 800 } });
+    const page = await newPage(browser, { width: 1400, height: 800 });
     screenshotOnFailure(page, 'demo-kitchen');
     const requests = recordRequests(page);
     const token = await demoToken('acme-manager');
@@ -63,8 +65,8 @@ describe('the /demo page in Chromium', () => {
     await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 7');
     await expect(ticket.locator('li').allInnerTexts()).resolves.toEqual(['2 × Burger\nno onions']);
     await expect(ticket.locator('.notes').textContent()).resolves.toBe('no onions');
-    await expect.poll(() => metric(page, 'salesTodayCents')).toMatch(/^\$\d+\.\d\d$/);
-    await expect.poll(() => page.locator('#feed li').count()).toBeGreaterThan(0);
+    await expect.poll(() => metric(page, 'salesTodayCents'), PATIENCE).toMatch(/^\$\d+\.\d\d$/);
+    await expect.poll(() => page.locator('#feed li').count(), PATIENCE).toBeGreaterThan(0);
     expect(await page.locator('#feed li').first().textContent()).toMatch(/\$\d+\.\d\d$/);
     await page.screenshot({ path: `${ARTIFACTS}/demo.png`, fullPage: true });
 
@@ -73,10 +75,10 @@ describe('the /demo page in Chromium', () => {
     await expect(page.locator('#error').isHidden()).resolves.toBe(true);
     expect(requests.filter((url) => !url.startsWith(origin))).toEqual([]);
     await page.close();
-  }, 60_000);
+  }, 180_000);
 
   it('runs the whole loop without a terminal: sign in, order at the POS, kitchen ticket, bump, ready, complete, dashboard', async () => {
-    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const page = await newPage(browser, { width: 1400, height: 900 });
     screenshotOnFailure(page, 'demo-pos');
     await page.goto(`${origin}/demo`);
     await page.locator('#demo-user').selectOption('acme-manager');
@@ -90,6 +92,7 @@ describe('the /demo page in Chromium', () => {
       page
         .locator('#pos-orders li[data-order-number]')
         .evaluateAll((lines) => lines.map((line) => line.getAttribute('data-order-number')));
+    await page.locator('#pos-orders li').first().waitFor(); // the open orders have loaded
     const listed = new Set(await orderNumbers());
 
     // Order at the POS: one burger with a note, for table 5.
@@ -99,7 +102,7 @@ describe('the /demo page in Chromium', () => {
     await page.locator('#pos-table').fill('5');
     await page.getByRole('button', { name: 'Place order' }).click();
     await expect
-      .poll(async () => (await orderNumbers()).filter((number) => !listed.has(number)))
+      .poll(async () => (await orderNumbers()).filter((number) => !listed.has(number)), PATIENCE)
       .toHaveLength(1);
     const number = (await orderNumbers()).find((candidate) => !listed.has(candidate))!;
     const order = page.locator(`#pos-orders li[data-order-number="${number}"]`);
@@ -110,19 +113,19 @@ describe('the /demo page in Chromium', () => {
     await ticket.waitFor();
     await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 5');
     await expect(ticket.locator('.notes').textContent()).resolves.toBe('extra pickles');
-    await expect.poll(async () => Number(await metric(page, 'ordersToday'))).toBe(ordersBefore + 1);
-    await expect.poll(async () => Number(await metric(page, 'openOrders'))).toBe(openBefore + 1);
+    await expect.poll(async () => Number(await metric(page, 'ordersToday')), PATIENCE).toBe(ordersBefore + 1);
+    await expect.poll(async () => Number(await metric(page, 'openOrders')), PATIENCE).toBe(openBefore + 1);
     await page.screenshot({ path: `${ARTIFACTS}/demo-pos.png`, fullPage: true });
 
     // Bump: the last ticket of the order makes it READY; the POS completes it; the dashboard follows.
     await ticket.getByRole('button', { name: 'Bump' }).click();
     await ticket.waitFor({ state: 'detached' });
-    await expect.poll(() => order.getAttribute('data-status')).toBe('READY');
-    await expect.poll(() => metric(page, 'averageTicketSeconds')).toMatch(/^\d+:\d\d$/);
+    await expect.poll(() => order.getAttribute('data-status'), PATIENCE).toBe('READY');
+    await expect.poll(() => metric(page, 'averageTicketSeconds'), PATIENCE).toMatch(/^\d+:\d\d$/);
     await order.getByRole('button', { name: 'Complete' }).click();
     await order.waitFor({ state: 'detached' });
-    await expect.poll(async () => Number(await metric(page, 'openOrders'))).toBe(openBefore);
+    await expect.poll(async () => Number(await metric(page, 'openOrders')), PATIENCE).toBe(openBefore);
     await expect(page.locator('#error').isHidden()).resolves.toBe(true);
     await page.close();
-  }, 90_000);
+  }, 180_000);
 });

@@ -4,7 +4,14 @@ import { tokenForDemoUser } from '../../src/auth/tokens';
 import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
 import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
 import { createTestDatabase, type TestDatabase } from '../support/db';
-import { launchChromium, placeOrderUntilShown, recordRequests, screenshotOnFailure } from './chromium';
+import {
+  launchChromium,
+  newContext,
+  PATIENCE,
+  placeOrderUntilShown,
+  recordRequests,
+  screenshotOnFailure,
+} from './chromium';
 
 /**
  * GraphiQL as an integrator meets it (system Chromium): in development with the demo data, and in
@@ -50,14 +57,14 @@ async function demoToken(userId: string): Promise<string> {
 
 /** A fresh browser profile (nothing saved by GraphiQL) on GraphiQL, once its editors are up. */
 async function openGraphiQL(server: ExpediterTestServer, name: string, path = '/graphql') {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await newContext(browser);
   const page = await context.newPage();
   screenshotOnFailure(page, name);
   const requests = recordRequests(page);
   const sentFrames: string[] = [];
   page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => sentFrames.push(String(payload))));
   await page.goto(`${originOf(server)}${path}`);
-  await expect.poll(() => editorText(page, 'request-headers.json'), { timeout: 30_000 }).not.toBeNull();
+  await expect.poll(() => editorText(page, 'request-headers.json'), PATIENCE).not.toBeNull();
   return { context, page, requests, sentFrames };
 }
 
@@ -101,11 +108,11 @@ describe('GraphiQL in development, with the demo data', () => {
     await page.locator('#subscription-transport').selectOption('sse');
     await run(page);
     await expect
-      .poll(() => responseText(page))
+      .poll(() => responseText(page), PATIENCE)
       .toMatch(/^(?!.*WebSocket closed)(?=.*"UNAUTHENTICATED")(?=.*Pick a demo user and press)/s);
     expect(requests.filter((url) => !url.startsWith(originOf(development)))).toEqual([]);
     await close(context);
-  }, 60_000);
+  }, 180_000);
 
   it('signs in as a demo user, fills the Headers tab, and streams an order placed over HTTP', async () => {
     const { context, page, sentFrames } = await openGraphiQL(development, 'graphiql-sign-in');
@@ -113,7 +120,9 @@ describe('GraphiQL in development, with the demo data', () => {
     await page.locator('#demo-sign-in').click();
     await page.locator('#sign-in-status[data-state="signed-in"]').waitFor();
     expect(await page.locator('#sign-in-status').textContent()).toMatch(/^Signed in as acme-manager until /);
-    await expect.poll(() => editorText(page, 'request-headers.json')).toMatch(/"Authorization": "Bearer ey/);
+    await expect
+      .poll(() => editorText(page, 'request-headers.json'), PATIENCE)
+      .toMatch(/"Authorization": "Bearer ey/);
     const headers = JSON.parse((await editorText(page, 'request-headers.json'))!) as {
       Authorization: string;
     };
@@ -135,9 +144,11 @@ describe('GraphiQL in development, with the demo data', () => {
     // Signing out takes the token out of the Headers tab again.
     await run(page); // stops the subscription
     await page.locator('#demo-sign-out').click();
-    await expect.poll(() => editorText(page, 'request-headers.json')).not.toContain('Authorization');
+    await expect
+      .poll(() => editorText(page, 'request-headers.json'), PATIENCE)
+      .not.toContain('Authorization');
     await close(context);
-  }, 90_000);
+  }, 180_000);
 
   it("opens the examples for the signed-in user's store, runs them as is, and links to what is in the editors", async () => {
     const { context, page } = await openGraphiQL(development, 'graphiql-examples');
@@ -147,7 +158,7 @@ describe('GraphiQL in development, with the demo data', () => {
 
     await page.locator('#examples summary').click();
     await page.locator('a[data-example="PlaceOrder"]').click();
-    await expect.poll(() => editorText(page, 'operation.graphql')).toContain('mutation PlaceOrder');
+    await expect.poll(() => editorText(page, 'operation.graphql'), PATIENCE).toContain('mutation PlaceOrder');
     expect(JSON.parse((await editorText(page, 'variables.json'))!)).toMatchObject({
       input: { storeId: 'globex-central', tableNumber: 12 },
     });
@@ -179,7 +190,7 @@ describe('GraphiQL in development, with the demo data', () => {
         );
     });
     await expect
-      .poll(() => new URL(page.url()).searchParams.get('variables'))
+      .poll(() => new URL(page.url()).searchParams.get('variables'), PATIENCE)
       .toContain('globex-central-fries');
     const link = page.url();
     expect(new URL(link).searchParams.get('query')).toContain('mutation PlaceOrder');
@@ -194,13 +205,13 @@ describe('GraphiQL in development, with the demo data', () => {
     expect(await editorText(shared.page, 'operation.graphql')).toContain('mutation PlaceOrder');
     expect(await editorText(shared.page, 'variables.json')).toContain('globex-central-fries');
     await close(shared.context);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe('GraphiQL with a token pasted into the Headers tab', () => {
   it('sends it as the connection params of the subscription socket', async () => {
     const token = await demoToken('acme-manager');
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await newContext(browser);
     // What GraphiQL saves when someone types { "Authorization": "Bearer <token>" } into the Headers tab.
     await context.addInitScript(
       (saved) => localStorage.setItem('graphiql:headers', saved),
@@ -222,7 +233,7 @@ describe('GraphiQL with a token pasted into the Headers tab', () => {
       .find((message) => message.type === 'connection_init');
     expect(init.payload).toEqual({ authorization: `Bearer ${token}`, storeId: 'acme-downtown' });
     await context.close();
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
@@ -240,7 +251,7 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
 
     // With a token, the document text is what production refuses (trusted documents), readably too.
     const token = await tokenForDemoUser('acme-manager', { secret: 'a-real-production-secret' });
-    const signedIn = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const signedIn = await newContext(browser);
     await signedIn.addInitScript(
       (saved) => localStorage.setItem('graphiql:headers', saved),
       JSON.stringify({ Authorization: `Bearer ${token}` }),
@@ -249,10 +260,8 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
     screenshotOnFailure(page2, 'graphiql-production-trusted');
     await page2.goto(`${originOf(production)}/graphql`);
     await run(page2);
-    await expect
-      .poll(() => responseText(page2), { timeout: 30_000 })
-      .toContain('PERSISTED_QUERY_ID_REQUIRED');
+    await expect.poll(() => responseText(page2), PATIENCE).toContain('PERSISTED_QUERY_ID_REQUIRED');
     expect(await responseText(page2)).toContain('TRUSTED_DOCUMENTS=allow');
     await close(signedIn);
-  }, 90_000);
+  }, 180_000);
 });
