@@ -36,6 +36,14 @@ export function canWatchStation(principal: Principal, station: { id: string; sto
   return true;
 }
 
+/** Roles of the people who work in a store (everyone but customers and table guests). */
+export const STAFF_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
+
+/** A caller who works in the store: any staff role (a customer who also has one counts as staff). */
+export function isStaff(principal: Principal): boolean {
+  return hasAnyRole(principal, STAFF_ROLES);
+}
+
 /**
  * Customers see only their own orders; a table guest only the orders of its table's party (`guestSeating`,
  * the seating the domain resolved for it: none, nothing); every other role the orders of stores it may access.
@@ -49,8 +57,7 @@ export function canSeeOrder(
   if (isTableGuest(principal)) {
     return order.tableId === principal.table && guestSeating != null && order.seatingId === guestSeating;
   }
-  const staffRoles: Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
-  if (hasAnyRole(principal, staffRoles)) return true;
+  if (isStaff(principal)) return true;
   return principal.roles.includes('CUSTOMER') && order.customerId === principal.userId;
 }
 

@@ -1,4 +1,4 @@
-import { canAccessStore, hasAllStores, hasAnyRole, isPlatformAdmin } from '../auth/policy';
+import { canAccessStore, hasAllStores, hasAnyRole, isPlatformAdmin, isStaff } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
@@ -31,6 +31,8 @@ export interface NotificationView {
   targetUserId: string | null;
   targetRole: Role | null;
   targetStoreId: string | null;
+  /** STORE and TENANT: customers are addressed too (else staff roles only). */
+  includeCustomers: boolean;
   kind: string;
   severity: Severity;
   title: string;
@@ -86,6 +88,8 @@ interface NotificationInput {
   targetUserId?: string;
   targetRole?: Role;
   targetStoreId?: string;
+  /** STORE and TENANT only: address the customers of the store (tenant) too. */
+  includeCustomers?: boolean;
   kind: string;
   severity?: Severity;
   title: string;
@@ -122,6 +126,7 @@ function toView(row: NotificationRow, readAt: Date | null = null): NotificationV
     targetUserId: row.targetUserId,
     targetRole: row.targetRole,
     targetStoreId: row.targetStoreId,
+    includeCustomers: row.includeCustomers,
     kind: row.kind,
     severity: row.severity,
     title: row.title,
@@ -158,10 +163,17 @@ export function notificationTopic(n: {
 /** Whether the principal is in the notification's audience. */
 export function canSeeNotification(
   principal: Principal,
-  n: Pick<NotificationView, 'tenantId' | 'audience' | 'targetUserId' | 'targetRole' | 'targetStoreId'>,
+  n: Pick<
+    NotificationView,
+    'tenantId' | 'audience' | 'targetUserId' | 'targetRole' | 'targetStoreId' | 'includeCustomers'
+  >,
 ): boolean {
   if (n.audience === 'SYSTEM') return n.tenantId === null;
   if (n.tenantId !== principal.tenantId) return false;
+  // "Everyone working in the store" is its staff: customers only when the sender addressed them.
+  if ((n.audience === 'STORE' || n.audience === 'TENANT') && !n.includeCustomers && !isStaff(principal)) {
+    return false;
+  }
   switch (n.audience) {
     case 'USER':
       return n.targetUserId === principal.userId;
@@ -195,12 +207,13 @@ function visibleWhere(
   const inMyStores: Prisma.NotificationWhereInput = hasAllStores(principal)
     ? { targetStoreId: { not: null } }
     : { targetStoreId: { in: [...principal.stores] } };
+  const addressed: Prisma.NotificationWhereInput = isStaff(principal) ? {} : { includeCustomers: true };
   return {
     OR: [
       { audience: 'SYSTEM', tenantId: null },
-      { audience: 'TENANT', tenantId },
+      { audience: 'TENANT', tenantId, ...addressed },
       { audience: 'USER', tenantId, targetUserId: principal.userId },
-      { audience: 'STORE', tenantId, ...inMyStores },
+      { audience: 'STORE', tenantId, ...inMyStores, ...addressed },
       { audience: 'ROLE', tenantId, targetRole: { in: [...principal.roles] }, ...inMyStores },
     ],
     kind: { notIn: preferences.mutedKinds },
@@ -239,6 +252,9 @@ function audienceTargets(input: Omit<NotificationInput, 'kind' | 'title' | 'body
   check(needs.user, targetUserId, 'targetUserId');
   check(needs.role, targetRole, 'targetRole');
   check(needs.store, targetStoreId, 'targetStoreId');
+  if (input.includeCustomers && audience !== 'STORE' && audience !== 'TENANT') {
+    throw badInput(`${audience} notifications take no includeCustomers`, { field: 'includeCustomers' });
+  }
   if ((audience === 'SYSTEM') !== (input.tenantId === null)) {
     throw badInput('SYSTEM notifications, and only they, have no tenant', { field: 'audience' });
   }
@@ -246,6 +262,7 @@ function audienceTargets(input: Omit<NotificationInput, 'kind' | 'title' | 'body
     targetUserId: targetUserId ?? null,
     targetRole: targetRole ?? null,
     targetStoreId: targetStoreId ?? null,
+    includeCustomers: input.includeCustomers ?? false,
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { canAccessStore, canSeeOrder, hasAnyRole } from '../auth/policy';
+import { canAccessStore, canSeeOrder, hasAnyRole, isStaff } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
@@ -43,7 +43,6 @@ export const ORDER_LIMITS = {
 
 const ORDER_CREATORS: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'CUSTOMER'];
 const FRONT_OF_HOUSE: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
-const STAFF_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
 const CUSTOMER_CHANNELS: readonly OrderChannel[] = ['ONLINE', 'KIOSK'];
 
 export interface OrderItemInput {
@@ -131,7 +130,7 @@ function validateLine(item: OrderItemInput, index: number): ValidLine {
 
 /** Signed-in customers act for themselves only, whatever else their token says. */
 export function isCustomerOnly(principal: Principal): boolean {
-  return principal.roles.includes('CUSTOMER') && !hasAnyRole(principal, STAFF_ROLES);
+  return principal.roles.includes('CUSTOMER') && !isStaff(principal);
 }
 
 function requireRole(principal: Principal, roles: readonly Role[], action: string): void {

@@ -13,7 +13,7 @@ const SENDERS = ['MANAGER', 'ADMIN'] as const;
 
 const NotificationAudienceEnum = builder.enumType('NotificationAudience', {
   description:
-    'USER: one user. ROLE: a role in a store. STORE: everyone working in a store. TENANT: everyone in the tenant. SYSTEM: everyone.',
+    'USER: one user. ROLE: a role in a store. STORE: everyone working in a store. TENANT: everyone working in the tenant. SYSTEM: everyone. STORE and TENANT reach customers only with includeCustomers.',
   values: ['USER', 'ROLE', 'STORE', 'TENANT', 'SYSTEM'] as const,
 });
 
@@ -24,6 +24,9 @@ export const NotificationRef = builder.objectRef<NotificationView>('Notification
     targetUserId: t.exposeID('targetUserId', { nullable: true }),
     targetRole: t.field({ type: RoleEnum, nullable: true, resolve: (n) => n.targetRole }),
     targetStoreId: t.exposeID('targetStoreId', { nullable: true }),
+    includeCustomers: t.exposeBoolean('includeCustomers', {
+      description: 'STORE and TENANT: whether customers are addressed too (otherwise staff roles only).',
+    }),
     kind: t.exposeString('kind', {
       description: 'e.g. MESSAGE, ORDER_READY, ORDER_CANCELLED, OUT_OF_STOCK, STATION_OFFLINE.',
     }),
@@ -66,6 +69,10 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
     targetUserId: t.id({ description: 'USER only.' }),
     targetRole: t.field({ type: RoleEnum, description: 'ROLE only (with targetStoreId).' }),
     targetStoreId: t.id({ description: 'ROLE and STORE.' }),
+    includeCustomers: t.boolean({
+      description:
+        "STORE and TENANT only: reach the store's (tenant's) customers too. Default false: staff roles only (ADMIN, MANAGER, STAFF, KITCHEN).",
+    }),
     kind: t.string({
       description: `UPPER_SNAKE_CASE; defaults to MESSAGE. ${SYSTEM_NOTIFICATION_KINDS.join(', ')} are the system's own (FORBIDDEN).`,
     }),
@@ -131,6 +138,7 @@ builder.mutationFields((t) => ({
         targetUserId: input.targetUserId == null ? undefined : String(input.targetUserId),
         targetRole: input.targetRole ?? undefined,
         targetStoreId: input.targetStoreId == null ? undefined : String(input.targetStoreId),
+        includeCustomers: input.includeCustomers ?? undefined,
         kind: input.kind,
         severity: input.severity ?? undefined,
         title: input.title,

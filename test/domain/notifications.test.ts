@@ -74,15 +74,79 @@ describe('audiences', () => {
     expect(await titlesSeenBy(as('acme-kitchen', { stores: ['acme-uptown'] }))).toEqual([]);
   });
 
-  it('shows a TENANT notification to everyone in the tenant and a SYSTEM one to everyone', async () => {
+  it('shows a TENANT notification to everyone working in the tenant and a SYSTEM one to everyone', async () => {
     await f.notifications.sendNotification(manager, message({ title: 'Tenant news' }));
     await f.notifications.sendNotification(
       admin,
       message({ audience: 'SYSTEM', title: 'Maintenance tonight' }),
     );
     expect(await titlesSeenBy(staff)).toEqual(['Maintenance tonight', 'Tenant news']);
-    expect(await titlesSeenBy(as('acme-customer'))).toEqual(['Maintenance tonight', 'Tenant news']);
+    expect(await titlesSeenBy(as('acme-customer'))).toEqual(['Maintenance tonight']);
     expect(await titlesSeenBy(globexAdmin)).toEqual(['Maintenance tonight']);
+  });
+
+  it('shows STORE and TENANT notifications to customers only when the sender includes them', async () => {
+    const customer = as('acme-customer'); // CUSTOMER, acme-downtown
+    const customerWhoWorksThere = as('acme-customer', { roles: ['CUSTOMER', 'STAFF'] });
+    await f.notifications.sendNotification(
+      manager,
+      message({ audience: 'STORE', targetStoreId: 'acme-downtown', title: 'Staff: fridge' }),
+    );
+    await f.notifications.sendNotification(manager, message({ title: 'Staff: meeting' }));
+    await f.notifications.sendNotification(
+      manager,
+      message({
+        audience: 'STORE',
+        targetStoreId: 'acme-downtown',
+        includeCustomers: true,
+        title: 'All: closing early',
+      }),
+    );
+    await f.notifications.sendNotification(
+      manager,
+      message({ includeCustomers: true, title: 'All: new menu' }),
+    );
+    await f.notifications.sendNotification(
+      manager,
+      message({
+        audience: 'ROLE',
+        targetRole: 'CUSTOMER',
+        targetStoreId: 'acme-downtown',
+        title: 'Customers: happy hour',
+      }),
+    );
+
+    expect((await titlesSeenBy(customer)).sort()).toEqual([
+      'All: closing early',
+      'All: new menu',
+      'Customers: happy hour',
+    ]);
+    expect((await titlesSeenBy(staff)).sort()).toEqual([
+      'All: closing early',
+      'All: new menu',
+      'Staff: fridge',
+      'Staff: meeting',
+    ]);
+    expect(await titlesSeenBy(customerWhoWorksThere)).toHaveLength(5);
+    expect((await f.notifications.notifications(customer)).unreadCount).toBe(3);
+    expect(await f.notifications.markAllNotificationsRead(customer)).toBe(3);
+  });
+
+  it('takes includeCustomers for STORE and TENANT audiences only', async () => {
+    for (const input of [
+      message({ audience: 'USER', targetUserId: 'acme-customer', includeCustomers: true }),
+      message({
+        audience: 'ROLE',
+        targetRole: 'STAFF',
+        targetStoreId: 'acme-downtown',
+        includeCustomers: true,
+      }),
+    ]) {
+      await expect(f.notifications.sendNotification(manager, input)).rejects.toMatchObject({
+        code: 'BAD_USER_INPUT',
+        details: { field: 'includeCustomers' },
+      });
+    }
   });
 
   it('agrees with the visibility rule used for live events', () => {
@@ -92,7 +156,21 @@ describe('audiences', () => {
       targetUserId: null,
       targetRole: null,
       targetStoreId: 'acme-uptown',
+      includeCustomers: false,
     };
+    const downtownStore = { ...store, targetStoreId: 'acme-downtown' };
+    const customer = as('acme-customer');
+    expect(canSeeNotification(customer, downtownStore)).toBe(false);
+    expect(canSeeNotification(customer, { ...downtownStore, includeCustomers: true })).toBe(true);
+    expect(canSeeNotification(customer, { ...store, audience: 'TENANT', targetStoreId: null })).toBe(false);
+    expect(
+      canSeeNotification(customer, {
+        ...store,
+        audience: 'TENANT',
+        targetStoreId: null,
+        includeCustomers: true,
+      }),
+    ).toBe(true);
     expect(canSeeNotification(manager, store)).toBe(true);
     expect(canSeeNotification(staff, store)).toBe(false);
     expect(canSeeNotification(globexAdmin, { ...store, audience: 'TENANT', targetStoreId: null })).toBe(

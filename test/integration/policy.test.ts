@@ -3,10 +3,12 @@ import type { Role } from '../../src/auth/principal';
 import { signToken } from '../../src/auth/tokens';
 import { SYSTEM_NOTIFICATION_KINDS } from '../../src/domain/notifications';
 import { startTestServer, TEST_JWT_SECRET, type TestServer, tokensFor } from '../support/server';
+import { openSse } from '../support/sse';
 
 // What a restaurant operator expects of who may do what, over HTTP, where each of these was possible:
-// customers do not set priority, people cannot send the system's notification kinds, and managers end the
-// sessions of their own stores' staff and kitchen devices only.
+// customers do not set priority, "everyone in the store" means its staff unless the sender includes customers,
+// people cannot send the system's notification kinds, and managers end the sessions of their own stores' staff
+// and kitchen devices only.
 
 const CREATE_ORDER = /* GraphQL */ `
   mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id priority } }
@@ -65,6 +67,68 @@ describe('who may do what', () => {
         expect(result.errors).toBeUndefined();
         expect(result.data?.createOrder.priority).toBe(expected);
       }
+    });
+  });
+
+  describe('store and tenant notifications', () => {
+    const LIVE = 'subscription { notifications { notification { title includeCustomers } } }';
+    const HISTORY = '{ notifications(first: 100) { edges { node { title } } } }';
+    type Live = { notifications: { notification: { title: string; includeCustomers: boolean } } };
+    type History = { notifications: { edges: Array<{ node: { title: string } }> } };
+
+    const send = async (title: string, input: Record<string, unknown>) => {
+      const result = await app.gql(
+        SEND,
+        { input: { title, body: 'b', ...input } },
+        { token: tokens['acme-manager'] },
+      );
+      expect(result.errors).toBeUndefined();
+    };
+    const history = async (user: string) => {
+      const result = await app.gql<History>(HISTORY, {}, { token: tokens[user] });
+      return result
+        .data!.notifications.edges.map((edge) => edge.node.title)
+        .filter((t) => t.startsWith('9:'));
+    };
+
+    it('reach staff only, live and in history, unless the sender includes customers', async () => {
+      const socket = await app.connect(tokens['acme-customer']);
+      const overWs = socket.subscribe<Live>(LIVE);
+      const overSse = await openSse<Live>(app.url, LIVE, {}, { token: tokens['acme-customer'] });
+      const staffSocket = await app.connect(tokens['acme-staff']);
+      const staffLive = staffSocket.subscribe<Live>(LIVE);
+      // Subscriptions are live once a notification sent after them arrives.
+      await send('9: warm-up', { audience: 'ROLE', targetRole: 'STAFF', targetStoreId: 'acme-downtown' });
+      await send('9: hello customer', { audience: 'USER', targetUserId: 'acme-customer' });
+      expect((await staffLive.next()).data?.notifications.notification.title).toBe('9: warm-up');
+      for (const live of [overWs, overSse]) {
+        expect((await live.next()).data?.notifications.notification.title).toBe('9: hello customer');
+      }
+
+      await send('9: store staff', { audience: 'STORE', targetStoreId: 'acme-downtown' });
+      await send('9: tenant staff', { audience: 'TENANT' });
+      await send('9: store everyone', {
+        audience: 'STORE',
+        targetStoreId: 'acme-downtown',
+        includeCustomers: true,
+      });
+
+      for (const live of [overWs, overSse]) {
+        expect((await live.next()).data?.notifications.notification).toEqual({
+          title: '9: store everyone',
+          includeCustomers: true,
+        });
+      }
+      expect((await staffLive.take(3)).map((r) => r.data?.notifications.notification.title)).toEqual([
+        '9: store staff',
+        '9: tenant staff',
+        '9: store everyone',
+      ]);
+      expect(await history('acme-customer')).toEqual(['9: store everyone', '9: hello customer']);
+      expect((await history('acme-staff')).sort()).toEqual(
+        ['9: store everyone', '9: store staff', '9: tenant staff', '9: warm-up'].sort(),
+      );
+      await overSse.close();
     });
   });
 

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Notification" ADD COLUMN     "includeCustomers" BOOLEAN NOT NULL DEFAULT false;
