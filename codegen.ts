@@ -17,7 +17,7 @@ const config: CodegenConfig = {
       preset: 'client',
       presetConfig: { fragmentMasking: false, persistedDocuments: true },
       config: {
-        scalars: { DateTime: 'string', JSON: 'unknown' },
+        scalars: { DateTime: 'string', JSON: 'unknown', SafeInt: 'number' },
         enumsAsTypes: true,
         useTypeImports: true,
         skipTypename: true,

@@ -2,7 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
-import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 import { canAccessStore, hasAnyRole, isPlatformAdmin } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { GraphQLContext } from './context';
@@ -29,6 +29,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };
+    /** Integers past GraphQL's 32-bit Int, exact up to 2^53 - 1: sums of money. */
+    SafeInt: { Input: number; Output: number };
   };
   DefaultFieldNullability: false;
 }>({
@@ -61,6 +63,7 @@ export const builder = new SchemaBuilder<{
 
 builder.addScalarType('DateTime', DateTimeResolver);
 builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('SafeInt', SafeIntResolver);
 
 builder.queryType({});
 builder.mutationType({});

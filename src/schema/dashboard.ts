@@ -26,8 +26,10 @@ export const DashboardMetricsRef = builder.objectRef<DashboardMetricsView>('Dash
   description: "Today starts at midnight in the store's time zone. Money in integer minor units.",
   fields: (t) => ({
     storeId: t.exposeID('storeId', { nullable: true, description: 'null for tenant-wide metrics.' }),
-    salesTodayCents: t.exposeInt('salesTodayCents', {
-      description: "Total of today's orders, cancelled ones excluded.",
+    salesTodayCents: t.expose('salesTodayCents', {
+      type: 'SafeInt',
+      description:
+        "Total of today's orders, cancelled ones excluded. SafeInt: a day's sales pass the 32 bits of Int.",
     }),
     ordersToday: t.exposeInt('ordersToday', { description: "Today's orders, cancelled ones excluded." }),
     openOrders: t.exposeInt('openOrders', { description: 'Orders not yet completed or cancelled.' }),

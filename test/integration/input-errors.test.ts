@@ -697,6 +697,20 @@ describe('integers within what the columns hold', () => {
       { token: manager },
     );
     expect(fits.data?.createOrder.totalCents).toBe(2_100_000_000);
+
+    // A day's sales pass the 32 bits of Int: the dashboard still answers, over HTTP and WebSocket.
+    const again = await app.gql(ORDER, { productId, quantity: 21 }, { token: manager });
+    expect(again.errors).toBeUndefined();
+    const DASHBOARD = '{ dashboard(storeId: "acme-uptown") { salesTodayCents } }';
+    for (const dashboard of [
+      await app.gql(DASHBOARD, undefined, { token: manager }),
+      await overWs(DASHBOARD),
+    ]) {
+      expect(dashboard.errors).toBeUndefined();
+      expect(
+        (dashboard.data as { dashboard: { salesTodayCents: number } }).dashboard.salesTodayCents,
+      ).toBeGreaterThanOrEqual(4_200_000_000);
+    }
   });
 });
 
