@@ -113,7 +113,7 @@ async function watch(app: TestServer, token: string): Promise<Changes> {
   return changes;
 }
 
-describe('presence across two instances sharing Redis', () => {
+describe('presence across two instances sharing Redis', { timeout: 60_000 }, () => {
   let database: TestDatabase;
   let a: TestServer;
   let b: TestServer;
@@ -475,7 +475,7 @@ describe('presence across two instances sharing Redis', () => {
   }
 });
 
-describe('presence on one instance without Redis (degraded mode)', () => {
+describe('presence on one instance without Redis (degraded mode)', { timeout: 60_000 }, () => {
   let app: TestServer;
   let tokens: Record<string, string>;
 
