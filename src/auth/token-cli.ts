@@ -2,10 +2,12 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
-import { demoUsers } from '../db/demo-data';
-import { DemoTokenError, tokenForDemoUser } from './tokens';
+import { demoUsers, findDemoTable } from '../db/demo-data';
+import { DemoTokenError, signTableToken, TABLE_TOKEN_LIFETIME_SECONDS, tokenForDemoUser } from './tokens';
 
-const USAGE = 'Usage: npm run -s token -- <demo-user> [--expires 8h] [--store <store-id>]';
+const USAGE =
+  'Usage: npm run -s token -- <demo-user> [--expires 8h] [--store <store-id>]\n' +
+  '       npm run -s token -- --table <table-id> [--expires 4h]   (a guest token at a dining table)';
 
 export interface CommandResult {
   exitCode: 0 | 1;
@@ -15,8 +17,9 @@ export interface CommandResult {
 }
 
 /**
- * Signs a token for a demo user with the configured secret, issuer and audience. Reads no database:
- * the demo users are constants, and the embedded PGlite may be locked by a running server.
+ * Signs a token for a demo user, or a guest token for a demo table (`--table acme-downtown-12`), with the
+ * configured secret, issuer and audience. Reads no database: the demo users and tables are constants, and the
+ * embedded PGlite may be locked by a running server.
  */
 export async function tokenCommand(
   args: string[],
@@ -29,8 +32,13 @@ export async function tokenCommand(
   } catch (error) {
     return failure(`${(error as Error).message}\n${USAGE}`);
   }
-  const { userId, expires, store } = parsed;
-  if (!userId) return failure(`${USAGE}\n\n${demoUserList()}`);
+  const { userId, expires, store, table } = parsed;
+  if (table !== undefined && (userId || store))
+    return failure(`--table signs a guest token: no user, no --store\n${USAGE}`);
+  if (!userId && table === undefined) return failure(`${USAGE}\n\n${demoUserList()}`);
+  const demoTable = table === undefined ? undefined : findDemoTable(table);
+  if (table !== undefined && !demoTable)
+    return failure(`Unknown demo table: ${table} (e.g. acme-downtown-12)`);
 
   let jwt: ReturnType<typeof loadConfig>['jwt'];
   try {
@@ -44,14 +52,12 @@ export async function tokenCommand(
       'Signing needs JWT_SECRET (HS256). With JWKS_URL/JWKS_FILE, tokens come from your identity provider.',
     );
   }
+  const signing = { secret: jwt.secret, issuer: jwt.issuer, audience: jwt.audience };
   try {
-    const token = await tokenForDemoUser(userId, {
-      secret: jwt.secret,
-      issuer: jwt.issuer,
-      audience: jwt.audience,
-      expiresIn: expires,
-      storeId: store,
-    });
+    const token = demoTable
+      ? (await signTableToken(demoTable, { ...signing, expiresIn: expires ?? TABLE_TOKEN_LIFETIME_SECONDS }))
+          .token
+      : await tokenForDemoUser(userId as string, { ...signing, expiresIn: expires ?? '8h', storeId: store });
     return { exitCode: 0, stdout: `${token}\n`, stderr: '' };
   } catch (error) {
     if (error instanceof DemoTokenError) return failure(`${error.message}\n\n${demoUserList()}`);
@@ -64,10 +70,10 @@ function parseCommandLine(args: string[]) {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { expires: { type: 'string', default: '8h' }, store: { type: 'string' } },
+    options: { expires: { type: 'string' }, store: { type: 'string' }, table: { type: 'string' } },
   });
   if (positionals.length > 1) throw new Error(`Expected one demo user, got: ${positionals.join(' ')}`);
-  return { userId: positionals[0], expires: values.expires, store: values.store };
+  return { userId: positionals[0], expires: values.expires, store: values.store, table: values.table };
 }
 
 function demoUserList(): string {

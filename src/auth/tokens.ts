@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { type DemoUser, demoData, findDemoUser } from '../db/demo-data';
+import { guestUserId } from '../db/guests';
 import type { Role } from './principal';
 
 export interface TokenClaimsInput {
@@ -10,6 +11,8 @@ export interface TokenClaimsInput {
   /** Store ids, or '*' / ['*'] for every store of the tenant. */
   stores: readonly string[] | '*';
   stations?: readonly string[];
+  /** A guest token's dining table (signTableToken). */
+  table?: string;
   /** Default: a random UUID. */
   jti?: string;
   /** Seconds, or a jose time span such as '8h' (default '1h'). */
@@ -32,6 +35,7 @@ export async function signToken(claims: TokenClaimsInput, opts: SigningOptions):
     roles: [...claims.roles],
     stores,
     ...(claims.stations && claims.stations.length > 0 && { stations: [...claims.stations] }),
+    ...(claims.table !== undefined && { table: claims.table }),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
@@ -84,4 +88,29 @@ function demoUserMayUseStore(user: DemoUser, storeId: string): boolean {
   const store = demoData.stores.find((candidate) => candidate.id === storeId);
   if (!store || store.tenantId !== user.tenantId) return false;
   return user.storeIds.includes('*') || user.storeIds.includes(storeId);
+}
+
+/** How long a guest token at a table lasts at most: a long dinner. Seating the next party ends it sooner. */
+export const TABLE_TOKEN_LIFETIME_SECONDS = 4 * 3600;
+
+/**
+ * A guest token for a dining table (a QR code on the table): role CUSTOMER in the table's store, claim `table`,
+ * user id `guest:<tableId>`. It orders at that table and follows that table's orders, nothing else.
+ */
+export async function signTableToken(
+  table: { id: string; tenantId: string; storeId: string },
+  opts: SigningOptions & { expiresIn?: string | number },
+): Promise<{ token: string; expiresAt: Date }> {
+  const token = await signToken(
+    {
+      sub: guestUserId(table.id),
+      tid: table.tenantId,
+      roles: ['CUSTOMER'],
+      stores: [table.storeId],
+      table: table.id,
+      expiresIn: opts.expiresIn ?? TABLE_TOKEN_LIFETIME_SECONDS,
+    },
+    opts,
+  );
+  return { token, expiresAt: new Date((decodeJwt(token).exp as number) * 1000) };
 }

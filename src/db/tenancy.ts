@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import { guestTokensOfTableRevokedBefore, tableOfGuest } from './guests';
 import { remembered } from './remembered';
 import type { Db } from './types';
 
@@ -44,9 +45,13 @@ export function createTenancyLookups(db: Db) {
     }),
     /**
      * `User.sessionsRevokedAt`, the source of truth of revokeSessions, in seconds since epoch (tokens issued at
-     * or before it are refused); undefined when never revoked. Remembered for REVOCATION_RECHECK_MS.
+     * or before it are refused); undefined when never revoked. For a table's guests, the start of the table's
+     * last seating. Remembered for REVOCATION_RECHECK_MS.
      */
     sessionsRevokedBefore: remembered(REVOCATION_RECHECK_MS, async (tenantId: string, userId: string) => {
+      // A table's guests: their tokens end when the next party is seated (src/db/guests.ts).
+      const tableId = tableOfGuest(userId);
+      if (tableId !== undefined) return guestTokensOfTableRevokedBefore(db, tenantId, tableId);
       const user = (await usersById.load(userId)).find((row) => row.tenantId === tenantId);
       return user?.sessionsRevokedAt ? Math.floor(user.sessionsRevokedAt.getTime() / 1000) : undefined;
     }),

@@ -50,7 +50,7 @@ export function createServices(
     stores: new StoreService(deps),
     orders: new OrderService(deps, { updateCoalesceMs: windows.orderUpdateCoalesceMs }),
     menu: new MenuService(deps),
-    tables: new TableService(deps),
+    tables: new TableService(deps, { revocations: infrastructure.revocations }),
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),

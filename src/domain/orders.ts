@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { canAccessStore, canSeeOrder, hasAnyRole, isStaff } from '../auth/policy';
+import { canAccessStore, canSeeOrder, hasAnyRole, isStaff, isTableGuest } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
-import { topics } from '../events/topics';
 import { Prisma } from '../generated/prisma/client';
 import type { OrderChannel, OrderStatus, Severity, StationKind } from '../generated/prisma/enums';
 import { INT_COLUMN_MAX } from './column-ranges';
@@ -28,6 +27,13 @@ import { assertTransition } from './order-status';
 import type { ServiceDeps } from './services';
 import { requireStore, type StoreView } from './stores';
 import { coalesce, filterMap, shareable, whenReady } from './stream-iterators';
+import {
+  assertGuestParty,
+  guestSeatingOf,
+  orderAtGuestTable,
+  orderStreamOf,
+  requireGuestTable,
+} from './table-guests';
 import { followOrderAtTable, tableForNewOrder } from './table-records';
 import { fitsCharacters } from './text';
 
@@ -140,7 +146,9 @@ function requireRole(principal: Principal, roles: readonly Role[], action: strin
 /** The order if the caller may see it; another tenant's or another customer's order does not exist. */
 export async function requireVisibleOrder(db: Db | Tx, principal: Principal, orderId: string) {
   const order = await db.order.findFirst({ where: { id: orderId, tenantId: principal.tenantId } });
-  if (!order || !canSeeOrder(principal, order)) throw notFound('Order', orderId);
+  if (!order || !canSeeOrder(principal, order, await guestSeatingOf(db, principal))) {
+    throw notFound('Order', orderId);
+  }
   return order;
 }
 
@@ -167,9 +175,11 @@ export class OrderService {
 
   async createOrder(principal: Principal, input: CreateOrderInput): Promise<OrderView> {
     requireRole(principal, ORDER_CREATORS, 'create orders');
+    const guest = isTableGuest(principal) ? await requireGuestTable(this.deps.db, principal) : null;
+    if (guest) input = orderAtGuestTable(guest, input);
     const lines = validateOrderInput(input);
     const customerOnly = isCustomerOnly(principal);
-    if (customerOnly && !CUSTOMER_CHANNELS.includes(input.channel)) {
+    if (customerOnly && !guest && !CUSTOMER_CHANNELS.includes(input.channel)) {
       throw badInput(`Customers order through ${CUSTOMER_CHANNELS.join(' or ')}`, { field: 'channel' });
     }
     // A customer's HIGH or URGENT would ring as RUSH in the kitchen: priority is the staff's call.
@@ -187,10 +197,14 @@ export class OrderService {
               tableNumber: input.tableNumber as number,
             })
           : null;
+      if (guest && table) assertGuestParty(guest, table);
       const products = await loadOrderableProducts(tx, tenantId, store.id, lines);
-      const customerId = customerOnly
-        ? principal.userId
-        : await this.checkedCustomer(tx, tenantId, input.customerId);
+      // A guest's order is the table's, not a customer account's.
+      const customerId = guest
+        ? null
+        : customerOnly
+          ? principal.userId
+          : await this.checkedCustomer(tx, tenantId, input.customerId);
       const { order, tickets } = draftOrder({
         tenantId,
         store,
@@ -296,7 +310,11 @@ export class OrderService {
     }
     const where: Prisma.OrderWhereInput = { tenantId: principal.tenantId, storeId: store.id };
     if (query.status) where.status = query.status;
-    if (isCustomerOnly(principal)) where.customerId = principal.userId;
+    const guestSeating = await guestSeatingOf(this.deps.db, principal);
+    if (isTableGuest(principal)) {
+      where.tableId = principal.table;
+      where.seatingId = guestSeating ?? { in: [] };
+    } else if (isCustomerOnly(principal)) where.customerId = principal.userId;
     if (query.after) where.number = { lt: decodeCursor(query.after) };
     const rows = await this.deps.db.order.findMany({
       where,
@@ -327,13 +345,13 @@ export class OrderService {
     after?: string | null,
   ): Promise<AsyncIterableIterator<OrderStreamEvent>> {
     const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
-    const topic = topics.storeOrders(principal.tenantId, store.id);
+    const { topic, streamKey, guestSeating } = await orderStreamOf(this.deps.db, principal, store.id);
     const source = await whenReady(
-      this.deps.streams.subscribe<OrderEventPayload>({ streamKey: topic, topics: [topic], after }),
+      this.deps.streams.subscribe<OrderEventPayload>({ streamKey, topics: [topic], after }),
     );
     const select = (event: StreamEvent<OrderEventPayload>): OrderStreamEvent | undefined => {
       if (event.tenantId !== principal.tenantId || !event.kind.startsWith('order.')) return undefined;
-      if (!canSeeOrder(principal, event.payload.order)) return undefined;
+      if (!canSeeOrder(principal, event.payload.order, guestSeating)) return undefined;
       return { ...event.payload, cursor: event.cursor };
     };
     const coalescing = {
@@ -342,7 +360,7 @@ export class OrderService {
     };
     // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
     return shareable(coalesce(filterMap(source, select), coalescing), {
-      streamKey: topic,
+      streamKey,
       topics: [topic],
       source,
       select,

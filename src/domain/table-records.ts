@@ -59,8 +59,9 @@ export async function toTableViews(tx: Tx, tables: readonly DiningTable[]): Prom
     number: table.number,
     seats: table.seats,
     status: table.status,
-    partySize: table.partySize,
-    seatedAt: table.seatedAt?.toISOString() ?? null,
+    // Kept in the row for the last party; shown while it is at the table.
+    partySize: hasParty(table) ? table.partySize : null,
+    seatedAt: hasParty(table) ? (table.seatedAt?.toISOString() ?? null) : null,
     seatingId: table.seatingId,
     openOrders: hasParty(table)
       ? orders

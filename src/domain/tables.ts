@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { canAccessStore, canWorkTables, FLOOR_STAFF, hasAnyRole } from '../auth/policy';
 import type { Principal } from '../auth/principal';
+import type { RevocationStore } from '../auth/revocation';
+import { signTableToken } from '../auth/tokens';
+import { guestTokensRevokedBefore, guestUserId } from '../db/guests';
 import type { Tx } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
@@ -16,7 +19,7 @@ import {
   type TableView,
   toTableViews,
 } from './table-records';
-import { assertManualTransition, canSeat, tableConflict } from './table-status';
+import { assertManualTransition, canSeat, isOccupied, tableConflict } from './table-status';
 
 /**
  * The dining room of a store for the floor staff: seating parties, the statuses they set by hand, and a live
@@ -33,8 +36,22 @@ function requireFloorStaff(principal: Principal): void {
     throw forbidden('Only floor staff, managers and admins work the tables');
 }
 
+export interface TableToken {
+  token: string;
+  tableId: string;
+  expiresAt: string;
+}
+
+export interface TableServiceOptions {
+  /** Where seating a party ends the previous party's guest tokens, on every instance and transport. */
+  revocations?: Pick<RevocationStore, 'revokeUser'>;
+}
+
 export class TableService {
-  constructor(private readonly deps: ServiceDeps) {}
+  constructor(
+    private readonly deps: ServiceDeps,
+    private readonly options: TableServiceOptions = {},
+  ) {}
 
   /** The store's tables by number, each with the open orders of the party at it. */
   async tables(principal: Principal, storeId: string): Promise<TableView[]> {
@@ -53,7 +70,7 @@ export class TableService {
    */
   async seatTable(principal: Principal, tableId: string, partySize: number): Promise<TableView> {
     requireFloorStaff(principal);
-    return this.deps.uow.run(async (tx, emit) => {
+    const seated = await this.deps.uow.run(async (tx, emit) => {
       const table = await this.lockOwnTable(tx, principal, tableId);
       if (!Number.isInteger(partySize) || partySize < 1 || partySize > table.seats) {
         throw badInput(`partySize must be from 1 to the table's ${table.seats} seats`, {
@@ -73,8 +90,45 @@ export class TableService {
         previousStatus: table.status,
         at,
       });
-      return view as TableView;
+      return { view: view as TableView, at };
     });
+    await this.endEarlierGuests(principal.tenantId, tableId, seated.at);
+    return seated.view;
+  }
+
+  /**
+   * A guest token for the party at the table (a QR code on it): orders at this table and follows its orders
+   * until the next party is seated or it expires. Only for a table with a party (CONFLICT otherwise).
+   */
+  async issueTableToken(principal: Principal, tableId: string): Promise<TableToken> {
+    requireFloorStaff(principal);
+    const table = await this.deps.db.diningTable.findFirst({
+      where: { id: tableId, tenantId: principal.tenantId },
+    });
+    if (!table) throw notFound('Table', tableId);
+    if (!canWorkTables(principal, table.storeId)) throw forbidden(`No access to table ${tableId}`);
+    if (!isOccupied(table.status)) throw tableConflict(table, 'seat a party before issuing its token');
+    const { secret, issuer, audience } = this.deps.config.jwt;
+    if (!secret) {
+      throw forbidden(
+        'This server signs no tokens (JWKS mode): issue guest tokens from your identity provider',
+      );
+    }
+    const { token, expiresAt } = await signTableToken(table, { secret, issuer, audience });
+    return { token, tableId: table.id, expiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * Guest tokens issued before this seating's second belong to earlier parties: refused from now on, and their
+   * live sessions closed on every instance (the table row stays the source of truth if this fails).
+   */
+  private async endEarlierGuests(tenantId: string, tableId: string, seatedAt: Date): Promise<void> {
+    const before = guestTokensRevokedBefore(seatedAt) as number;
+    try {
+      await this.options.revocations?.revokeUser(tenantId, guestUserId(tableId), before);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, tableId }, 'could not broadcast the end of earlier guest tokens');
+    }
   }
 
   /**
@@ -87,11 +141,8 @@ export class TableService {
       const table = await this.lockOwnTable(tx, principal, tableId);
       if (table.status === status) return (await toTableViews(tx, [table]))[0] as TableView;
       assertManualTransition(table, status);
-      const partyGone = status === 'FREE' || status === 'RESERVED';
-      const row = await tx.diningTable.update({
-        where: { id: table.id },
-        data: { status, ...(partyGone && { partySize: null, seatedAt: null }) },
-      });
+      // partySize, seatedAt and seatingId stay: they describe the last party (its guests, their tokens' end).
+      const row = await tx.diningTable.update({ where: { id: table.id }, data: { status } });
       const [view] = await toTableViews(tx, [row]);
       emitTableEvent(emit, principal.tenantId, {
         kind: 'STATUS_CHANGED',

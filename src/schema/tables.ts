@@ -1,7 +1,7 @@
 import { FLOOR_STAFF } from '../auth/policy';
 import { TABLE_EVENT_KINDS, type TableView } from '../domain/table-records';
 import { TABLE_STATUSES } from '../domain/table-status';
-import type { TableStreamEvent } from '../domain/tables';
+import type { TableStreamEvent, TableToken } from '../domain/tables';
 import { badInput } from '../errors';
 import { builder } from './builder';
 import { OrderRef } from './orders';
@@ -51,6 +51,18 @@ export const TableEventRef = builder.objectRef<TableStreamEvent>('TableEvent').i
   }),
 });
 
+const TableTokenRef = builder.objectRef<TableToken>('TableToken').implement({
+  description:
+    'A guest token for the party at a table (put it in a QR code): role CUSTOMER, claim `table`. It places TABLE orders at ' +
+    "that table and follows that party's orders through orderUpdated, nothing of other tables. It ends when the next " +
+    'party is seated there, or at expiresAt.',
+  fields: (t) => ({
+    token: t.exposeString('token'),
+    tableId: t.exposeID('tableId'),
+    expiresAt: t.field({ type: 'DateTime', resolve: (token) => token.expiresAt }),
+  }),
+});
+
 builder.queryField('tables', (t) =>
   t.field({
     type: [DiningTableRef],
@@ -74,6 +86,14 @@ builder.mutationFields((t) => ({
     authScopes: { roles: FLOOR_STAFF },
     resolve: (_root, args, ctx) =>
       ctx.services.tables.seatTable(ctx.principal!, String(args.tableId), args.partySize),
+  }),
+  issueTableToken: t.field({
+    type: TableTokenRef,
+    description:
+      'A guest token for the party seated at the table (CONFLICT when nobody is). Floor staff, managers, admins.',
+    args: { tableId: t.arg.id({ required: true }) },
+    authScopes: { roles: FLOOR_STAFF },
+    resolve: (_root, args, ctx) => ctx.services.tables.issueTableToken(ctx.principal!, String(args.tableId)),
   }),
   setTableStatus: t.field({
     type: DiningTableRef,

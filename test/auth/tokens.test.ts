@@ -5,7 +5,13 @@ import { describe, expect, it } from 'vitest';
 import type { AuthError } from '../../src/auth/errors';
 import { createTokenVerifier } from '../../src/auth/jwt';
 import { tokenCommand } from '../../src/auth/token-cli';
-import { DemoTokenError, signToken, tokenForDemoUser } from '../../src/auth/tokens';
+import {
+  DemoTokenError,
+  signTableToken,
+  signToken,
+  TABLE_TOKEN_LIFETIME_SECONDS,
+  tokenForDemoUser,
+} from '../../src/auth/tokens';
 import { DEV_JWT_SECRET } from '../../src/config';
 
 const SECRET = 'tokens-test-secret-long-enough';
@@ -114,6 +120,48 @@ describe('tokenForDemoUser', () => {
   });
 });
 
+describe('guest tokens at a table', () => {
+  const table = { id: 'acme-downtown-12', tenantId: 'acme', storeId: 'acme-downtown' };
+
+  it('are a CUSTOMER of the table’s store, bound to the table by the claim `table`, for four hours', async () => {
+    const { token, expiresAt } = await signTableToken(table, signing);
+    const principal = await verifier.verify(token);
+    expect(principal).toMatchObject({
+      userId: 'guest:acme-downtown-12',
+      tenantId: 'acme',
+      roles: ['CUSTOMER'],
+      stores: ['acme-downtown'],
+      stations: [],
+      table: 'acme-downtown-12',
+    });
+    expect(principal.expiresAt! - principal.issuedAt!).toBe(TABLE_TOKEN_LIFETIME_SECONDS);
+    expect(expiresAt.getTime()).toBe(principal.expiresAt! * 1000);
+  });
+
+  it.each([
+    ['another role', { roles: ['STAFF'] as const }],
+    ['a second role', { roles: ['CUSTOMER', 'STAFF'] as const }],
+    ['every store', { stores: '*' as const }],
+    ['two stores', { stores: ['acme-downtown', 'acme-uptown'] }],
+    ['stations', { stations: ['acme-downtown-grill'] }],
+    ['another user id', { sub: 'acme-customer' }],
+  ])('refuse a table claim with %s (bad claims)', async (_name, change) => {
+    const token = await signToken(
+      {
+        sub: 'guest:acme-downtown-12',
+        tid: 'acme',
+        roles: ['CUSTOMER'],
+        stores: ['acme-downtown'],
+        table: 'acme-downtown-12',
+        ...change,
+      },
+      signing,
+    );
+    const error = await verifier.verify(token).catch((e: unknown) => e);
+    expect((error as AuthError).reason).toBe('bad_claims');
+  });
+});
+
 describe('token command', () => {
   const env = { JWT_SECRET: SECRET, JWT_ISSUER: 'expediter', JWT_AUDIENCE: 'expediter-api' };
 
@@ -147,6 +195,31 @@ describe('token command', () => {
     ['an unknown option', ['acme-staff', '--bogus'], "Unknown option '--bogus'"],
     ['a bad duration', ['acme-staff', '--expires', 'soon'], 'Invalid --expires value: soon'],
   ])('explains %s and exits 1', async (_name, args, message) => {
+    const result = await tokenCommand(args, env);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(message);
+  });
+
+  it('signs a guest token for a demo table with --table', async () => {
+    const result = await tokenCommand(['--table', 'acme-downtown-12'], env);
+    expect(result).toMatchObject({ exitCode: 0, stderr: '' });
+    const principal = await verifier.verify(result.stdout.trim());
+    expect(principal).toMatchObject({ userId: 'guest:acme-downtown-12', table: 'acme-downtown-12' });
+    expect(principal.expiresAt! - principal.issuedAt!).toBe(4 * 3600);
+    const short = await tokenCommand(['--table', 'globex-central-3', '--expires', '30m'], env);
+    const globex = await verifier.verify(short.stdout.trim());
+    expect(globex).toMatchObject({
+      tenantId: 'globex',
+      stores: ['globex-central'],
+      table: 'globex-central-3',
+    });
+    expect(globex.expiresAt! - globex.issuedAt!).toBe(1800);
+  });
+
+  it.each([
+    ['an unknown table', ['--table', 'acme-downtown-13'], 'Unknown demo table: acme-downtown-13'],
+    ['a table and a user', ['acme-staff', '--table', 'acme-downtown-12'], '--table signs a guest token'],
+  ])('refuses %s', async (_name, args, message) => {
     const result = await tokenCommand(args, env);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(message);

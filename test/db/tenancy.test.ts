@@ -76,6 +76,18 @@ describe('tenancy lookups', () => {
     expect(counter.queries).toBe(2);
   });
 
+  it("answers for a table's guests with the start of the table's last seating (earlier parties' tokens end)", async () => {
+    const lookups = createTenancyLookups(database.handle.db);
+    expect(await lookups.sessionsRevokedBefore('acme', 'guest:acme-downtown-5')).toBeUndefined();
+    const seatedAt = new Date('2030-01-01T19:30:00.250Z');
+    await database.handle.db.diningTable.update({ where: { id: 'acme-downtown-6' }, data: { seatedAt } });
+    expect(await lookups.sessionsRevokedBefore('acme', 'guest:acme-downtown-6')).toBe(
+      Math.floor(seatedAt.getTime() / 1000) - 1,
+    );
+    expect(await lookups.sessionsRevokedBefore('globex', 'guest:acme-downtown-6')).toBeUndefined();
+    expect(await lookups.userOfOtherTenant('acme', 'guest:acme-downtown-6')).toBe(false);
+  });
+
   it('remembers a store of the tenant, and asks again about one that was not (it may be new)', async () => {
     const lookups = createTenancyLookups(database.handle.db);
     expect(await lookups.storeOfTenant('acme', 'acme-downtown')).toBe(true);

@@ -1,4 +1,5 @@
 import type { Principal } from '../../src/auth/principal';
+import { createMemoryRevocationStore, type RevocationStore } from '../../src/auth/revocation';
 import { loadConfig } from '../../src/config';
 import { findDemoUser } from '../../src/db/demo-data';
 import { type DashboardOptions, DashboardService } from '../../src/domain/dashboard';
@@ -38,6 +39,8 @@ export interface DomainFixture {
   orders: OrderService;
   menu: MenuService;
   tables: TableService;
+  /** In memory: what seating a table revokes (guest tokens of earlier parties). */
+  revocations: RevocationStore;
   kds: KdsService;
   inventory: InventoryService;
   notifications: NotificationService;
@@ -79,6 +82,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
   const feeds = createTopicFeeds({ pubsub, log, logger, maxFillEvents: replayMaxEvents });
   const streams = createEventStreams({ feeds, log, logger, replayMaxEvents });
   const deps: ServiceDeps = { db, uow, streams, pubsub, config, logger };
+  const revocations = createMemoryRevocationStore();
   const kds = new KdsService(deps, options.kds);
   const dashboard = new DashboardService(deps, options.dashboard);
   listeners.push(dashboard.onCommit);
@@ -88,7 +92,8 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
     stores: new StoreService(deps),
     orders: new OrderService(deps, options.orders),
     menu: new MenuService(deps),
-    tables: new TableService(deps),
+    tables: new TableService(deps, { revocations }),
+    revocations,
     kds,
     inventory: new InventoryService(deps),
     notifications: new NotificationService(deps),
