@@ -1,27 +1,20 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KdsStreamEvent } from '../../src/domain/kds';
 import { KdsService } from '../../src/domain/kds';
 import type { OrderView } from '../../src/domain/order-records';
-import {
-  as,
-  createDomainFixture,
-  type DomainFixture,
-  downtownOrder,
-  nextWithin,
-} from '../support/domain-fixture';
+import { as, downtownOrder, nextWithin, useDomainFixture } from '../support/domain-fixture';
 
-let fx: DomainFixture;
 const staff = as('acme-staff');
 const manager = as('acme-manager');
 /** The demo kitchen device: bound to the downtown grill. */
 const grillDevice = as('acme-kitchen');
 const expoDevice = as('acme-kitchen', { stations: ['acme-downtown-expo'] });
 
+const fx = useDomainFixture();
+
 beforeAll(async () => {
-  fx = await createDomainFixture();
   await fx.database.handle.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
 });
-afterAll(() => fx.close());
 
 /** Every test starts with an empty board. */
 beforeEach(async () => {

@@ -1,12 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { MenuEventPayload } from '../../src/domain/menu-records';
-import {
-  as,
-  createDomainFixture,
-  type DomainFixture,
-  downtownOrder,
-  nextWithin,
-} from '../support/domain-fixture';
+import { as, downtownOrder, nextWithin, useDomainFixture } from '../support/domain-fixture';
 
 // Seed: every store has Burger (1099, grill, 50 in stock), Fries (399, grill, 100), Lemonade (299, bar, 40).
 const BURGER = 'acme-downtown-burger';
@@ -19,12 +13,7 @@ const staff = as('acme-staff');
 const kitchen = as('acme-kitchen'); // bound to acme-downtown-grill
 const customer = as('acme-customer');
 
-let f: DomainFixture;
-
-beforeAll(async () => {
-  f = await createDomainFixture();
-});
-afterAll(() => f.close());
+const f = useDomainFixture();
 
 /** The seeded downtown menu, stock and availability. */
 beforeEach(async () => {

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '../../src/domain/order-records';
 import { OrderService, type OrderStreamEvent } from '../../src/domain/orders';
 import { coalesce } from '../../src/domain/stream-iterators';
-import {
-  as,
-  createDomainFixture,
-  type DomainFixture,
-  downtownOrder,
-  nextWithin,
-} from '../support/domain-fixture';
+import { as, downtownOrder, nextWithin, useDomainFixture } from '../support/domain-fixture';
 
-let fx: DomainFixture;
 const staff = as('acme-staff');
 const manager = as('acme-manager');
 const customer = as('acme-customer');
 
+const fx = useDomainFixture({ orders: { updateCoalesceMs: 150 } });
+
 beforeAll(async () => {
-  fx = await createDomainFixture({ orders: { updateCoalesceMs: 150 } });
   await fx.database.handle.db.user.create({
     data: {
       id: 'acme-customer-2',
@@ -30,7 +24,6 @@ beforeAll(async () => {
   // Plenty of stock, so the many orders below never run out; one test makes it short on purpose.
   await fx.database.handle.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
 });
-afterAll(() => fx.close());
 
 const stockOf = async (productId: string) =>
   (await fx.database.handle.db.inventoryItem.findUniqueOrThrow({ where: { productId } })).quantity;

@@ -1,12 +1,6 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { TableEventPayload } from '../../src/domain/table-records';
-import {
-  as,
-  createDomainFixture,
-  type DomainFixture,
-  downtownOrder,
-  nextWithin,
-} from '../support/domain-fixture';
+import { as, downtownOrder, nextWithin, useDomainFixture } from '../support/domain-fixture';
 
 const admin = as('acme-admin');
 const manager = as('acme-manager');
@@ -17,12 +11,7 @@ const customer = as('acme-customer');
 const T7 = 'acme-downtown-7'; // 2 seats
 const T12 = 'acme-downtown-12'; // 6 seats
 
-let f: DomainFixture;
-
-beforeAll(async () => {
-  f = await createDomainFixture();
-});
-afterAll(() => f.close());
+const f = useDomainFixture();
 
 /** Every downtown table free, as seeded. */
 beforeEach(async () => {

@@ -19,7 +19,7 @@ import { pruneEvents } from '../../src/events/retention';
 import type { StreamEvent, StreamRequest } from '../../src/events/streams';
 import { createTopicFeeds } from '../../src/events/topic-feeds';
 import type { EventEnvelope } from '../../src/events/types';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import { REDIS_URL, type RecordingPubSub, recording, silentLogger, uniquePrefix } from './support';
 
@@ -27,17 +27,13 @@ const TOPIC = 't:acme:store:acme-downtown:orders';
 const OTHER_TOPIC = 't:acme:store:acme-downtown:kds';
 const SYSTEM_TOPIC = 'sys:notifications';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let db: Db;
 let pubsub: RecordingPubSub;
 const iterators: Array<AsyncIterator<unknown>> = [];
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+beforeAll(() => {
   db = database.handle.db;
-});
-afterAll(async () => {
-  await database?.drop();
 });
 beforeEach(async () => {
   await database.handle.exec('TRUNCATE "Event", "EventPruneMark", "EventTopicHead"');

@@ -1,25 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/types';
 import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
 import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createOutboxRelay } from '../../src/events/relay';
 import { assertNotPrunedPast, pruneEvents } from '../../src/events/retention';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import { useTestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import { type RecordingPubSub, recording, silentLogger } from './support';
 
 const TOPIC = 't:acme:store:acme-downtown:orders';
 
-let database: TestDatabase;
+const database = useTestDatabase();
 let db: Db;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
+beforeAll(() => {
   db = database.handle.db;
-});
-afterAll(async () => {
-  await database?.drop();
 });
 beforeEach(async () => {
   await database.handle.exec('TRUNCATE "Event", "EventPruneMark", "EventTopicHead"');

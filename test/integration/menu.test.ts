@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer, tokensFor, type WsClient } from '../support/server';
-import { live, waitFor } from '../support/wait';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually';
+import { useTestServer, type WsClient } from '../support/server';
 
 const PRODUCT =
   'id storeId name priceCents category active available unavailableReason soldOut stockQuantity';
@@ -44,26 +44,11 @@ const BURGER = 'acme-downtown-burger';
 const FRIES = 'acme-downtown-fries';
 const LEMONADE = 'acme-downtown-lemonade';
 
-let app: TestServer;
-let tokens: Record<string, string>;
+const { app, tokens } = useTestServer();
 const sockets: WsClient[] = [];
-
-beforeAll(async () => {
-  app = await startTestServer();
-  tokens = await tokensFor(app, [
-    'acme-admin',
-    'acme-manager',
-    'acme-staff',
-    'acme-kitchen',
-    'acme-customer',
-    'globex-manager',
-    'globex-staff',
-  ]);
-});
-afterAll(() => app?.close());
 afterEach(async () => {
   await Promise.all(sockets.splice(0).map((socket) => socket.dispose()));
-  await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+  await eventually(() => app.server.fanout?.stats().subscribers === 0);
 });
 
 async function as<T = Record<string, unknown>>(
@@ -92,7 +77,7 @@ async function connect(user: string) {
 /** A menuUpdated subscription that receives everything committed from the moment this resolves. */
 async function watchMenu(user: string, storeId = 'acme-downtown', after?: string) {
   const socket = await connect(user);
-  return live(app, () => socket.subscribe<MenuEvent>(MENU_UPDATED, { storeId, after }));
+  return socket.live<MenuEvent>(MENU_UPDATED, { storeId, after });
 }
 
 const placeOrder = (user: string, items: { productId: string; quantity: number }[]) =>

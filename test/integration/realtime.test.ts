@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
+import { createOrder } from '../ops/support';
+import { startTestServer, type TestServer, useInstances } from '../support/server';
 
 const ORDER_EVENTS = /* GraphQL */ `
   subscription ($storeId: ID!, $after: String) {
     orderUpdated(storeId: $storeId, after: $after) { cursor kind previousStatus order { id number status storeId } }
   }
-`;
-const CREATE_ORDER = /* GraphQL */ `
-  mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id number status } }
 `;
 const UPDATE_STATUS = /* GraphQL */ `
   mutation ($orderId: ID!, $status: OrderStatus!) { updateOrderStatus(orderId: $orderId, status: $status) { id status } }
@@ -22,28 +20,8 @@ type OrderEvent = {
   };
 };
 
-async function createOrder(app: TestServer, token: string, storeId = 'acme-downtown') {
-  const result = await app.gql<{ createOrder: { id: string } }>(
-    CREATE_ORDER,
-    { input: { storeId, channel: 'POS', items: [{ productId: `${storeId}-fries`, quantity: 1 }] } },
-    { token },
-  );
-  expect(result.errors).toBeUndefined();
-  return result.data!.createOrder.id;
-}
-
 describe('two instances sharing one Redis', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const redisPrefix = uniqueRedisPrefix();
-    a = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix });
-    b = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, databaseUrl: a.databaseUrl });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useInstances(2) as [TestServer, TestServer];
 
   it('delivers a mutation on instance A to a subscriber on instance B, and only for its store', async () => {
     const downtown = await b.connect(await b.token('acme-manager'));

@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
 import { eventually } from '../support/eventually';
-import {
-  startTestServer,
-  TEST_JWT_SECRET,
-  TEST_REDIS_URL,
-  type TestServer,
-  uniqueRedisPrefix,
-} from '../support/server';
+import { TEST_JWT_SECRET, type TestServer, useInstances } from '../support/server';
 import { openSse, type SseStream, within } from '../support/sse';
 
 // A session (the principal of a connection or request) ends when its token expires or is revoked, on every
@@ -43,17 +37,7 @@ async function expectEndedBy(stream: SseStream<OrderEvent>, reason: 'revoked' | 
 }
 
 describe('session lifecycle on two instances sharing Redis', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const redisPrefix = uniqueRedisPrefix();
-    a = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix });
-    b = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, databaseUrl: a.databaseUrl });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const [a, b] = useInstances(2) as [TestServer, TestServer];
 
   async function order(app: TestServer, token: string): Promise<string> {
     const result = await app.gql<{ createOrder: { id: string } }>(

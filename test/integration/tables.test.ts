@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer, tokensFor, type WsClient } from '../support/server';
-import { live, waitFor } from '../support/wait';
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../support/eventually';
+import { useTestServer, type WsClient } from '../support/server';
 
 const TABLE =
   'id storeId number seats status partySize seatedAt openOrders { id status paidCents totalCents }';
@@ -35,25 +35,11 @@ type Order = {
   items: { id: string; ticketId: string }[];
 };
 
-let app: TestServer;
-let tokens: Record<string, string>;
+const { app, tokens } = useTestServer();
 const sockets: WsClient[] = [];
-
-beforeAll(async () => {
-  app = await startTestServer();
-  tokens = await tokensFor(app, [
-    'acme-admin',
-    'acme-manager',
-    'acme-staff',
-    'acme-kitchen',
-    'acme-customer',
-    'globex-manager',
-  ]);
-});
-afterAll(() => app?.close());
 afterEach(async () => {
   await Promise.all(sockets.splice(0).map((socket) => socket.dispose()));
-  await waitFor(() => app.server.fanout?.stats().subscribers === 0);
+  await eventually(() => app.server.fanout?.stats().subscribers === 0);
 });
 
 const as = <T = Record<string, unknown>>(
@@ -79,7 +65,7 @@ async function connect(user: string) {
 
 async function watchTables(user: string, after?: string) {
   const socket = await connect(user);
-  return live(app, () => socket.subscribe<TableEvent>(TABLE_UPDATED, { storeId: 'acme-downtown', after }));
+  return socket.live<TableEvent>(TABLE_UPDATED, { storeId: 'acme-downtown', after });
 }
 
 const orderAt = (tableNumber: number, productId = 'acme-downtown-burger') =>

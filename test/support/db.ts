@@ -7,6 +7,7 @@ import pg from 'pg';
 import { createDb, type DbHandle } from '../../src/db/client';
 import { DEFAULT_MIGRATIONS_DIR, migrate } from '../../src/db/migrate';
 import { seed } from '../../src/db/seed';
+import { started } from './started';
 
 /**
  * Real PostgreSQL databases for tests: each test file clones a template (migrated, optionally
@@ -34,6 +35,14 @@ export interface TestDatabaseOptions {
   seed?: boolean;
   /** An empty database without migrations (for testing the migration runner itself). */
   empty?: boolean;
+}
+
+/** A test file's database, created before its tests and dropped after them. */
+export function useTestDatabase(opts: TestDatabaseOptions = {}): TestDatabase {
+  return started(
+    () => createTestDatabase(opts),
+    (database) => database.drop(),
+  );
 }
 
 export async function createTestDatabase(opts: TestDatabaseOptions = {}): Promise<TestDatabase> {

@@ -19,6 +19,7 @@ import { createTopicFeeds } from '../../src/events/topic-feeds';
 import type { CommitListener } from '../../src/events/unit-of-work';
 import { createLogger } from '../../src/observability/logger';
 import { createTestDatabase, type TestDatabase, withAdmin } from './db';
+import { started } from './started';
 
 export interface StoredEvent {
   id: bigint;
@@ -57,6 +58,14 @@ export interface DomainFixtureOptions {
   orders?: OrderServiceOptions;
   kds?: KdsServiceOptions;
   dashboard?: Partial<DashboardOptions>;
+}
+
+/** A test file's domain fixture, created before its tests and closed after them. */
+export function useDomainFixture(options: DomainFixtureOptions = {}): DomainFixture {
+  return started(
+    () => createDomainFixture(options),
+    (fixture) => fixture.close(),
+  );
 }
 
 export async function createDomainFixture(options: DomainFixtureOptions = {}): Promise<DomainFixture> {

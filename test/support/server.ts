@@ -1,7 +1,6 @@
 import { getOperationAST, type OperationDefinitionNode, parse, print } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { type Client, createClient, type ExecutionResult } from 'graphql-ws';
-import { afterAll, beforeAll } from 'vitest';
 import WebSocket from 'ws';
 import { tokenForDemoUser } from '../../src/auth/tokens';
 import type { TypedDocument } from '../../src/client/typed';
@@ -10,6 +9,7 @@ import { demoUsers } from '../../src/db/demo-data';
 import { createServer, type ExpediterServer, type ServerOptions } from '../../src/server/server';
 import { createTestDatabase } from './db';
 import { eventually } from './eventually';
+import { started } from './started';
 
 /**
  * The integration harness: a real server (real PostgreSQL, optionally real Redis) on a free port, tokens
@@ -505,21 +505,44 @@ export function useTestServer(options: TestServerOptions = {}): {
   app: TestServer;
   tokens: Record<string, string>;
 } {
-  let started: TestServer | undefined;
   const tokens: Record<string, string> = {};
-  beforeAll(async () => {
-    started = await startTestServer(options);
-    Object.assign(tokens, await tokensFor(started, DEMO_USER_IDS));
-  }, 60_000);
-  afterAll(() => started?.close());
-  const app = new Proxy({} as TestServer, {
-    get(_target, key) {
-      if (!started) throw new Error('the test server starts in beforeAll: use it inside tests and hooks');
-      const value = Reflect.get(started, key);
-      return typeof value === 'function' ? value.bind(started) : value;
+  const app = started(
+    async () => {
+      const server = await startTestServer(options);
+      Object.assign(tokens, await tokensFor(server, DEMO_USER_IDS));
+      return server;
     },
-  });
+    (server) => server.close(),
+  );
   return { app, tokens };
+}
+
+/**
+ * Instances of one cluster for a test file: sharing a database and a Redis prefix, so a mutation on one
+ * reaches subscribers on all; closed after the file's tests, the last started first.
+ */
+export function useInstances(
+  count: number,
+  options: Omit<TestServerOptions, 'databaseUrl' | 'redisPrefix'> = {},
+) {
+  const redisPrefix = uniqueRedisPrefix();
+  const instances: TestServer[] = [];
+  const startInstance = async () => {
+    const first = instances[0];
+    const instance = await startTestServer({
+      redisUrl: TEST_REDIS_URL,
+      ...options,
+      redisPrefix,
+      ...(first ? { databaseUrl: first.databaseUrl } : {}),
+    });
+    instances.push(instance);
+    return instance;
+  };
+  return Array.from({ length: count }, () =>
+    started(startInstance, async (instance) => {
+      await instance.close();
+    }),
+  );
 }
 
 /** Dev tokens for several demo users at once, by user id. */

@@ -1,21 +1,20 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Role } from '../../../src/auth/principal';
-import { startTestServer, type TestServer } from '../../support/server';
 import {
-  ACME_DOWNTOWN,
+  ACME_WITH_GLOBEX_STORE,
   adjustStock,
+  CRAFTED_ACROSS_TENANTS,
   codeOf,
   connect,
   crafted,
   createOrder,
   describeCollectedErrors,
-  disclosed,
-  ENV,
+  describeForeignIds,
   type Event,
+  expectProbesRefused,
   firstOutcome,
   globex,
-  globexSecrets,
   gql,
   itemOf,
   M,
@@ -27,15 +26,16 @@ import {
   type OrderRow,
   openAlertId,
   orderOf,
-  probes,
+  otherCustomer,
+  overGraphqlWs,
   Q,
-  run,
   S,
   ticketOf,
   uptown,
-  uptownSecrets,
   useIsolationServer,
+  useProductionServer,
   type Watch,
+  walkInThenCustomerOrder,
   watch,
 } from './support';
 
@@ -47,89 +47,18 @@ import {
  */
 
 const { app, tokens } = useIsolationServer();
-const overWs = (probe: { kind: string }) => probe.kind === 'subscription';
 
 /** Cursors taken from the streams of the silent subscriptions below, for the cursor probes. */
 const cursors: Record<string, string> = {};
 
-describe('another tenant: every subscription field with globex ids', () => {
-  it('answers exactly as for an id that does not exist, with no data and nothing of the row', async () => {
-    const cases = ['acme-admin', 'acme-manager'].flatMap((attacker) =>
-      probes(globex, ACME_DOWNTOWN)
-        .filter(overWs)
-        .map((probe) => ({ attacker, probe })),
-    );
-    expect(cases.length).toBeGreaterThanOrEqual(10);
-    for (const { attacker, probe } of cases) {
-      const label = `${attacker} ${probe.field}(${probe.id})`;
-      const token = tokens[attacker]!;
-      const foreign = await run(probe, token, probe.id);
-      const missing = await run(probe, token, 'no-such-id-0000');
-      expect(['NOT_FOUND', 'FORBIDDEN'], `${label}: ${JSON.stringify(foreign)}`).toContain(codeOf(foreign));
-      expect(foreign.data ?? null, label).toBeNull();
-      expect(disclosed(foreign, [probe.id]), label).toBe(disclosed(missing, ['no-such-id-0000']));
-      const text = disclosed(foreign, [probe.id, ...Object.values(probe.variables(''))].map(String));
-      for (const secret of globexSecrets())
-        expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
-    }
-  }, 60_000);
-});
-
-describe('another store of the own tenant: every subscription field with acme-uptown ids', () => {
-  it('answers FORBIDDEN or NOT_FOUND with no data and nothing of the row', async () => {
-    const downtownManager = await crafted({
-      sub: 'acme-manager',
-      tid: 'acme',
-      roles: ['MANAGER'],
-      stores: ['acme-downtown'],
-    });
-    for (const token of [downtownManager, tokens['acme-staff']!]) {
-      for (const probe of probes(uptown, ACME_DOWNTOWN).filter(overWs)) {
-        const label = `${probe.field}(${probe.id})`;
-        const outcome = await run(probe, token, probe.id);
-        expect(['FORBIDDEN', 'NOT_FOUND'], `${label}: ${JSON.stringify(outcome)}`).toContain(codeOf(outcome));
-        expect(outcome.data ?? null, label).toBeNull();
-        const text = disclosed(outcome, [probe.id, ...Object.values(probe.variables(''))].map(String));
-        for (const secret of uptownSecrets())
-          expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
-      }
-    }
-  }, 60_000);
-});
+describeForeignIds(overGraphqlWs, 'subscription field', 10);
 
 describe('crafted tokens cannot cross the tenant over graphql-ws', () => {
-  const ACME_WITH_GLOBEX_STORE = {
-    sub: 'acme-admin',
-    tid: 'acme',
-    roles: ['ADMIN'] as Role[],
-    stores: ['globex-central'],
-  };
-  const ACME_DEVICE_ON_GLOBEX_GRILL = {
-    sub: 'acme-kitchen',
-    tid: 'acme',
-    roles: ['KITCHEN'] as Role[],
-    stores: '*' as const,
-    stations: ['globex-central-grill'],
-  };
-
-  it.each([
-    ['stores: [globex-central]', ACME_WITH_GLOBEX_STORE],
-    ['stations: [globex-central-grill]', ACME_DEVICE_ON_GLOBEX_GRILL],
-    ['stores + stations of globex', { ...ACME_DEVICE_ON_GLOBEX_GRILL, stores: ['globex-central'] }],
-    ['a sub of no known user', { ...ACME_WITH_GLOBEX_STORE, sub: 'acme-nobody', stores: '*' as const }],
-  ])(
+  it.each(CRAFTED_ACROSS_TENANTS)(
     'a token with tid=acme and %s gets nothing of globex from any subscription field',
     async (_name, claims) => {
       const token = await crafted(claims);
-      for (const probe of probes(globex, ACME_DOWNTOWN).filter(overWs)) {
-        const label = `${probe.field}(${probe.id})`;
-        const outcome = await run(probe, token, probe.id);
-        expect(['NOT_FOUND', 'FORBIDDEN'], `${label}: ${JSON.stringify(outcome)}`).toContain(codeOf(outcome));
-        expect(outcome.data ?? null, label).toBeNull();
-        const text = disclosed(outcome, [probe.id, ...Object.values(probe.variables(''))].map(String));
-        for (const secret of globexSecrets())
-          expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
-      }
+      await expectProbesRefused({ attackers: { crafted: token }, target: globex, surface: overGraphqlWs });
     },
   );
 
@@ -602,23 +531,12 @@ describe('cursors of other streams, and forged ones', () => {
 
 describe('within a store', () => {
   it("a customer's subscription delivers nothing of another customer's or a walk-in order", async () => {
-    const other = await crafted({
-      sub: 'acme-other-customer',
-      tid: 'acme',
-      roles: ['CUSTOMER'],
-      stores: ['acme-downtown'],
-    });
+    const other = await otherCustomer();
     const mine = await (await connect(tokens['acme-customer']!)).live(S.orderUpdated, {
       id: 'acme-downtown',
     });
     const theirs = await (await connect(other)).live(S.orderUpdated, { id: 'acme-downtown' });
-    const walkIn = await createOrder(tokens['acme-staff']!, 'acme-downtown', ['acme-downtown-fries']);
-    const order = await createOrder(
-      tokens['acme-staff']!,
-      'acme-downtown',
-      ['acme-downtown-fries'],
-      'acme-customer',
-    );
+    const { walkIn, order } = await walkInThenCustomerOrder();
     // Their own order, placed last: the first event each receives.
     const theirsOwn = (
       await must<{ createOrder: OrderRow }>(
@@ -655,15 +573,7 @@ describe('within a store', () => {
 });
 
 describe('GraphQL-level probes over the socket', () => {
-  let production: TestServer;
-  beforeAll(async () => {
-    // Text documents, as an attacker would send them: production's default TRUSTED_DOCUMENTS=require would
-    // refuse them before the protections under test here.
-    production = await startTestServer({
-      env: { ...ENV, NODE_ENV: 'production', TRUSTED_DOCUMENTS: 'allow' },
-    });
-  }, 60_000);
-  afterAll(() => production?.close());
+  const production = useProductionServer();
 
   it('refuses introspection in production, and hides field suggestions', async () => {
     const socket = await production.connect(await production.token('acme-admin'));

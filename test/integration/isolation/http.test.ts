@@ -1,15 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Role } from '../../../src/auth/principal';
-import { startTestServer, type TestServer } from '../../support/server';
 import {
+  ACME_DEVICE_ON_GLOBEX_GRILL,
   ACME_DOWNTOWN,
+  ACME_WITH_GLOBEX_STORE,
+  CRAFTED_ACROSS_TENANTS,
   codeOf,
   collect,
   crafted,
   createOrder,
   describeCollectedErrors,
+  describeForeignIds,
   disclosed,
-  ENV,
+  expectProbesRefused,
   globex,
   globexSecrets,
   gql,
@@ -18,13 +21,15 @@ import {
   notify,
   type OrderRow,
   type Outcome,
+  otherCustomer,
+  overHttp,
   probes,
   Q,
-  run,
   S,
   uptown,
-  uptownSecrets,
   useIsolationServer,
+  useProductionServer,
+  walkInThenCustomerOrder,
 } from './support';
 
 /**
@@ -35,37 +40,10 @@ import {
  */
 
 const { app, tokens } = useIsolationServer();
-const overHttp = (probe: { kind: string }) => probe.kind !== 'subscription';
 
-describe('another tenant: every query and mutation with globex ids', () => {
-  // acme-admin has every role and every acme store: nothing but the tenant stands in its way.
-  const attackers = ['acme-admin', 'acme-manager'];
-  const table = () =>
-    attackers.flatMap((attacker) =>
-      probes(globex, ACME_DOWNTOWN)
-        .filter(overHttp)
-        .map((probe) => ({ attacker, probe })),
-    );
+describeForeignIds(overHttp, 'query and mutation', 50);
 
-  it('answers exactly as for an id that does not exist, with no data and nothing of the row', async () => {
-    const cases = table();
-    expect(cases.length).toBeGreaterThan(50);
-    for (const { attacker, probe } of cases) {
-      const label = `${attacker} ${probe.field}(${probe.id})`;
-      const token = tokens[attacker]!;
-      const foreign = await run(probe, token, probe.id);
-      const missing = await run(probe, token, 'no-such-id-0000');
-      // FORBIDDEN where a role or the station scope refuses before any lookup, as for any unknown id.
-      expect(['NOT_FOUND', 'FORBIDDEN'], `${label}: ${JSON.stringify(foreign)}`).toContain(codeOf(foreign));
-      expect(foreign.data ?? null, label).toBeNull();
-      // Indistinguishable from a row that does not exist: globex's rows are no oracle.
-      expect(disclosed(foreign, [probe.id]), label).toBe(disclosed(missing, ['no-such-id-0000']));
-      const text = disclosed(foreign, [probe.id, ...Object.values(probe.variables(''))].map(String));
-      for (const secret of globexSecrets())
-        expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
-    }
-  }, 120_000);
-
+describe('rows the probes named', () => {
   it("left globex's rows untouched", async () => {
     const { order } = await must<{ order: OrderRow }>(tokens['globex-manager']!, Q.order, {
       id: globex.order.id,
@@ -94,37 +72,6 @@ describe('another tenant: every query and mutation with globex ids', () => {
     }>(tokens['globex-staff']!, '{ notifications { edges { node { id read } } } }');
     expect(notifications.edges.map((edge) => edge.node)).toEqual([{ id: globex.notification, read: false }]);
   });
-});
-
-describe('another store of the own tenant: every query and mutation with acme-uptown ids', () => {
-  // A store-bound manager (every role-gated field is open to it) and acme's staff, both bound to downtown.
-  const attackers = ['downtown-manager', 'acme-staff'];
-
-  it('answers FORBIDDEN or NOT_FOUND with no data and nothing of the row', async () => {
-    const downtownManager = await crafted({
-      sub: 'acme-manager',
-      tid: 'acme',
-      roles: ['MANAGER'],
-      stores: ['acme-downtown'],
-    });
-    const tokenOf = (attacker: string) =>
-      attacker === 'downtown-manager' ? downtownManager : tokens[attacker]!;
-    const cases = attackers.flatMap((attacker) =>
-      probes(uptown, ACME_DOWNTOWN)
-        .filter(overHttp)
-        .map((probe) => ({ attacker, probe })),
-    );
-    expect(cases.length).toBeGreaterThan(45);
-    for (const { attacker, probe } of cases) {
-      const label = `${attacker} ${probe.field}(${probe.id})`;
-      const outcome = await run(probe, tokenOf(attacker), probe.id);
-      expect(['FORBIDDEN', 'NOT_FOUND'], `${label}: ${JSON.stringify(outcome)}`).toContain(codeOf(outcome));
-      expect(outcome.data ?? null, label).toBeNull();
-      const text = disclosed(outcome, [probe.id, ...Object.values(probe.variables(''))].map(String));
-      for (const secret of uptownSecrets())
-        expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
-    }
-  }, 120_000);
 
   it("left acme-uptown's rows untouched", async () => {
     const { order } = await must<{ order: OrderRow }>(tokens['acme-manager']!, Q.order, {
@@ -143,19 +90,6 @@ describe('another store of the own tenant: every query and mutation with acme-up
 // Crafted tokens: validly signed, claims chosen by the attacker
 
 describe('crafted tokens cannot cross the tenant over HTTP', () => {
-  const ACME_WITH_GLOBEX_STORE = {
-    sub: 'acme-admin',
-    tid: 'acme',
-    roles: ['ADMIN'] as Role[],
-    stores: ['globex-central'],
-  };
-  const ACME_DEVICE_ON_GLOBEX_GRILL = {
-    sub: 'acme-kitchen',
-    tid: 'acme',
-    roles: ['KITCHEN'] as Role[],
-    stores: '*' as const,
-    stations: ['globex-central-grill'],
-  };
   const ACME_AS_GLOBEX_USER = {
     sub: 'globex-staff',
     tid: 'acme',
@@ -163,25 +97,11 @@ describe('crafted tokens cannot cross the tenant over HTTP', () => {
     stores: ['acme-downtown'],
   };
 
-  it.each([
-    ['stores: [globex-central]', ACME_WITH_GLOBEX_STORE],
-    ['stations: [globex-central-grill]', ACME_DEVICE_ON_GLOBEX_GRILL],
-    ['stores + stations of globex', { ...ACME_DEVICE_ON_GLOBEX_GRILL, stores: ['globex-central'] }],
-    ['a sub of no known user', { ...ACME_WITH_GLOBEX_STORE, sub: 'acme-nobody', stores: '*' as const }],
-  ])(
+  it.each(CRAFTED_ACROSS_TENANTS)(
     'a token with tid=acme and %s gets nothing of globex from any query or mutation',
     async (_name, claims) => {
       const token = await crafted(claims);
-      const cases = probes(globex, ACME_DOWNTOWN).filter(overHttp);
-      for (const probe of cases) {
-        const label = `${probe.field}(${probe.id})`;
-        const outcome = await run(probe, token, probe.id);
-        expect(['NOT_FOUND', 'FORBIDDEN'], `${label}: ${JSON.stringify(outcome)}`).toContain(codeOf(outcome));
-        expect(outcome.data ?? null, label).toBeNull();
-        const text = disclosed(outcome, [probe.id, ...Object.values(probe.variables(''))].map(String));
-        for (const secret of globexSecrets())
-          expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
-      }
+      await expectProbesRefused({ attackers: { crafted: token }, target: globex, surface: overHttp });
     },
     60_000,
   );
@@ -286,17 +206,7 @@ const TYPE_PROBE = '{ __type(name: "Order") { fields { name } } }';
 const MISSPELT = '{ ordr(id: "x") { id } }';
 
 describe('GraphQL-level probes', () => {
-  let production: TestServer;
-  beforeAll(async () => {
-    // Text documents, as an attacker would send them: production's default TRUSTED_DOCUMENTS=require would
-    // refuse them before the protections under test here.
-    production = await startTestServer({
-      env: { ...ENV, NODE_ENV: 'production', TRUSTED_DOCUMENTS: 'allow' },
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await production?.close();
-  });
+  const production = useProductionServer();
 
   it('refuses introspection in production, and allows it where configured', async () => {
     const token = await production.token('acme-admin');
@@ -475,19 +385,8 @@ describe('serverStats', () => {
 
 describe('within a store', () => {
   it("a customer reads nothing of another customer's or a walk-in order", async () => {
-    const other = await crafted({
-      sub: 'acme-other-customer',
-      tid: 'acme',
-      roles: ['CUSTOMER'],
-      stores: ['acme-downtown'],
-    });
-    const walkIn = await createOrder(tokens['acme-staff']!, 'acme-downtown', ['acme-downtown-fries']);
-    const order = await createOrder(
-      tokens['acme-staff']!,
-      'acme-downtown',
-      ['acme-downtown-fries'],
-      'acme-customer',
-    );
+    const other = await otherCustomer();
+    const { walkIn, order } = await walkInThenCustomerOrder();
     for (const [token, id] of [
       [other, order.id],
       [other, walkIn.id],

@@ -3,12 +3,14 @@ import type { Role } from '../../../src/auth/principal';
 import { signToken } from '../../../src/auth/tokens';
 import {
   type Subscription,
+  startTestServer,
   TEST_JWT_SECRET,
   TEST_REDIS_URL,
   type TestServer,
   useTestServer,
   type WsClient,
 } from '../../support/server';
+import { started } from '../../support/started';
 
 /**
  * What the isolation suites share: an attacker's view of Expediter (acme calling with ids of globex, another
@@ -456,6 +458,116 @@ export async function run(probe: Probe, token: string, id: string, storeId?: str
   await sub.close();
   return outcome;
 }
+
+export const overHttp = (probe: Probe) => probe.kind !== 'subscription';
+export const overGraphqlWs = (probe: Probe) => probe.kind === 'subscription';
+
+/**
+ * Every attacker (label → token) calls every probe of one surface with the target's ids: each is refused with
+ * FORBIDDEN or NOT_FOUND, with no data and nothing of the row in the error. With `likeMissing`, the answer is
+ * also exactly the one for an id that does not exist, so the rows are no oracle. Resolves with the number of
+ * calls made.
+ */
+export async function expectProbesRefused(options: {
+  attackers: Record<string, string>;
+  target: typeof globex | typeof uptown;
+  surface: (probe: Probe) => boolean;
+  likeMissing?: boolean;
+}): Promise<number> {
+  const secrets = options.target === globex ? globexSecrets() : uptownSecrets();
+  let calls = 0;
+  for (const [attacker, token] of Object.entries(options.attackers)) {
+    for (const probe of probes(options.target, ACME_DOWNTOWN).filter(options.surface)) {
+      calls++;
+      const label = `${attacker} ${probe.field}(${probe.id})`;
+      const outcome = await run(probe, token, probe.id);
+      // FORBIDDEN where a role or the station scope refuses before any lookup, as for any unknown id.
+      expect(['NOT_FOUND', 'FORBIDDEN'], `${label}: ${JSON.stringify(outcome)}`).toContain(codeOf(outcome));
+      expect(outcome.data ?? null, label).toBeNull();
+      if (options.likeMissing) {
+        const missing = await run(probe, token, 'no-such-id-0000');
+        expect(disclosed(outcome, [probe.id]), label).toBe(disclosed(missing, ['no-such-id-0000']));
+      }
+      const text = disclosed(outcome, [probe.id, ...Object.values(probe.variables(''))].map(String));
+      for (const secret of secrets) expect.soft(text, `${label} discloses ${secret}`).not.toContain(secret);
+    }
+  }
+  return calls;
+}
+
+/**
+ * The probes of one surface as tests: with globex's ids (answered exactly as for ids that do not exist) and
+ * with acme-uptown's (refused to callers bound to acme-downtown).
+ */
+export function describeForeignIds(surface: (probe: Probe) => boolean, fields: string, atLeast: number) {
+  describe(`another tenant: every ${fields} with globex ids`, () => {
+    it('answers exactly as for an id that does not exist, with no data and nothing of the row', async () => {
+      // acme-admin has every role and every acme store: nothing but the tenant stands in its way.
+      const { tokens } = server;
+      const attackers = { 'acme-admin': tokens['acme-admin']!, 'acme-manager': tokens['acme-manager']! };
+      const calls = await expectProbesRefused({ attackers, target: globex, surface, likeMissing: true });
+      expect(calls).toBeGreaterThanOrEqual(atLeast);
+    }, 120_000);
+  });
+
+  describe(`another store of the own tenant: every ${fields} with acme-uptown ids`, () => {
+    it('answers FORBIDDEN or NOT_FOUND with no data and nothing of the row', async () => {
+      const attackers = {
+        'downtown-manager': await downtownManager(),
+        'acme-staff': server.tokens['acme-staff']!,
+      };
+      await expectProbesRefused({ attackers, target: uptown, surface });
+    }, 120_000);
+  });
+}
+
+/**
+ * A production server for a test file's GraphQL-level probes, sending text documents as an attacker would:
+ * production's default TRUSTED_DOCUMENTS=require would refuse them before the protections under test.
+ */
+export function useProductionServer(): TestServer {
+  return started(
+    () => startTestServer({ env: { ...ENV, NODE_ENV: 'production', TRUSTED_DOCUMENTS: 'allow' } }),
+    (production) => production.close(),
+  );
+}
+
+/** A second customer of acme-downtown, besides the demo's acme-customer. */
+export const otherCustomer = () =>
+  crafted({ sub: 'acme-other-customer', tid: 'acme', roles: ['CUSTOMER'], stores: ['acme-downtown'] });
+
+/** Two acme-downtown orders placed by staff: a walk-in (no customer), then one for acme-customer. */
+export async function walkInThenCustomerOrder() {
+  const staff = server.tokens['acme-staff']!;
+  const walkIn = await createOrder(staff, 'acme-downtown', ['acme-downtown-fries']);
+  const order = await createOrder(staff, 'acme-downtown', ['acme-downtown-fries'], 'acme-customer');
+  return { walkIn, order };
+}
+
+/** acme's manager bound to acme-downtown: every role-gated field is open to it, acme-uptown is not. */
+export const downtownManager = () =>
+  crafted({ sub: 'acme-manager', tid: 'acme', roles: ['MANAGER'], stores: ['acme-downtown'] });
+
+/** Claims of crafted acme tokens that name globex's rows. */
+export const ACME_WITH_GLOBEX_STORE = {
+  sub: 'acme-admin',
+  tid: 'acme',
+  roles: ['ADMIN'] as Role[],
+  stores: ['globex-central'],
+};
+export const ACME_DEVICE_ON_GLOBEX_GRILL = {
+  sub: 'acme-kitchen',
+  tid: 'acme',
+  roles: ['KITCHEN'] as Role[],
+  stores: '*' as const,
+  stations: ['globex-central-grill'],
+};
+export const CRAFTED_ACROSS_TENANTS: Array<[string, Parameters<typeof crafted>[0]]> = [
+  ['stores: [globex-central]', ACME_WITH_GLOBEX_STORE],
+  ['stations: [globex-central-grill]', ACME_DEVICE_ON_GLOBEX_GRILL],
+  ['stores + stations of globex', { ...ACME_DEVICE_ON_GLOBEX_GRILL, stores: ['globex-central'] }],
+  ['a sub of no known user', { ...ACME_WITH_GLOBEX_STORE, sub: 'acme-nobody', stores: '*' }],
+];
 
 /** The caller's own store and stock item, for the probes' other variables. */
 export const ACME_DOWNTOWN = { store: 'acme-downtown', item: 'acme-downtown-fries-stock' };

@@ -1,0 +1,22 @@
+import { afterAll, beforeAll } from 'vitest';
+
+/**
+ * Something a test file starts before its tests and closes after them (a server, a database, a fixture),
+ * handed out at once: the returned object stands for it, so use it inside tests and hooks only.
+ */
+export function started<T extends object>(start: () => Promise<T>, close: (value: T) => Promise<unknown>): T {
+  let value: T | undefined;
+  beforeAll(async () => {
+    value = await start();
+  }, 60_000);
+  afterAll(async () => {
+    if (value) await close(value);
+  });
+  return new Proxy({} as T, {
+    get(_target, key) {
+      if (!value) throw new Error('started in beforeAll: use it inside tests and hooks');
+      const member = Reflect.get(value, key);
+      return typeof member === 'function' ? member.bind(value) : member;
+    },
+  });
+}
