@@ -104,9 +104,12 @@ export function toDeviceView(entry: DeviceEntry): DevicePresenceView {
 export class PresenceService {
   private readonly connections = new Map<object, LocalConnection>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Lookups of a store's devices under way: the stations of one store listed together share one. */
+  private readonly devicesLoading = new Map<string, Promise<DeviceEntry[]>>();
   private readonly userName: (tenantId: string, userId: string) => Promise<string | null>;
   private renewTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private stopWatchingRedis: (() => void) | undefined;
   private stopped = false;
 
   constructor(
@@ -132,9 +135,10 @@ export class PresenceService {
 
   /** A connection was acknowledged: it counts for its user in its store, if the user is a device at all. */
   connected(connection: object, principal: Principal): void {
+    if (!hasAnyRole(principal, PRESENT_ROLES)) return;
     const local: LocalConnection = { id: randomUUID(), settled: Promise.resolve(), closed: false };
     this.connections.set(connection, local);
-    local.settled = this.track(this.register(local, principal));
+    local.settled = this.track(this.register(connection, local, principal));
   }
 
   /** The connection closed; `clean` as decided by isCleanClose. */
@@ -151,10 +155,12 @@ export class PresenceService {
     );
   }
 
-  private async register(local: LocalConnection, principal: Principal): Promise<void> {
-    if (!hasAnyRole(principal, PRESENT_ROLES)) return;
+  private async register(connection: object, local: LocalConnection, principal: Principal): Promise<void> {
     const storeId = await this.storeOfConnection(principal);
-    if (!storeId) return;
+    if (!storeId) {
+      if (this.connections.get(connection) === local) this.connections.delete(connection); // in no store's presence
+      return;
+    }
     const name = (await this.userName(principal.tenantId, principal.userId)) ?? principal.userId;
     if (local.closed) return; // closed while its store and name were looked up
     local.registration = {
@@ -198,7 +204,19 @@ export class PresenceService {
   /** Whether a device bound to the station is connected (or within its grace period). */
   async stationOnline(principal: Principal, station: { id: string; storeId: string }): Promise<boolean> {
     if (!canAccessStore(principal, station.storeId)) return false;
-    return isStationOnline(await this.registry.devices(principal.tenantId, station.storeId), station.id);
+    return isStationOnline(await this.devicesOf(principal.tenantId, station.storeId), station.id);
+  }
+
+  private devicesOf(tenantId: string, storeId: string): Promise<DeviceEntry[]> {
+    const key = `${tenantId}\u0000${storeId}`;
+    let loading = this.devicesLoading.get(key);
+    if (!loading) {
+      loading = this.registry.devices(tenantId, storeId);
+      this.devicesLoading.set(key, loading);
+      const forget = () => this.devicesLoading.delete(key);
+      loading.then(forget, forget);
+    }
+    return loading;
   }
 
   /**
@@ -242,11 +260,14 @@ export class PresenceService {
     this.renewTimer.unref();
     this.sweepTimer = setInterval(() => void this.track(this.sweep()), this.sweepIntervalMs);
     this.sweepTimer.unref();
+    // Back from a Redis outage: renew at once, before other instances' sweeps find the leases run out.
+    this.stopWatchingRedis = this.deps.pubsub.onResubscribe?.(() => void this.track(this.renew()));
   }
 
   /** Stops renewing and sweeping, and waits for registrations and announcements under way. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopWatchingRedis?.();
     clearInterval(this.renewTimer);
     clearInterval(this.sweepTimer);
     this.renewTimer = undefined;
