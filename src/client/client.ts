@@ -6,16 +6,21 @@ import { ExpediterError, fromGraphQLErrors, toExpediterError } from './errors';
 import { operationInfo } from './operation';
 import { asksForText, byHash, documentHash } from './persisted';
 import { Reconnection } from './reconnection';
+import { REFRESH_CONNECTION_TOKEN, TokenRefresh } from './token-refresh';
 import type { TypedDocument } from './typed';
 
 export interface TokenContext {
-  /** True after the server refused the last token (4401): return a newly minted token, not a cached one. */
+  /**
+   * True when the token is about to expire or was refused (4401): return a newly minted token, not a cached
+   * one.
+   */
   refresh: boolean;
 }
 
 /**
- * Called on every connect and reconnect. Return null when there is no session (the client stops with
- * UNAUTHENTICATED); throw for a temporary failure (the client retries with backoff).
+ * Called on every connect and reconnect, and before the connection's token expires. Return null when there
+ * is no session (the client stops with UNAUTHENTICATED); throw for a temporary failure (the client retries
+ * with backoff).
  */
 export type TokenProvider = (
   context: TokenContext,
@@ -24,7 +29,16 @@ export type TokenProvider = (
 export interface ExpediterClientOptions {
   /** ws(s)://host/graphql */
   url: string | (() => string | Promise<string>);
-  token: TokenProvider;
+  /** The token to connect with, and to renew the connection with before it expires. */
+  getToken?: TokenProvider;
+  /** @deprecated The former name of `getToken`. */
+  token?: TokenProvider;
+  /**
+   * Renew the connection's token before it expires (after 60-80 % of its lifetime), over the open socket with
+   * `refreshConnectionToken`, so the socket and its subscriptions go on; when that fails, reconnect with a new
+   * token and resume from the cursors. Default true.
+   */
+  refreshTokens?: boolean;
   /** The current store, sent in connection_init (must be one the token allows). */
   storeId?: string;
   /** A WebSocket implementation where there is no global one (Node < 22: `ws`). */
@@ -108,8 +122,12 @@ export interface ExpediterClient {
  * every active subscription from its last cursor, so that no event is skipped or delivered twice.
  */
 export function createExpediterClient(options: ExpediterClientOptions): ExpediterClient {
+  const getToken = options.getToken ?? options.token;
+  if (!getToken) throw new TypeError('createExpediterClient needs getToken');
   const reconnection = new Reconnection(options);
   const active = new Set<() => void>();
+  /** The token sent in the last connection_init: the one the connection lives on until renewed. */
+  let sentToken: string | undefined;
   const base = createClient({
     url: options.url,
     webSocketImpl: options.webSocketImpl,
@@ -119,12 +137,36 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
     keepAlive: options.keepAliveMs ?? 10_000,
     on: options.on,
     connectionParams: async () => {
-      const token = await options.token({ refresh: reconnection.takeRefresh() });
+      const token = await getToken({ refresh: reconnection.takeRefresh() });
       if (!token) throw new ExpediterError('No token: the app has no session', { code: 'UNAUTHENTICATED' });
+      sentToken = token;
       return { authorization: `Bearer ${token}`, ...(options.storeId && { storeId: options.storeId }) };
     },
   });
-  base.on('connected', () => reconnection.connected());
+  const tokenRefresh =
+    options.refreshTokens === false
+      ? undefined
+      : new TokenRefresh({
+          getToken: async () => getToken({ refresh: true }),
+          send: async (token) => {
+            const data = await requestData<{ refreshConnectionToken: { expiresAt: string } }>({
+              query: REFRESH_CONNECTION_TOKEN,
+              variables: { token },
+            });
+            return Date.parse(data.refreshConnectionToken.expiresAt);
+          },
+          // Reconnecting resumes every subscription from its cursor; the next connect asks for a new token.
+          fallBack: () => {
+            reconnection.refreshNextToken();
+            base.terminate();
+          },
+          random: options.random,
+        });
+  base.on('connected', () => {
+    reconnection.connected();
+    tokenRefresh?.connected(sentToken);
+  });
+  base.on('closed', () => tokenRefresh?.closed());
 
   function subscribeResumably(
     payload: SubscribePayload,
@@ -212,6 +254,28 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
   const hashOf = (document: DocumentNode) =>
     options.persistedDocuments === false ? undefined : documentHash(document);
 
+  /** A query or mutation over the socket: its data, or an ExpediterError. */
+  function requestData<TResult>(payload: SubscribePayload, hash?: string): Promise<TResult> {
+    return new Promise((resolve, reject) => {
+      let result: FormattedExecutionResult | undefined;
+      subscribeOnce(
+        payload,
+        {
+          next: (value) => {
+            result = value;
+          },
+          error: (error) => reject(toExpediterError(error)),
+          complete: () => {
+            if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
+            else if (result?.data) resolve(result.data as TResult);
+            else reject(new ExpediterError('The server sent no data', { code: 'BAD_RESPONSE' }));
+          },
+        },
+        hash,
+      );
+    });
+  }
+
   const graphqlWs: Client = {
     on: base.on,
     subscribe: subscribeResumably as Client['subscribe'],
@@ -222,6 +286,7 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
   } as Client;
 
   async function dispose() {
+    tokenRefresh?.closed();
     reconnection.dispose();
     for (const stop of [...active]) stop();
     await base.dispose();
@@ -270,25 +335,7 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
       iterateSink((sink) =>
         subscribe(document, variables, { next: sink.next, error: sink.error, complete: sink.complete }),
       ),
-    request: (document, variables) =>
-      new Promise((resolve, reject) => {
-        let result: FormattedExecutionResult | undefined;
-        subscribeOnce(
-          payloadOf(document, variables),
-          {
-            next: (value) => {
-              result = value;
-            },
-            error: (error) => reject(toExpediterError(error)),
-            complete: () => {
-              if (result?.errors?.length) reject(fromGraphQLErrors(result.errors));
-              else if (result?.data) resolve(result.data as never);
-              else reject(new ExpediterError('The server sent no data', { code: 'BAD_RESPONSE' }));
-            },
-          },
-          hashOf(document),
-        );
-      }),
+    request: (document, variables) => requestData(payloadOf(document, variables), hashOf(document)),
     forwardSubscription: (request, operation) => {
       const hash = request.query ? undefined : persistedHashOf(request.extensions);
       const { persistedQuery: _, ...extensions } = request.extensions ?? {};

@@ -45,6 +45,11 @@ export class Reconnection {
     this.refusedTokens = 0;
   }
 
+  /** The next connect asks for a new token (the current one is about to expire, or was refused). */
+  refreshNextToken() {
+    this.refreshNext = true;
+  }
+
   /** True once after a 4401: the token provider must mint a new token instead of returning a cached one. */
   takeRefresh(): boolean {
     const refresh = this.refreshNext;

@@ -112,7 +112,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       const client = createExpediterClient({
         url: `ws://127.0.0.1:${port}/graphql`,
         webSocketImpl: WebSocket,
-        token: () => token(userId),
+        getToken: () => token(userId),
         backoff: { initialMs: 50, maxMs: 1000 },
         ...clientOptions,
       });

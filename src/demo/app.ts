@@ -91,7 +91,7 @@ async function start(token: string) {
   element('app').hidden = false;
   const expediter = createExpediterClient({
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/graphql`,
-    token: () => token,
+    getToken: () => token,
     storeId,
     on: {
       connected: () => setStatus('live'),

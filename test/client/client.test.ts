@@ -39,7 +39,7 @@ async function setup(
   const client = createExpediterClient({
     url: server.url,
     webSocketImpl: WebSocket,
-    token: (context) => {
+    getToken: (context) => {
       tokenCalls.push(context);
       return 'token-1';
     },
@@ -174,7 +174,7 @@ describe('createExpediterClient', () => {
     const { server, client } = await setup(
       { authorize: (params) => (valid.has(String(params?.authorization)) ? undefined : 4401) },
       {
-        token: ({ refresh }) => {
+        getToken: ({ refresh }) => {
           if (refresh) issued = 'new';
           return issued;
         },
@@ -209,7 +209,7 @@ describe('createExpediterClient', () => {
   });
 
   it('stops with UNAUTHENTICATED when the app has no token', async () => {
-    const { client } = await setup({}, { token: () => null });
+    const { client } = await setup({}, { getToken: () => null });
     const failure = await collect(client).failed();
     expect(failure).toMatchObject({ code: 'UNAUTHENTICATED', message: 'No token: the app has no session' });
   });

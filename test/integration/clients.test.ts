@@ -126,7 +126,7 @@ describe('Apollo Client 4 (GraphQLWsLink on the helper)', () => {
     const { apollo, expediter } = createApolloClient({
       httpUrl: primary.httpUrl,
       wsUrl: primary.wsUrl,
-      token: managerToken,
+      getToken: managerToken,
       webSocketImpl: WebSocket,
     });
     const log = eventLog<OrderEvent>();
@@ -155,7 +155,7 @@ describe('urql (subscriptionExchange on the helper)', () => {
     const { urql, expediter } = createUrqlClient({
       httpUrl: primary.httpUrl,
       wsUrl: primary.wsUrl,
-      token: managerToken,
+      getToken: managerToken,
       webSocketImpl: WebSocket,
     });
     const log = eventLog<OrderEvent>();
@@ -182,7 +182,7 @@ describe('the helper on its own (a kitchen display)', () => {
     const log = eventLog<TicketEvent>();
     const display = watchStation({
       url: primary.wsUrl,
-      token: () => primary.token('acme-kitchen'),
+      getToken: () => primary.token('acme-kitchen'),
       stationId: 'acme-downtown-grill',
       onTicket: log.push,
       onError: log.fail,
@@ -210,7 +210,8 @@ describe('the helper on its own (a kitchen display)', () => {
     const issued: Array<{ refresh: boolean }> = [];
     const log = eventLog<OrderEvent>();
     const expediter = primary.client('acme-manager', {
-      token: async ({ refresh }) => {
+      refreshTokens: false, // the fallback when a token was not renewed in time
+      getToken: async ({ refresh }) => {
         issued.push({ refresh });
         return primary.token('acme-manager', { expiresIn: refresh ? '1h' : 1 });
       },
@@ -250,7 +251,7 @@ describe('SSE (graphql-sse, for networks without WebSocket)', () => {
   const orderUpdates = print(OrderUpdatesDocument);
 
   it('streams order events to a client authenticated by the Authorization header, and resumes with after', async () => {
-    const sse = createSseClient({ httpUrl: primary.httpUrl, token: managerToken });
+    const sse = createSseClient({ httpUrl: primary.httpUrl, getToken: managerToken });
     const log = eventLog<OrderEvent>();
     const stop = sse.subscribe<OrderUpdatesSubscription>(
       { query: orderUpdates, variables: { storeId: STORE } },
@@ -278,7 +279,7 @@ describe('SSE (graphql-sse, for networks without WebSocket)', () => {
   });
 
   it('refuses a subscription without a token', async () => {
-    const sse = createSseClient({ httpUrl: primary.httpUrl, token: () => null });
+    const sse = createSseClient({ httpUrl: primary.httpUrl, getToken: () => null });
     const result = sse.iterate({ query: orderUpdates, variables: { storeId: STORE } });
     await expect(result.next()).resolves.toMatchObject({
       value: { errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] },

@@ -12,7 +12,7 @@ import { OperationTypeNode } from 'graphql';
 export interface ApolloSetup {
   httpUrl: string; // https://api.example.com/graphql
   wsUrl: string; // wss://api.example.com/graphql
-  token: TokenProvider; // ({ refresh }) => your auth library's access token
+  getToken: TokenProvider; // ({ refresh }) => your auth library's access token
   storeId?: string;
   webSocketImpl?: unknown; // `ws` on Node < 22; browsers have WebSocket
   // Your app's persisted query manifest (`npx generate-persisted-query-manifest`), also deployed to the
@@ -22,12 +22,12 @@ export interface ApolloSetup {
 
 /** Apollo Client 4: queries and mutations over HTTP, subscriptions over graphql-ws through the helper. */
 export function createApolloClient(setup: ApolloSetup) {
-  const { httpUrl, wsUrl, token, storeId, webSocketImpl, persistedQueries } = setup;
-  const expediter = createExpediterClient({ url: wsUrl, token, storeId, webSocketImpl });
+  const { httpUrl, wsUrl, getToken, storeId, webSocketImpl, persistedQueries } = setup;
+  const expediter = createExpediterClient({ url: wsUrl, getToken, storeId, webSocketImpl });
   const auth = new SetContextLink(async ({ headers }) => ({
     headers: {
       ...headers,
-      authorization: `Bearer ${await token({ refresh: false })}`,
+      authorization: `Bearer ${await getToken({ refresh: false })}`,
       ...(storeId && { 'x-store-id': storeId }),
     },
   }));

@@ -6,7 +6,7 @@ type TicketEvent = KitchenTicketsSubscription['kdsTicket'];
 /** A kitchen display on the helper alone: typed events, every one exactly once across reconnects. */
 export function watchStation(options: {
   url: string; // wss://api.example.com/graphql
-  token: TokenProvider; // called on every (re)connect; { refresh: true } after a 4401
+  getToken: TokenProvider; // on every (re)connect, and { refresh: true } before it expires or after a 4401
   stationId: string;
   onTicket: (event: TicketEvent) => void;
   onError: (error: ExpediterError) => void; // error.code: UNAUTHENTICATED, FORBIDDEN, ...
@@ -14,7 +14,7 @@ export function watchStation(options: {
 }) {
   const expediter = createExpediterClient({
     url: options.url,
-    token: options.token,
+    getToken: options.getToken,
     webSocketImpl: options.webSocketImpl,
   });
   const stop = expediter.subscribe(

@@ -6,12 +6,12 @@ import { createClient } from 'graphql-sse';
  * (graphql-sse's "distinct connections" mode, one HTTP request per subscription), authenticated with
  * the Authorization header. There is no helper here: to resume, subscribe again with `after`.
  */
-export function createSseClient(options: { httpUrl: string; token: TokenProvider; storeId?: string }) {
+export function createSseClient(options: { httpUrl: string; getToken: TokenProvider; storeId?: string }) {
   return createClient({
     url: options.httpUrl,
     singleConnection: false,
     headers: async () => ({
-      authorization: `Bearer ${await options.token({ refresh: false })}`,
+      authorization: `Bearer ${await options.getToken({ refresh: false })}`,
       ...(options.storeId && { 'x-store-id': options.storeId }),
     }),
   });
