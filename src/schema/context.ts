@@ -11,6 +11,8 @@ export interface GraphQLContext {
   principal: Principal | null;
   /** The caller's session (its connection's, or its request's): a subscription ends with it. */
   session: Session | null;
+  /** The graphql-ws connection the operation came over; null over HTTP and SSE. */
+  connection: LiveConnection | null;
   services: Services;
   access: {
     /** Async because a station's store is looked up (cached per operation). */
@@ -21,11 +23,17 @@ export interface GraphQLContext {
   requestId: string;
 }
 
+/** What an operation may ask of the connection it came over. */
+export interface LiveConnection {
+  /** Replaces the connection's token (refused with an AuthError or a DomainError, changing nothing). */
+  refreshToken(token: string): Promise<Principal>;
+}
+
 /**
  * The part of an operation's context resolvers read, without what the transport added (socket, request,
  * connection_init payload): what a context kept beyond its operation (a fan-out group's) should hold.
  */
 export function resolverContextOf(context: GraphQLContext): GraphQLContext {
   const { principal, services, access, requestId } = context;
-  return { principal, session: null, services, access, requestId };
+  return { principal, session: null, connection: null, services, access, requestId };
 }

@@ -3,12 +3,14 @@ import { CloseCode, type ServerOptions } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate';
+import { renewConnectionToken } from '../auth/connection-token';
 import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
 import type { Session, Sessions } from '../auth/session';
 import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
+import type { LiveConnection } from '../schema/context';
 import { decisionContext } from '../trusted/plugin';
 import type { TrustedDocuments } from '../trusted/trusted-documents';
 import { serveGraphqlWs } from './graphql-ws-adapter';
@@ -115,6 +117,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
           params,
           session: ctx.extra.state?.session ?? null,
           ...decisionContext(resolution),
+          connection: ctx.extra.state && liveConnection(ctx.extra.state.session),
         });
         // limits: a document refused while parsing (tokens, size) is an error on that operation, not a 4500 close
         let document: ReturnType<typeof parse>;
@@ -162,6 +165,11 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     wsServer,
     logger,
   );
+
+  /** What an operation may ask of its connection: made per operation, so an idle connection keeps nothing. */
+  function liveConnection(session: Session): LiveConnection {
+    return { refreshToken: (token) => renewConnectionToken(session, authenticator, token) };
+  }
 
   return {
     closeAll(code: number, reason: string) {

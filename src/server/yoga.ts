@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import type { Services } from '../domain/index';
 import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
-import type { GraphQLContext } from '../schema/context';
+import type { GraphQLContext, LiveConnection } from '../schema/context';
 import { buildSchema } from '../schema/index';
 import { createErrorMasker } from './errors';
 import { useSessionEnd } from './session-end';
@@ -68,6 +68,7 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
       return {
         principal: session?.principal ?? null,
         session,
+        connection: (initial.connection as LiveConnection | undefined) ?? null,
         services,
         requestId: newId(),
         access: {

@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { createClient as createSseClient } from 'graphql-sse';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createRevocationStore, type RevocationStore } from '../../src/auth/revocation';
+import { signToken, type TokenClaimsInput } from '../../src/auth/tokens';
+import { createExpediterClient } from '../../src/client/client';
+import { OrderUpdatesDocument, type OrderUpdatesSubscription } from '../../src/client/gql/graphql';
+import { createPubSub } from '../../src/events/create-pubsub';
+import type { PubSub } from '../../src/events/pubsub';
+import { createLogger } from '../../src/observability/logger';
+import { createOrder, eventually } from '../ops/support';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import {
+  connectClient,
+  type Subscription,
+  startTestServer,
+  TEST_JWT_SECRET,
+  TEST_REDIS_URL,
+  type TestServer,
+  uniqueRedisPrefix,
+  type WsClient,
+} from '../support/server';
+
+/**
+ * Live token refresh over real sockets, on two instances sharing Redis: `refreshConnectionToken` replaces a
+ * graphql-ws connection's token without closing it; what it refuses leaves the old token in place; and the
+ * client helper renews a 5-second token for 30 seconds without a close, a lost or a duplicated event.
+ */
+
+const REFRESH = `mutation ($token: String!) { refreshConnectionToken(token: $token) { userId expiresAt } }`;
+const ORDERS = `subscription { orderUpdated(storeId: "acme-downtown") { cursor kind order { id } } }`;
+const ME = 'query { me { id } }';
+
+type OrderEvent = { orderUpdated: { cursor: string; kind: string; order: { id: string } } };
+type GqlError = { message: string; extensions?: Record<string, unknown> };
+
+const ENV = { RATE_LIMIT_MUTATIONS: '100000', RATE_LIMIT_HTTP_PER_IP: '100000' };
+
+const MANAGER: TokenClaimsInput = { sub: 'acme-manager', tid: 'acme', roles: ['MANAGER'], stores: '*' };
+const STAFF: TokenClaimsInput = {
+  sub: 'acme-staff',
+  tid: 'acme',
+  roles: ['STAFF'],
+  stores: ['acme-downtown'],
+};
+
+const sign = (claims: TokenClaimsInput, overrides: Partial<TokenClaimsInput> = {}) =>
+  signToken({ ...claims, ...overrides }, { secret: TEST_JWT_SECRET });
+const expiryOf = (token: string) =>
+  (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+
+/** One operation over the connection: its data, or its errors' codes and reasons. */
+async function over(client: WsClient, query: string, variables?: Record<string, unknown>) {
+  const result = await client.subscribe<Record<string, unknown>>(query, variables).next();
+  return {
+    data: result.data ?? undefined,
+    errors: result.errors?.map((e) => ({
+      code: e.extensions?.code,
+      ...(e.extensions?.reason !== undefined && { reason: e.extensions.reason }),
+    })),
+  };
+}
+
+/** Every event of a subscription, in order, as it arrives. */
+function collect(events: Subscription<OrderEvent>): OrderEvent['orderUpdated'][] {
+  const received: OrderEvent['orderUpdated'][] = [];
+  void (async () => {
+    for (;;) {
+      const result = await events.next(120_000).catch(() => undefined);
+      if (!result?.data) return;
+      received.push(result.data.orderUpdated);
+    }
+  })();
+  return received;
+}
+
+describe('refreshConnectionToken on two instances', () => {
+  let database: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+  let staffToken: string;
+  let revocationPubSub: PubSub;
+  let revocations: RevocationStore;
+  const redisPrefix = uniqueRedisPrefix();
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ seed: true });
+    await database.handle.close();
+    const options = { databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix, env: ENV };
+    [a, b] = await Promise.all([startTestServer(options), startTestServer(options)]);
+    staffToken = await a.token('acme-staff');
+    // Revocations made elsewhere (another instance, an admin tool), broadcast to every instance through Redis.
+    const logger = createLogger('silent');
+    revocationPubSub = await createPubSub({ redisUrl: TEST_REDIS_URL, keyPrefix: redisPrefix, logger });
+    revocations = createRevocationStore({
+      redis: revocationPubSub.redis?.(),
+      pubsub: revocationPubSub,
+      logger,
+    });
+  });
+  afterAll(async () => {
+    await revocations?.close();
+    await revocationPubSub?.close();
+    await Promise.all([a?.close(), b?.close()]);
+    await database?.drop();
+  });
+
+  it('replaces the token: subscriptions go on past the old expiry, and the socket closes at the new one', async () => {
+    const first = await sign(MANAGER, { expiresIn: 8 });
+    const client = await a.connect(first, { storeId: 'acme-downtown' });
+    let closedAt = 0;
+    const closed = client.closed.then((event) => {
+      closedAt = Date.now();
+      return event;
+    });
+    const received = collect(client.subscribe<OrderEvent>(ORDERS));
+    const created: string[] = [];
+    const createdSeen = () => received.filter((e) => e.kind === 'CREATED').map((e) => e.order.id);
+    // Live once an order placed on the other instance reaches it.
+    await eventually(async () => {
+      const id = await createOrder(b, staffToken);
+      created.push(id);
+      return eventually(() => createdSeen().includes(id), 3000).then(
+        () => true,
+        () => false,
+      );
+    }, 20_000);
+    const liveFrom = created.length - 1;
+
+    const second = await sign(MANAGER, { expiresIn: 16 });
+    const renewed = await over(client, REFRESH, { token: second });
+    expect(renewed).toEqual({
+      data: {
+        refreshConnectionToken: {
+          userId: 'acme-manager',
+          expiresAt: new Date(expiryOf(second) * 1000).toISOString(),
+        },
+      },
+      errors: undefined,
+    });
+
+    // The old token's expiry passes; the connection and its subscription go on.
+    await eventually(() => Date.now() > expiryOf(first) * 1000 + 300, 10_000);
+    const afterOldExpiry = await createOrder(b, staffToken);
+    created.push(afterOldExpiry);
+    await eventually(() => createdSeen().includes(afterOldExpiry));
+    expect(closedAt).toBe(0);
+
+    // The socket now closes at the new token's expiry, with 4401.
+    expect(await closed).toMatchObject({ code: 4401 });
+    expect(closedAt).toBeGreaterThanOrEqual(expiryOf(second) * 1000 - 50);
+    expect(createdSeen()).toEqual(created.slice(liveFrom));
+    expect(new Set(received.map((e) => e.cursor)).size).toBe(received.length);
+  }, 45_000);
+
+  it('refuses another user, an expired, revoked, invalid or not later token and a narrower one, keeping the old token', async () => {
+    const currentJti = randomUUID();
+    const current = await sign(MANAGER, { expiresIn: 3600, jti: currentJti });
+    const client = await a.connect(current, { storeId: 'acme-downtown' });
+    const revokedJti = randomUUID();
+    const revoked = await sign(MANAGER, { expiresIn: 7200, jti: revokedJti });
+    await revocations.revokeToken(revokedJti, expiryOf(revoked));
+
+    const attempts: Array<[string, string]> = [
+      ['another user', await sign(STAFF, { expiresIn: 7200 })],
+      [
+        'another tenant',
+        await sign({ ...MANAGER, sub: 'globex-manager', tid: 'globex' }, { expiresIn: 7200 }),
+      ],
+      ['expired', await sign(MANAGER, { expiresIn: -60 })],
+      ['revoked', revoked],
+      ['badly signed', `${(await sign(MANAGER, { expiresIn: 7200 })).slice(0, -4)}AAAA`],
+      ['not a token', 'not-a-token'],
+      ['not later', await sign(MANAGER, { expiresIn: 1800 })],
+      ['without the current store', await sign(MANAGER, { expiresIn: 7200, stores: ['acme-uptown'] })],
+      ['fewer roles', await sign(MANAGER, { expiresIn: 7200, roles: ['STAFF'] })],
+      ['other stations', await sign(MANAGER, { expiresIn: 7200, stations: ['acme-downtown-grill'] })],
+    ];
+    const outcomes: Record<string, unknown> = {};
+    for (const [name, token] of attempts) outcomes[name] = (await over(client, REFRESH, { token })).errors;
+    expect(outcomes).toEqual({
+      'another user': [{ code: 'FORBIDDEN' }],
+      'another tenant': [{ code: 'FORBIDDEN', reason: 'store_not_allowed' }], // its token allows no acme store
+      expired: [{ code: 'UNAUTHENTICATED', reason: 'expired' }],
+      revoked: [{ code: 'UNAUTHENTICATED', reason: 'revoked' }],
+      'badly signed': [{ code: 'UNAUTHENTICATED', reason: 'bad_signature' }],
+      'not a token': [{ code: 'UNAUTHENTICATED', reason: 'malformed' }],
+      'not later': [{ code: 'BAD_USER_INPUT' }],
+      'without the current store': [{ code: 'FORBIDDEN', reason: 'store_not_allowed' }],
+      'fewer roles': [{ code: 'FORBIDDEN' }],
+      'other stations': [{ code: 'FORBIDDEN' }],
+    });
+
+    // A connection without a current store may not narrow its stores either.
+    const everyStore = await a.connect(await sign(MANAGER, { expiresIn: 3600 }));
+    const narrower = await over(everyStore, REFRESH, {
+      token: await sign(MANAGER, { expiresIn: 7200, stores: ['acme-downtown'] }),
+    });
+    expect(narrower.errors).toEqual([{ code: 'FORBIDDEN' }]);
+
+    // Still the old token: the same user, and revoking the old token (elsewhere) ends the connection.
+    expect((await over(client, ME)).data).toEqual({ me: { id: 'acme-manager' } });
+    await revocations.revokeToken(currentJti, expiryOf(current));
+    expect(await client.closed).toMatchObject({ code: 4401 });
+    await everyStore.dispose();
+  });
+
+  it('follows the new token for revocations on every instance: the old one no longer ends the connection', async () => {
+    const oldJti = randomUUID();
+    const newJti = randomUUID();
+    const oldToken = await sign(MANAGER, { expiresIn: 3600, jti: oldJti });
+    const client = await a.connect(oldToken);
+    const renewed = await over(client, REFRESH, {
+      token: await sign(MANAGER, { expiresIn: 7200, jti: newJti }),
+    });
+    expect(renewed.errors).toBeUndefined();
+
+    await revocations.revokeToken(oldJti, expiryOf(oldToken));
+    // The revocation has reached instance a once a new connection with the old token is refused there.
+    await expect(connectClient(a.wsUrl, { authorization: `Bearer ${oldToken}` })).rejects.toMatchObject({
+      code: 4401,
+    });
+    expect((await over(client, ME)).data).toEqual({ me: { id: 'acme-manager' } });
+
+    await revocations.revokeToken(newJti, Math.floor(Date.now() / 1000) + 7200);
+    expect(await client.closed).toMatchObject({ code: 4401 });
+  });
+
+  it('is BAD_USER_INPUT over HTTP and SSE: those renew by sending the new token (SSE: reconnecting with its cursor)', async () => {
+    const token = await sign(MANAGER, { expiresIn: 3600 });
+    const later = await sign(MANAGER, { expiresIn: 7200 });
+    const http = await b.gql(REFRESH, { token: later }, { token });
+    expect(http.errors?.map((e) => e.extensions?.code)).toEqual(['BAD_USER_INPUT']);
+    expect(http.data).toBeFalsy();
+
+    const sse = createSseClient({
+      url: `${a.url}/graphql`,
+      singleConnection: false,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    try {
+      const iterator = sse.iterate({ query: REFRESH, variables: { token: later } });
+      const codes = await iterator.next().then(
+        ({ value }) => value?.errors?.map((e: GqlError) => e.extensions?.code),
+        (error: unknown) => ((error as { errors?: GqlError[] }).errors ?? []).map((e) => e.extensions?.code),
+      );
+      expect(codes).toEqual(['BAD_USER_INPUT']);
+    } finally {
+      sse.dispose();
+    }
+  });
+});
+
+describe('expediter/client renews its token before it expires', () => {
+  let database: TestDatabase;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    database = await createTestDatabase({ seed: true });
+    await database.handle.close();
+    const options = {
+      databaseUrl: database.url,
+      redisUrl: TEST_REDIS_URL,
+      redisPrefix: uniqueRedisPrefix(),
+      env: ENV,
+    };
+    [a, b] = await Promise.all([startTestServer(options), startTestServer(options)]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.close(), b?.close()]);
+    await database?.drop();
+  });
+
+  it('keeps one connection for 30 s on tokens living 5 s: no close, no lost or duplicated event', async () => {
+    const tokenRequests: boolean[] = [];
+    let connects = 0;
+    let closes = 0;
+    const client = createExpediterClient({
+      url: a.wsUrl,
+      webSocketImpl: WebSocket,
+      storeId: 'acme-downtown',
+      getToken: ({ refresh }) => {
+        tokenRequests.push(refresh);
+        return sign(MANAGER, { expiresIn: 5 });
+      },
+      on: { connected: () => connects++, closed: () => closes++ },
+    });
+    const received: OrderUpdatesSubscription['orderUpdated'][] = [];
+    let failure: unknown;
+    const stop = client.subscribe(
+      OrderUpdatesDocument,
+      { storeId: 'acme-downtown' },
+      { next: ({ orderUpdated }) => received.push(orderUpdated), error: (error) => (failure = error) },
+    );
+    const createdSeen = () => received.filter((e) => e.kind === 'CREATED').map((e) => e.order.id);
+    const staff = await b.token('acme-staff');
+    try {
+      const created: string[] = [];
+      // Live once the first order placed after subscribing arrives.
+      await eventually(async () => {
+        const id = await createOrder(b, staff);
+        created.push(id);
+        return eventually(() => createdSeen().includes(id), 3000).then(
+          () => true,
+          () => false,
+        );
+      }, 20_000);
+      const liveFrom = created.length - 1;
+      const startedAt = Date.now();
+      // Orders keep coming for 30 s, a few a second (the pause paces the producer; nothing waits on it).
+      while (Date.now() - startedAt < 30_000) {
+        const id = await createOrder(b, staff);
+        created.push(id);
+        await eventually(() => failure !== undefined || createdSeen().includes(id), 10_000);
+        expect(failure).toBeUndefined();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+
+      expect(createdSeen()).toEqual(created.slice(liveFrom));
+      expect(new Set(received.map((e) => e.cursor)).size).toBe(received.length);
+      expect({ connects, closes }).toEqual({ connects: 1, closes: 0 });
+      // One token to connect, then renewals: 30 s of 5-second tokens renewed after 60-80 % of their life.
+      expect(tokenRequests[0]).toBe(false);
+      expect(tokenRequests.slice(1).every((refresh) => refresh)).toBe(true);
+      expect(tokenRequests.length).toBeGreaterThanOrEqual(1 + 6);
+    } finally {
+      stop();
+      await client.dispose();
+    }
+  }, 90_000);
+});
