@@ -6,7 +6,7 @@ import { ExpediterError, fromGraphQLErrors, toExpediterError } from './errors';
 import { operationInfo } from './operation';
 import { asksForText, byHash, documentHash } from './persisted';
 import { Reconnection } from './reconnection';
-import { REFRESH_CONNECTION_TOKEN, TokenRefresh } from './token-refresh';
+import { REFRESH_CONNECTION_TOKEN, REFRESH_CONNECTION_TOKEN_HASH, TokenRefresh } from './token-refresh';
 import type { TypedDocument } from './typed';
 
 export interface TokenContext {
@@ -34,7 +34,7 @@ export interface ExpediterClientOptions {
   /** @deprecated The former name of `getToken`. */
   token?: TokenProvider;
   /**
-   * Renew the connection's token before it expires (after 60-80 % of its lifetime), over the open socket with
+   * Renew the connection's token before it expires (after 50-70 % of its lifetime), over the open socket with
    * `refreshConnectionToken`, so the socket and its subscriptions go on; when that fails, reconnect with a new
    * token and resume from the cursors. Default true.
    */
@@ -149,10 +149,10 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
       : new TokenRefresh({
           getToken: async () => getToken({ refresh: true }),
           send: async (token) => {
-            const data = await requestData<{ refreshConnectionToken: { expiresAt: string } }>({
-              query: REFRESH_CONNECTION_TOKEN,
-              variables: { token },
-            });
+            const data = await requestData<{ refreshConnectionToken: { expiresAt: string } }>(
+              { query: REFRESH_CONNECTION_TOKEN, variables: { token } },
+              options.persistedDocuments === false ? undefined : REFRESH_CONNECTION_TOKEN_HASH,
+            );
             return Date.parse(data.refreshConnectionToken.expiresAt);
           },
           // Reconnecting resumes every subscription from its cursor; the next connect asks for a new token.

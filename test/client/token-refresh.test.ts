@@ -1,9 +1,30 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { refreshDelay, TokenRefresh, tokenExpiry } from '../../src/client/token-refresh';
+import {
+  REFRESH_CONNECTION_TOKEN,
+  REFRESH_CONNECTION_TOKEN_HASH,
+  refreshDelay,
+  TokenRefresh,
+  tokenExpiry,
+} from '../../src/client/token-refresh';
 
 /** An unsigned JWT with the given claims: the client reads `exp`, it never verifies. */
 const jwt = (claims: Record<string, unknown>) =>
   `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.signature`;
+
+describe('the refresh mutation', () => {
+  it('is the trusted document of src/client/operations, under its hash', () => {
+    const manifest = JSON.parse(readFileSync('src/client/gql/persisted-documents.json', 'utf8')) as Record<
+      string,
+      string
+    >;
+    expect(manifest[`sha256:${REFRESH_CONNECTION_TOKEN_HASH}`]).toBe(REFRESH_CONNECTION_TOKEN);
+    expect(createHash('sha256').update(REFRESH_CONNECTION_TOKEN).digest('hex')).toBe(
+      REFRESH_CONNECTION_TOKEN_HASH,
+    );
+  });
+});
 
 describe('tokenExpiry', () => {
   it("reads a JWT's exp in milliseconds", () => {
@@ -20,11 +41,11 @@ describe('tokenExpiry', () => {
 });
 
 describe('refreshDelay', () => {
-  it('renews after 60 to 80 % of the remaining lifetime, never after expiry', () => {
+  it('renews after 50 to 70 % of the remaining lifetime, never after expiry', () => {
     const now = 1_000_000;
-    expect(refreshDelay(now + 10_000, now, () => 0)).toBe(6000);
-    expect(refreshDelay(now + 10_000, now, () => 1)).toBe(8000);
-    expect(refreshDelay(now + 10_000, now, () => 0.5)).toBe(7000);
+    expect(refreshDelay(now + 10_000, now, () => 0)).toBe(5000);
+    expect(refreshDelay(now + 10_000, now, () => 1)).toBe(7000);
+    expect(refreshDelay(now + 10_000, now, () => 0.5)).toBe(6000);
     expect(refreshDelay(now - 5000, now, () => 0.5)).toBe(0);
   });
 });
@@ -59,11 +80,11 @@ describe('TokenRefresh', () => {
   it('renews before expiry over the connection, then again from the new expiry', async () => {
     const { refresh, sent, fallBacks } = setup(async () => undefined); // expiry read from the new token
     refresh.connected(jwt({ exp: inSeconds(10) }));
-    await vi.advanceTimersByTimeAsync(6999);
+    await vi.advanceTimersByTimeAsync(5999);
     expect(sent).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
     expect(sent).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(7000);
+    await vi.advanceTimersByTimeAsync(6000);
     expect(sent).toHaveLength(2);
     expect(refresh.renewals).toBe(2);
     expect(fallBacks).toEqual([]);
@@ -72,9 +93,9 @@ describe('TokenRefresh', () => {
   it('uses the expiry the server confirmed', async () => {
     const { refresh, sent } = setup(async () => Date.now() + 20_000);
     refresh.connected(jwt({ exp: inSeconds(10) }));
-    await vi.advanceTimersByTimeAsync(7000);
+    await vi.advanceTimersByTimeAsync(6000);
     expect(sent).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(13_999);
+    await vi.advanceTimersByTimeAsync(11_999);
     expect(sent).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(1);
     expect(sent).toHaveLength(2);
@@ -86,7 +107,7 @@ describe('TokenRefresh', () => {
       throw refusal;
     });
     refresh.connected(jwt({ exp: inSeconds(10) }));
-    await vi.advanceTimersByTimeAsync(7000);
+    await vi.advanceTimersByTimeAsync(6000);
     expect(fallBacks).toEqual([refusal]);
     expect(refresh.renewals).toBe(0);
   });
@@ -95,7 +116,7 @@ describe('TokenRefresh', () => {
     let answer: (value: number | undefined) => void = () => {};
     const { refresh, sent, fallBacks } = setup(() => new Promise((resolve) => (answer = resolve)));
     refresh.connected(jwt({ exp: inSeconds(10) }));
-    await vi.advanceTimersByTimeAsync(7000);
+    await vi.advanceTimersByTimeAsync(6000);
     expect(sent).toHaveLength(1);
     refresh.closed(); // the socket dropped while the renewal was in flight
     answer(undefined);

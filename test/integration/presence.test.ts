@@ -1,6 +1,6 @@
 import { createClient as createSseClient } from 'graphql-sse';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
 import { createOrder } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -15,6 +15,7 @@ import {
   type TestServer,
   tokensFor,
   uniqueRedisPrefix,
+  type WsClient,
 } from '../support/server';
 import { startServerProcess } from '../support/server-process';
 
@@ -100,10 +101,29 @@ async function presenceErrorCode(app: TestServer, storeId: string | null, token:
   return result.errors?.[0]?.extensions?.code;
 }
 
+/** Every connection a test opens, closed after it (also when it failed half-way, so the next starts clean). */
+const opened: WsClient[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((client) => client.dispose().catch(() => {})));
+});
+
+async function open(app: TestServer, ...args: Parameters<TestServer['connect']>): Promise<WsClient> {
+  const client = await app.connect(...args);
+  opened.push(client);
+  return client;
+}
+
+/** A device connecting through a given address (a proxy standing for its network). */
+async function openVia(wsUrl: string, token: string): Promise<WsClient> {
+  const client = await connectClient(wsUrl, { authorization: `Bearer ${token}` });
+  opened.push(client);
+  return client;
+}
+
 /** A manager watching acme-downtown (not a device itself: its token has every store and it names none). */
 async function watch(app: TestServer, token: string): Promise<Changes> {
   const present = await presenceOf(app)('acme-downtown', token);
-  const client = await app.connect(token);
+  const client = await open(app, token);
   const changes = client.subscribe<{ presenceChanged: PresenceEvent }>(PRESENCE_CHANGED, {
     storeId: 'acme-downtown',
   });
@@ -157,7 +177,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
 
   it('keeps one entry per user and store across sockets and instances; a clean close is OFFLINE at once', async () => {
     const changes = await watch(a, tokens['acme-manager']!);
-    const first = await b.connect(tokens['acme-kitchen']); // its token names one store: acme-downtown
+    const first = await open(b, tokens['acme-kitchen']); // its token names one store: acme-downtown
     expect(await nextChange(changes)).toMatchObject({
       kind: 'ONLINE',
       storeId: 'acme-downtown',
@@ -170,7 +190,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
         connections: 1,
       },
     });
-    const second = await a.connect(tokens['acme-kitchen']);
+    const second = await open(a, tokens['acme-kitchen']);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-kitchen 2');
     expect(await managerView(b)).toMatchObject([{ userId: 'acme-kitchen', connections: 2 }]);
     expect(await stationsOnline(b)).toMatchObject({
@@ -183,7 +203,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
 
     // A staff tablet whose connection is reset: it stays listed, with no connection, for the grace period.
     const proxy = await startNetworkProxy(b.server.port);
-    await connectClient(proxy.wsUrl, { authorization: `Bearer ${tokens['acme-staff']}` });
+    await openVia(proxy.wsUrl, tokens['acme-staff']!);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-staff 1');
     const cutAt = Date.now();
     proxy.cut();
@@ -204,14 +224,14 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     const changes = await watch(a, tokens['acme-manager']!);
     const kitchenLine = await startNetworkProxy(a.server.port);
     const staffLine = await startNetworkProxy(a.server.port);
-    await connectClient(kitchenLine.wsUrl, { authorization: `Bearer ${tokens['acme-kitchen']}` });
+    await openVia(kitchenLine.wsUrl, tokens['acme-kitchen']!);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-kitchen 1');
-    await connectClient(staffLine.wsUrl, { authorization: `Bearer ${tokens['acme-staff']}` });
+    await openVia(staffLine.wsUrl, tokens['acme-staff']!);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-staff 1');
 
     kitchenLine.cut();
     await eventually(async () => (await deviceOf('acme-kitchen'))?.connections === 0);
-    const back = await b.connect(tokens['acme-kitchen']);
+    const back = await open(b, tokens['acme-kitchen']);
     await eventually(async () => (await deviceOf('acme-kitchen'))?.connections === 1);
     // The staff tablet drops later and does not come back: its grace ends after the kitchen's would have.
     staffLine.cut();
@@ -228,7 +248,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
   it('takes a device whose network died OFFLINE within heartbeat + grace', async () => {
     const changes = await watch(a, tokens['acme-manager']!);
     const line = await startNetworkProxy(b.server.port);
-    await connectClient(line.wsUrl, { authorization: `Bearer ${tokens['acme-kitchen']}` });
+    await openVia(line.wsUrl, tokens['acme-kitchen']!);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-kitchen 1');
 
     const diedAt = Date.now();
@@ -259,7 +279,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     });
     try {
       const changes = await watch(a, tokens['acme-manager']!);
-      await connectClient(child.wsUrl, { authorization: `Bearer ${tokens['acme-kitchen']}` });
+      await openVia(child.wsUrl, tokens['acme-kitchen']!);
       expect(brief(await nextChange(changes, 20_000))).toBe('ONLINE acme-kitchen 1');
 
       const killedAt = Date.now();
@@ -289,11 +309,11 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
       { secret: TEST_JWT_SECRET },
     );
     const devices = await Promise.all([
-      a.connect(tokens['acme-staff']),
-      b.connect(tokens['acme-kitchen']),
-      b.connect(tokens['acme-admin'], { storeId: 'acme-downtown' }),
-      a.connect(tokens['acme-manager'], { storeId: 'acme-downtown' }),
-      a.connect(tokens['acme-customer'], { storeId: 'acme-downtown' }),
+      open(a, tokens['acme-staff']),
+      open(b, tokens['acme-kitchen']),
+      open(b, tokens['acme-admin'], { storeId: 'acme-downtown' }),
+      open(a, tokens['acme-manager'], { storeId: 'acme-downtown' }),
+      open(a, tokens['acme-customer'], { storeId: 'acme-downtown' }),
     ]);
     await eventually(async () => (await managerView()).length === 4);
 
@@ -318,16 +338,17 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     expect(customerStations.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
 
     // WebSocket: staff hear of the second kitchen device, and not of the admin's second socket before it.
-    const staffClient = await a.connect(tokens['acme-staff']);
+    const staffClient = await open(a, tokens['acme-staff']);
     devices.push(staffClient);
+    await eventually(async () => (await deviceOf('acme-staff'))?.connections === 2);
     const staffChanges = staffClient.subscribe<{ presenceChanged: PresenceEvent }>(PRESENCE_CHANGED, {
       storeId: 'acme-downtown',
     });
     const initial = [brief(await nextChange(staffChanges)), brief(await nextChange(staffChanges))];
     expect(initial.sort()).toEqual(['ONLINE acme-kitchen 1', 'ONLINE acme-staff 2']);
-    devices.push(await b.connect(tokens['acme-admin'], { storeId: 'acme-downtown' }));
+    devices.push(await open(b, tokens['acme-admin'], { storeId: 'acme-downtown' }));
     await eventually(async () => (await deviceOf('acme-admin'))?.connections === 2);
-    devices.push(await b.connect(secondKitchen));
+    devices.push(await open(b, secondKitchen));
     expect(brief(await nextChange(staffChanges))).toBe('ONLINE acme-kitchen-2 1');
     expect(await stationsOnline(a)).toMatchObject({ 'acme-downtown-bar': true });
 
@@ -350,7 +371,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     const viaSse = await sseFirst(a, tokens['acme-staff']!);
     expect(['acme-kitchen', 'acme-kitchen-2', 'acme-staff']).toContain(viaSse.userId);
 
-    await Promise.all(devices.map((device) => device.dispose()));
+    await Promise.all(devices.map((device: WsClient) => device.dispose()));
     await storeEmptied();
   });
 
@@ -358,21 +379,21 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     const events = async () =>
       (await a.server.db.query<{ n: string }>('SELECT count(*) AS n FROM "Event"'))[0]!.n;
     const before = await events();
-    const staff = await a.connect(tokens['acme-staff']);
+    const staff = await open(a, tokens['acme-staff']);
     for (const app of [a, b, a]) {
-      const kitchen = await app.connect(tokens['acme-kitchen']);
+      const kitchen = await open(app, tokens['acme-kitchen']);
       await eventually(async () => (await deviceOf('acme-kitchen'))?.connections === 1);
       await kitchen.dispose();
       await eventually(async () => (await deviceOf('acme-kitchen')) === undefined);
     }
     expect(await events()).toBe(before);
 
-    const client = await b.connect(tokens['acme-manager']);
+    const client = await open(b, tokens['acme-manager']);
     const changes = client.subscribe<{ presenceChanged: PresenceEvent }>(PRESENCE_CHANGED, {
       storeId: 'acme-downtown',
     });
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-staff 1');
-    const kitchen = await a.connect(tokens['acme-kitchen']);
+    const kitchen = await open(a, tokens['acme-kitchen']);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-kitchen 1');
     await Promise.all([kitchen.dispose(), staff.dispose()]);
     await storeEmptied();
@@ -385,9 +406,9 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     const subscribers = async () => ((await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1];
     try {
       const before = await subscribers();
-      const client = await b.connect(tokens['acme-manager']);
+      const client = await open(b, tokens['acme-manager']);
       const changes = client.subscribe(PRESENCE_CHANGED, { storeId: 'acme-downtown' });
-      const kitchen = await a.connect(tokens['acme-kitchen']);
+      const kitchen = await open(a, tokens['acme-kitchen']);
       await changes.next(); // subscribed, and the kitchen's ONLINE arrived (or was the current state)
       expect(await subscribers()).toBe(before + 1);
       await client.dispose();
@@ -409,7 +430,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
       );
     const checks = () =>
       a.server.services.stationAlerts.checksDone + b.server.services.stationAlerts.checksDone;
-    const manager = await b.connect(tokens['acme-manager']);
+    const manager = await open(b, tokens['acme-manager']);
     const alerts = manager.subscribe<{ notifications: { notification: Record<string, unknown> } }>(
       NOTIFICATIONS,
     );
@@ -429,7 +450,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     expect(await count()).toBe(1);
 
     // The grill screen comes back (a check sees it), then leaves cleanly: a second alert.
-    const grill = await a.connect(tokens['acme-kitchen']);
+    const grill = await open(a, tokens['acme-kitchen']);
     await eventually(
       async () => (await a.server.services.presence.registry.offlineStations()).length === 0,
       20_000,
@@ -493,9 +514,9 @@ describe('presence on one instance without Redis (degraded mode)', TEST_TIMEOUT,
     expect(app.server.services.presence.registry.shared).toBe(false);
     const changes = await watch(app, tokens['acme-manager']!);
     const line = await startNetworkProxy(app.server.port);
-    await connectClient(line.wsUrl, { authorization: `Bearer ${tokens['acme-staff']}` });
+    await openVia(line.wsUrl, tokens['acme-staff']!);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-staff 1');
-    const kitchen = await app.connect(tokens['acme-kitchen']);
+    const kitchen = await open(app, tokens['acme-kitchen']);
     expect(brief(await nextChange(changes))).toBe('ONLINE acme-kitchen 1');
     const stations = await app.gql<{ store: { stations: Array<{ id: string; online: boolean }> } }>(
       STATIONS,

@@ -514,7 +514,7 @@ describe('the documented setups (docs/clients.md) under TRUSTED_DOCUMENTS=requir
     const setup = {
       httpUrl: `${required.url}/graphql`,
       wsUrl: required.wsUrl,
-      token: () => token,
+      getToken: () => token,
       webSocketImpl: WebSocket,
     };
     const { apollo, expediter: forApollo } = createApolloClient({
