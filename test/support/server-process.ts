@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { eventually } from './eventually';
 
-/** `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens. */
+/**
+ * `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens, and kills it
+ * if it does not.
+ */
 export async function startServerProcess(env: Record<string, string>) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: { ...process.env, ...env },
@@ -20,11 +23,18 @@ export async function startServerProcess(env: Record<string, string>) {
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += String(chunk)));
   const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
-  const port = await Promise.race([
-    eventually(() => logs.find((l) => l.msg === 'expediter listening')?.port as number | undefined, 60_000),
-    exited.then(([code]) => {
-      throw new Error(`server process exited with ${code} before listening: ${stderr}`);
-    }),
-  ]);
+  let port: number;
+  try {
+    port = await Promise.race([
+      eventually(() => logs.find((l) => l.msg === 'expediter listening')?.port as number | undefined, 60_000),
+      exited.then(([code]) => {
+        throw new Error(`server process exited with ${code} before listening: ${stderr}`);
+      }),
+    ]);
+  } catch (error) {
+    // A process that never came up must not outlive the test (it would hold its database and Redis).
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   return { child, logs, exited, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/graphql` };
 }
