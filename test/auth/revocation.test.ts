@@ -16,23 +16,13 @@ import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createLogger } from '../../src/observability/logger';
 import { eventually } from '../support/eventually';
+import { staffPrincipal } from '../support/principals';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const now = () => Math.floor(Date.now() / 1000);
 
-function principal(overrides: Partial<Principal> = {}): Principal {
-  return {
-    userId: 'acme-staff',
-    tenantId: 'acme',
-    roles: ['STAFF'],
-    stores: ['acme-downtown'],
-    stations: [],
-    tokenId: randomUUID(),
-    issuedAt: now() - 60,
-    expiresAt: now() + 3600,
-    ...overrides,
-  };
-}
+const principal = (overrides: Partial<Principal> = {}) =>
+  staffPrincipal({ tokenId: randomUUID(), ...overrides });
 
 /** Resolves with the next revocation the store reports. */
 function nextRevocation(store: RevocationStore): Promise<Revocation> {

@@ -4,23 +4,13 @@ import type { Principal } from '../../src/auth/principal';
 import { createMemoryRevocationStore, type RevocationStore } from '../../src/auth/revocation';
 import { createSessions, type Sessions } from '../../src/auth/session';
 import { createLogger } from '../../src/observability/logger';
+import { staffPrincipal } from '../support/principals';
 
 const START = Date.UTC(2030, 0, 1, 12, 0, 0);
 const nowSec = () => Math.floor(Date.now() / 1000);
 
-function principal(overrides: Partial<Principal> = {}): Principal {
-  return {
-    userId: 'acme-staff',
-    tenantId: 'acme',
-    roles: ['STAFF'],
-    stores: ['acme-downtown'],
-    stations: [],
-    tokenId: 'token-1',
-    issuedAt: nowSec() - 60,
-    expiresAt: nowSec() + 3600,
-    ...overrides,
-  };
-}
+const principal = (overrides: Partial<Principal> = {}) =>
+  staffPrincipal({ tokenId: 'token-1', ...overrides });
 
 describe('sessions', () => {
   let revocations: RevocationStore;

@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import type { AuthError } from '../../src/auth/errors';
 import { createTokenVerifier } from '../../src/auth/jwt';
+import type { Role } from '../../src/auth/principal';
 import { tokenCommand } from '../../src/auth/token-cli';
 import {
   DemoTokenError,
@@ -18,30 +19,22 @@ const SECRET = 'tokens-test-secret-long-enough';
 const signing = { secret: SECRET, issuer: 'expediter', audience: 'expediter-api' };
 const verifier = createTokenVerifier(signing);
 const now = () => Math.floor(Date.now() / 1000);
+const KITCHEN_CLAIMS = {
+  sub: 'acme-kitchen',
+  tid: 'acme',
+  roles: ['KITCHEN'] as Role[],
+  stores: ['acme-downtown'],
+  stations: ['acme-downtown-grill'],
+  jti: 'fixed-jti',
+};
 
 describe('signToken', () => {
   it('signs HS256 tokens the verifier accepts, with exactly the given claims', async () => {
-    const token = await signToken(
-      {
-        sub: 'acme-kitchen',
-        tid: 'acme',
-        roles: ['KITCHEN'],
-        stores: ['acme-downtown'],
-        stations: ['acme-downtown-grill'],
-        jti: 'fixed-jti',
-        expiresIn: '2h',
-      },
-      signing,
-    );
+    const token = await signToken({ ...KITCHEN_CLAIMS, expiresIn: '2h' }, signing);
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'HS256', typ: 'JWT' });
     const payload = decodeJwt(token);
     expect(payload).toEqual({
-      sub: 'acme-kitchen',
-      tid: 'acme',
-      roles: ['KITCHEN'],
-      stores: ['acme-downtown'],
-      stations: ['acme-downtown-grill'],
-      jti: 'fixed-jti',
+      ...KITCHEN_CLAIMS,
       iss: 'expediter',
       aud: 'expediter-api',
       iat: expect.any(Number),

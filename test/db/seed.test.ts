@@ -5,6 +5,16 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 
 const ids = (rows: { id: string }[]) => rows.map((row) => row.id).sort();
 
+/** Rows of the demo data: 2 tenants, 3 stores of 3 stations, 3 products and 12 tables each, 5 users per tenant. */
+const DEMO_COUNTS = {
+  tenants: 2,
+  stores: 3,
+  stations: 9,
+  products: 9,
+  inventoryItems: 9,
+  tables: 36,
+  users: 10,
+};
 describe('demo data', () => {
   it('has the binding tenants, stores, stations, products and stock items', () => {
     expect(demoData.tenants).toEqual([
@@ -148,15 +158,7 @@ describe('seed', () => {
       storeIds: ['acme-downtown'],
       stationIds: ['acme-downtown-grill'],
     });
-    expect(await counts()).toEqual({
-      tenants: 2,
-      stores: 3,
-      stations: 9,
-      products: 9,
-      inventoryItems: 9,
-      tables: 36,
-      users: 10,
-    });
+    expect(await counts()).toEqual(DEMO_COUNTS);
   });
 
   it('is idempotent and keeps operational state such as stock levels', async () => {
@@ -174,15 +176,7 @@ describe('seed', () => {
 
     await seed(db);
 
-    expect(await counts()).toEqual({
-      tenants: 2,
-      stores: 3,
-      stations: 9,
-      products: 9,
-      inventoryItems: 9,
-      tables: 36,
-      users: 10,
-    });
+    expect(await counts()).toEqual(DEMO_COUNTS);
     expect(
       (await db.inventoryItem.findUniqueOrThrow({ where: { id: 'acme-uptown-fries-stock' } })).quantity,
     ).toBe(7);

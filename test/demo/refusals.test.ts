@@ -8,6 +8,7 @@ import {
   networkRefusal,
   resultWithWhatToDo,
 } from '../../src/demo/graphiql/refusals';
+import { NO_TOKEN_REFUSAL } from './expected';
 
 const withSignIn = { demoSignIn: true };
 const withoutSignIn = { demoSignIn: false };
@@ -15,15 +16,7 @@ const withoutSignIn = { demoSignIn: false };
 describe('a closed socket, as GraphiQL shows it', () => {
   it('4401: the code, the reason and how to get a token', () => {
     const error = closeRefusal(4401, 'Authentication required', withoutSignIn);
-    expect(error).toEqual({
-      message: 'WebSocket closed with 4401 Unauthorized: Authentication required',
-      extensions: {
-        code: 'UNAUTHENTICATED',
-        closeCode: 4401,
-        reason: 'Authentication required',
-        whatToDo: expect.stringContaining('{"Authorization": "Bearer <token>"} in the Headers tab'),
-      },
-    });
+    expect(error).toEqual(NO_TOKEN_REFUSAL);
     expect(error.extensions.whatToDo).toContain('npm run -s token -- acme-manager');
   });
 

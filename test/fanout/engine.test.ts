@@ -55,6 +55,17 @@ function stream() {
   };
 }
 
+/** A schema whose one subscription field, `tick`, subscribes with `subscribe`. */
+function tickSchema(Tick: GraphQLObjectType, subscribe: () => unknown): GraphQLSchema {
+  return new GraphQLSchema({
+    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
+    subscription: new GraphQLObjectType({
+      name: 'Subscription',
+      fields: { tick: { type: Tick, subscribe, resolve: (event) => event } },
+    }),
+  });
+}
+
 function fixture() {
   const sources: Array<ReturnType<typeof stream>> = [];
   const resolved = { count: 0 };
@@ -71,22 +82,10 @@ function fixture() {
       },
     },
   });
-  const schema = new GraphQLSchema({
-    query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
-    subscription: new GraphQLObjectType({
-      name: 'Subscription',
-      fields: {
-        tick: {
-          type: Tick,
-          subscribe: () => {
-            const source = stream();
-            sources.push(source);
-            return source.iterator;
-          },
-          resolve: (event) => event,
-        },
-      },
-    }),
+  const schema = tickSchema(Tick, () => {
+    const source = stream();
+    sources.push(source);
+    return source.iterator;
   });
   const engine = createFanoutEngine({
     logger: createLogger('silent'),
@@ -235,41 +234,29 @@ describe('fan-out engine with shared streams', () => {
       name: 'Tick',
       fields: { cursor: { type: GraphQLString }, n: { type: GraphQLInt } },
     });
-    const schema = new GraphQLSchema({
-      query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
-      subscription: new GraphQLObjectType({
-        name: 'Subscription',
-        fields: {
-          tick: {
-            type: Tick,
-            subscribe: () => {
-              const handoff = options.handoff ?? (() => ({ events: [], watermark: 0n }));
-              const source = {
-                ...stream().iterator,
-                handoff: () => {
-                  handedOff.count++;
-                  return handoff();
-                },
-              } as unknown as AsyncIterableIterator<StreamEvent<{ n: number; key: string }>>;
-              const select = (event: StreamEvent<{ n: number; key: string }>) => {
-                selected.count++;
-                return event.kind === 'order.SECRET' ? undefined : { ...event.payload, cursor: event.cursor };
-              };
-              return shareable(filterMap(source, select), {
-                streamKey: TOPIC,
-                topics: [TOPIC],
-                source,
-                select,
-                coalesce: {
-                  windowMs: options.coalesceMs ?? 0,
-                  coalesceKey: (value: { key: string }) => (value.key === 'coalesced' ? value.key : null),
-                },
-              });
-            },
-            resolve: (event) => event,
-          },
+    const schema = tickSchema(Tick, () => {
+      const handoff = options.handoff ?? (() => ({ events: [], watermark: 0n }));
+      const source = {
+        ...stream().iterator,
+        handoff: () => {
+          handedOff.count++;
+          return handoff();
         },
-      }),
+      } as unknown as AsyncIterableIterator<StreamEvent<{ n: number; key: string }>>;
+      const select = (event: StreamEvent<{ n: number; key: string }>) => {
+        selected.count++;
+        return event.kind === 'order.SECRET' ? undefined : { ...event.payload, cursor: event.cursor };
+      };
+      return shareable(filterMap(source, select), {
+        streamKey: TOPIC,
+        topics: [TOPIC],
+        source,
+        select,
+        coalesce: {
+          windowMs: options.coalesceMs ?? 0,
+          coalesceKey: (value: { key: string }) => (value.key === 'coalesced' ? value.key : null),
+        },
+      });
     });
     const logger = createLogger('silent');
     const feeds = createTopicFeeds({ pubsub, log: emptyLog, logger, maxFillEvents: 1000 });

@@ -17,7 +17,7 @@ import {
   uniqueRedisPrefix,
   type WsClient,
 } from '../support/server';
-import { startServerProcess } from '../support/server-process';
+import { clusterMemberEnv, startServerProcess } from '../support/server-process';
 
 /**
  * Device presence over real sockets, on two instances sharing Redis (plus a third, a child process killed with
@@ -265,15 +265,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
 
   it('takes the devices of a SIGKILLed instance OFFLINE within its lease', async () => {
     const child = await startServerProcess({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      GRAPHIQL: 'false',
+      ...clusterMemberEnv(database.url, redisPrefix),
       ...ENV,
       PRESENCE_LEASE_MS: String(CHILD_LEASE_MS),
     });

@@ -14,7 +14,7 @@ import {
   uniqueRedisPrefix,
   type WsClient,
 } from '../support/server';
-import { startServerProcess } from '../support/server-process';
+import { clusterMemberEnv, startServerProcess } from '../support/server-process';
 
 const token = (userId: string) => tokenForDemoUser(userId, { secret: TEST_JWT_SECRET, expiresIn: '1h' });
 
@@ -68,15 +68,7 @@ describe('SIGTERM on a real server process', () => {
     await database.handle.close();
     survivor = await startTestServer({ databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix });
     processUnderTest = await startServerProcess({
-      NODE_ENV: 'test',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATABASE_URL: database.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      JWT_SECRET: TEST_JWT_SECRET,
-      LOG_LEVEL: 'info',
-      GRAPHIQL: 'false',
+      ...clusterMemberEnv(database.url, redisPrefix),
       SHUTDOWN_TIMEOUT_MS: '15000',
     });
     child = processUnderTest.child;

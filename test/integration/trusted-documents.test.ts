@@ -317,25 +317,41 @@ describe('TRUSTED_DOCUMENTS=require over graphql-ws and SSE, subscriptions inclu
     }
   });
 
-  it('the graphql-ws client subscribes by hash and receives events', async () => {
-    const socket = await required.connect(token);
+  /** The live orders subscription, sent as its hash only. */
+  const byHash = {
+    query: '',
+    variables: { storeId: STORE },
+    extensions: persistedQuery(hexOf(OrderUpdatesDocument)),
+  };
+
+  /** Subscribes with `start` and places orders until an event arrives: the first event's kind, or its error. */
+  async function firstKind(
+    start: (sink: {
+      next(result: { data?: OrderUpdatesSubscription | null; errors?: unknown }): void;
+      error(error: unknown): void;
+      complete(): void;
+    }) => () => void,
+  ): Promise<string> {
     const kinds: string[] = [];
-    const stop = socket.client.subscribe<OrderUpdatesSubscription>(
-      { query: '', variables: { storeId: STORE }, extensions: persistedQuery(hexOf(OrderUpdatesDocument)) },
-      {
-        next: ({ data, errors }) => {
-          expect(errors).toBeUndefined();
-          if (data) kinds.push(data.orderUpdated.kind);
-        },
-        error: (error) => kinds.push(`error: ${JSON.stringify(error)}`),
-        complete: () => {},
-      },
-    );
+    const stop = start({
+      next: ({ data, errors }) =>
+        kinds.push(errors ? `errors: ${JSON.stringify(errors)}` : (data?.orderUpdated.kind ?? '')),
+      error: (error) => kinds.push(`error: ${JSON.stringify(error)}`),
+      complete: () => {},
+    });
     try {
       await placeOrdersUntil(() => kinds.length > 0);
-      expect(kinds[0]).toBe('CREATED');
+      return kinds[0]!;
     } finally {
       stop();
+    }
+  }
+
+  it('the graphql-ws client subscribes by hash and receives events', async () => {
+    const socket = await required.connect(token);
+    try {
+      expect(await firstKind((sink) => socket.client.subscribe(byHash, sink))).toBe('CREATED');
+    } finally {
       await socket.dispose();
     }
   });
@@ -346,22 +362,9 @@ describe('TRUSTED_DOCUMENTS=require over graphql-ws and SSE, subscriptions inclu
       singleConnection: false,
       headers: { authorization: `Bearer ${token}` },
     });
-    const kinds: string[] = [];
-    const stop = sse.subscribe<OrderUpdatesSubscription>(
-      { query: '', variables: { storeId: STORE }, extensions: persistedQuery(hexOf(OrderUpdatesDocument)) },
-      {
-        next: ({ data }) => {
-          if (data) kinds.push(data.orderUpdated.kind);
-        },
-        error: (error) => kinds.push(`error: ${JSON.stringify(error)}`),
-        complete: () => {},
-      },
-    );
     try {
-      await placeOrdersUntil(() => kinds.length > 0);
-      expect(kinds[0]).toBe('CREATED');
+      expect(await firstKind((sink) => sse.subscribe(byHash, sink))).toBe('CREATED');
     } finally {
-      stop();
       sse.dispose();
     }
   });

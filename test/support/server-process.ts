@@ -2,6 +2,22 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { eventually } from './eventually';
+import { TEST_JWT_SECRET, TEST_REDIS_URL } from './server';
+
+/** The environment of an instance in another process that joins a test cluster (its database and Redis prefix). */
+export function clusterMemberEnv(databaseUrl: string, redisPrefix: string): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: redisPrefix,
+    JWT_SECRET: TEST_JWT_SECRET,
+    LOG_LEVEL: 'info',
+    GRAPHIQL: 'false',
+  };
+}
 
 /**
  * `node --import tsx src/main.ts` with the given environment; resolves with its URL once it listens, and kills it
