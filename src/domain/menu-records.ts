@@ -122,7 +122,8 @@ export async function syncAvailabilityWithStock(
       ? { available: false, soldOut: true, unavailableReason: SOLD_OUT_REASON, updatedAt: at }
       : { available: true, soldOut: false, unavailableReason: null, updatedAt: at },
   });
-  if (count === 0) return;
   const product = await loadProductView(tx, item.tenantId, item.productId);
+  // A product whose stock was emptied outside the domain was read as sold out without the flag: its refill is news too.
+  if (count === 0 && !(refilled && product.available)) return;
   emitMenuEvent(emit, item.tenantId, { kind: 'AVAILABILITY_CHANGED', product, at });
 }

@@ -238,7 +238,8 @@ export class MenuService {
         throw new DomainError('CONFLICT', `${row.name} is archived: it is not on the menu`, { productId });
       }
       const current = toProductView(row);
-      if (available && current.soldOut) {
+      const outOfStock = current.stockQuantity !== null && current.stockQuantity <= 0;
+      if (available && (current.soldOut || outOfStock)) {
         throw new DomainError('CONFLICT', `${row.name} is out of stock: restock it to bring it back`, {
           productId,
           stockQuantity: current.stockQuantity,

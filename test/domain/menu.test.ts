@@ -54,10 +54,33 @@ describe('reading the menu', () => {
     await f.menu.updateProduct(manager, { productId: 'acme-uptown-fries', active: true });
   });
 
-  it('reads a product whose stock was zeroed outside the domain as sold out', async () => {
+  it('reads a product whose stock was zeroed outside the domain as sold out, and announces its restock', async () => {
     await f.deps.db.inventoryItem.update({ where: { id: `${LEMONADE}-stock` }, data: { quantity: 0 } });
     const lemonade = (await f.menu.products(staff, 'acme-downtown')).find((p) => p.id === LEMONADE);
     expect(lemonade).toMatchObject({ available: false, soldOut: true, unavailableReason: 'Out of stock' });
+    await expect(f.menu.setProductAvailability(staff, LEMONADE, true)).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    const before = await f.lastEventId();
+    await f.inventory.restockInventory(manager, `${LEMONADE}-stock`, 5);
+    expect((await menuEventsSince(before)).map((e) => [e.kind, e.product.available])).toEqual([
+      ['AVAILABILITY_CHANGED', true],
+    ]);
+  });
+
+  it('keeps a product 86ed by hand off when its stock runs out, and does not bring it back by hand at zero', async () => {
+    await f.menu.setProductAvailability(staff, FRIES, false, 'fryer down');
+    await f.inventory.adjustInventory(manager, `${FRIES}-stock`, -100, 'count');
+    await expect(f.menu.setProductAvailability(staff, FRIES, true)).rejects.toMatchObject({
+      code: 'CONFLICT',
+    });
+    const before = await f.lastEventId();
+    await f.inventory.restockInventory(manager, `${FRIES}-stock`, 10);
+    expect(await menuEventsSince(before)).toEqual([]);
+    expect((await f.menu.products(staff, 'acme-downtown')).find((p) => p.id === FRIES)).toMatchObject({
+      available: false,
+      unavailableReason: 'fryer down',
+    });
   });
 
   it('shows archived products to staff only, and other stores and tenants not at all', async () => {
