@@ -270,7 +270,13 @@ describe('shared streams: one pub/sub subscription per topic, per-event checks o
       severity: 'URGENT',
       item: { id: 'acme-downtown-fries-stock' },
     });
-    await app.server.db.db.inventoryItem.updateMany({ data: { quantity: 10_000 } });
+    // Back in stock for the tests after this one (a restock also brings the sold-out fries back on the menu).
+    const refilled = await app.gql(
+      'mutation { restockInventory(itemId: "acme-downtown-fries-stock", quantity: 10000) { id } }',
+      {},
+      { token: await app.token('acme-manager') },
+    );
+    expect(refilled.errors).toBeUndefined();
     await manager.dispose();
   });
 

@@ -302,6 +302,13 @@ describe('expediter/client renews its token before it expires', () => {
     );
     const createdSeen = () => received.filter((e) => e.kind === 'CREATED').map((e) => e.order.id);
     const staff = await b.token('acme-staff');
+    // Thirty seconds of orders outlast the demo's fries: stock them for the whole run.
+    const restocked = await b.gql(
+      'mutation { restockInventory(itemId: "acme-downtown-fries-stock", quantity: 10000) { id } }',
+      {},
+      { token: await b.token('acme-manager') },
+    );
+    expect(restocked.errors).toBeUndefined();
     try {
       const created: string[] = [];
       // Live once the first order placed after subscribing arrives.

@@ -426,10 +426,12 @@ function subscribe<T>(
       const queued = queue.shift();
       if (queued) return resolve(queued);
       if (ended) return reject(ended);
+      // Made here, not in the timer, so that its stack names the test line that waited.
+      const timeout = new Error(`no subscription result within ${timeoutMs} ms`);
       const timer = setTimeout(() => {
         const index = waiters.indexOf(waiter);
         if (index >= 0) waiters.splice(index, 1);
-        reject(new Error(`no subscription result within ${timeoutMs} ms`));
+        reject(timeout);
       }, timeoutMs);
       const waiter = {
         resolve: (r: ExecutionResult<T>) => {

@@ -197,7 +197,12 @@ describe('subscriptions stay silent for what the subscriber may not see', () => 
       'acme-customer',
     );
     await must(tokens['acme-admin']!, M.adjustInventory, { id: 'acme-downtown-burger-stock' });
-    await notify(tokens['acme-admin']!, { audience: 'TENANT', title: 'Acme first canary', body: 'x' });
+    await notify(tokens['acme-admin']!, {
+      audience: 'TENANT',
+      includeCustomers: true, // the customer's subscription reads up to it too
+      title: 'Acme first canary',
+      body: 'x',
+    });
     const isCanaryOrder = (e: Event) => orderOf(e).id === canaryOrder.id;
     const isCanaryTicket = (e: Event) => ticketOf(e).orderId === canaryOrder.id;
     for (const w of [acme.adminOrders!, acme.staffOrders!, acme.customerOrders!])
@@ -257,7 +262,12 @@ describe('subscriptions stay silent for what the subscriber may not see', () => 
       'acme-customer',
     );
     await must(tokens['acme-admin']!, M.adjustInventory, { id: 'acme-downtown-burger-stock' });
-    await notify(tokens['acme-admin']!, { audience: 'TENANT', title: 'Acme canary', body: 'x' });
+    await notify(tokens['acme-admin']!, {
+      audience: 'TENANT',
+      includeCustomers: true, // the customer's subscription reads up to it too
+      title: 'Acme canary',
+      body: 'x',
+    });
 
     const isCanaryOrder = (e: Event) => orderOf(e).id === canaryOrder.id;
     const isCanaryTicket = (e: Event) => ticketOf(e).orderId === canaryOrder.id;
