@@ -30,6 +30,8 @@ beforeAll(async () => {
       RATE_LIMIT_OVERRIDES: `setStationTargetTime=${BUDGET}`,
       RATE_LIMIT_WINDOW_MS: '600000',
       RATE_LIMIT_SUBSCRIPTIONS: '10000',
+      // One socket carries every WebSocket case here, hundreds of messages a second on a quiet machine.
+      WS_MESSAGES_PER_CONNECTION: '100000',
     },
     serverOptions: { logger: pino({ level: 'debug' }, sink) },
   });
