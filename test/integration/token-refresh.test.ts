@@ -76,6 +76,27 @@ function collect(events: Subscription<OrderEvent>): OrderEvent['orderUpdated'][]
   return received;
 }
 
+/**
+ * Places orders (appended to `created`) until one of them is seen: the subscription is live from that one on.
+ * Returns its index in `created`.
+ */
+async function placeOrdersUntilLive(
+  app: TestServer,
+  token: string,
+  created: string[],
+  seen: () => string[],
+): Promise<number> {
+  await eventually(async () => {
+    const id = await createOrder(app, token);
+    created.push(id);
+    return eventually(() => seen().includes(id), 3000).then(
+      () => true,
+      () => false,
+    );
+  }, 20_000);
+  return created.length - 1;
+}
+
 describe('refreshConnectionToken on two instances', () => {
   let database: TestDatabase;
   let a: TestServer;
@@ -137,15 +158,7 @@ describe('refreshConnectionToken on two instances', () => {
     });
 
     // Delivering: an order placed on the other instance reaches it.
-    await eventually(async () => {
-      const id = await createOrder(b, staffToken);
-      created.push(id);
-      return eventually(() => createdSeen().includes(id), 3000).then(
-        () => true,
-        () => false,
-      );
-    }, 20_000);
-    const liveFrom = created.length - 1;
+    const liveFrom = await placeOrdersUntilLive(b, staffToken, created, createdSeen);
 
     // The old token's expiry passes; the connection and its subscription go on.
     await eventually(() => Date.now() > expiryOf(first) * 1000 + 300, 10_000);
@@ -311,16 +324,7 @@ describe('expediter/client renews its token before it expires', () => {
     expect(restocked.errors).toBeUndefined();
     try {
       const created: string[] = [];
-      // Live once the first order placed after subscribing arrives.
-      await eventually(async () => {
-        const id = await createOrder(b, staff);
-        created.push(id);
-        return eventually(() => createdSeen().includes(id), 3000).then(
-          () => true,
-          () => false,
-        );
-      }, 20_000);
-      const liveFrom = created.length - 1;
+      const liveFrom = await placeOrdersUntilLive(b, staff, created, createdSeen);
       const startedAt = Date.now();
       // Orders keep coming for 30 s, a few a second (the pause paces the producer; nothing waits on it).
       while (Date.now() - startedAt < 30_000) {
