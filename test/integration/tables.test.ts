@@ -12,6 +12,20 @@ const CREATE_ORDER = `mutation ($input: CreateOrderInput!) {
 }`;
 const BUMP = `mutation ($ticketId: ID!) { bumpTicket(ticketId: $ticketId) { id status } }`;
 const PAY = `mutation ($orderId: ID!, $amount: Int!) { recordPayment(orderId: $orderId, amount: $amount) { id paidCents } }`;
+const RECALL = `mutation ($ticketId: ID!) { recallTicket(ticketId: $ticketId) { id status } }`;
+const CANCEL = `mutation ($orderId: ID!) { cancelOrder(orderId: $orderId, reason: "changed their mind") { id } }`;
+const ORDER_STATUS = `mutation ($orderId: ID!, $status: OrderStatus!) { updateOrderStatus(orderId: $orderId, status: $status) { id status } }`;
+const STATUSES = ['FREE', 'RESERVED', 'SEATED', 'ORDERED', 'SERVED', 'PAYING', 'NEEDS_CLEANING'] as const;
+/** What staff may set by hand from each status (the rest follows seatTable and the orders). */
+const BY_HAND: Record<string, readonly string[]> = {
+  FREE: ['RESERVED'],
+  RESERVED: ['FREE'],
+  SEATED: ['FREE'],
+  ORDERED: ['PAYING'],
+  SERVED: ['PAYING'],
+  PAYING: [],
+  NEEDS_CLEANING: ['FREE'],
+};
 type Table = {
   id: string;
   number: number;
@@ -201,5 +215,129 @@ describe('tableUpdated', () => {
       expect(['FORBIDDEN', 'NOT_FOUND'], user).toContain(refused.errors?.[0]?.extensions?.code);
       expect(refused.data ?? null).toBeNull();
     }
+  });
+});
+
+describe('the status follows the orders, over the wire', () => {
+  type Event = { kind: string; previousStatus: string | null; table: Table };
+  const moves = (events: Event[]) => events.map((e) => [e.kind, e.previousStatus, e.table.status]);
+
+  it('every order READY or later serves the table; a recall, a new order or a cancellation move it back', async () => {
+    const floor = await watchTables('acme-manager');
+    const read = async (n: number) => (await floor.take(n)).map((r) => r.data!.tableUpdated as Event);
+    await ok('acme-staff', SEAT, { tableId: 'acme-downtown-6', partySize: 5 });
+    const burger = await orderAt(6);
+    const fries = await orderAt(6, 'acme-downtown-fries');
+    await ok('acme-kitchen', BUMP, { ticketId: burger.items[0]!.ticketId });
+    await ok('acme-kitchen', BUMP, { ticketId: fries.items[0]!.ticketId });
+    await ok('acme-kitchen', RECALL, { ticketId: fries.items[0]!.ticketId });
+    await ok('acme-kitchen', BUMP, { ticketId: fries.items[0]!.ticketId });
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-6', status: 'PAYING' });
+    const dessert = await orderAt(6, 'acme-downtown-fries');
+    await ok('acme-staff', CANCEL, { orderId: dessert.id });
+    await ok('acme-staff', PAY, { orderId: burger.id, amount: burger.totalCents });
+    await ok('acme-staff', PAY, { orderId: fries.id, amount: fries.totalCents });
+    expect(moves(await read(12))).toEqual([
+      ['STATUS_CHANGED', 'FREE', 'SEATED'],
+      ['ORDER_ADDED', 'SEATED', 'ORDERED'],
+      ['ORDER_ADDED', null, 'ORDERED'],
+      ['ORDER_UPDATED', null, 'ORDERED'], // one of two orders ready: not served yet
+      ['ORDER_UPDATED', 'ORDERED', 'SERVED'],
+      ['ORDER_UPDATED', 'SERVED', 'ORDERED'], // recalled to the kitchen
+      ['ORDER_UPDATED', 'ORDERED', 'SERVED'],
+      ['STATUS_CHANGED', 'SERVED', 'PAYING'],
+      ['ORDER_ADDED', 'PAYING', 'ORDERED'], // the party ordered again after asking for the bill
+      ['ORDER_UPDATED', 'ORDERED', 'SERVED'], // ... and cancelled it
+      ['ORDER_UPDATED', null, 'SERVED'], // paid in part
+      ['ORDER_UPDATED', 'SERVED', 'NEEDS_CLEANING'],
+    ]);
+  });
+
+  it('all orders cancelled: SEATED again; paid before served: cleaning once served; an earlier party moves nothing', async () => {
+    const floor = await watchTables('acme-staff');
+    const read = async (n: number) => (await floor.take(n)).map((r) => r.data!.tableUpdated as Event);
+    await ok('acme-staff', SEAT, { tableId: 'acme-downtown-8', partySize: 2 });
+    const cancelled = await orderAt(8);
+    await ok('acme-staff', CANCEL, { orderId: cancelled.id });
+    const prepaid = await orderAt(8);
+    await ok('acme-staff', PAY, { orderId: prepaid.id, amount: prepaid.totalCents });
+    await ok('acme-kitchen', BUMP, { ticketId: prepaid.items[0]!.ticketId });
+    expect(moves(await read(6))).toEqual([
+      ['STATUS_CHANGED', 'FREE', 'SEATED'],
+      ['ORDER_ADDED', 'SEATED', 'ORDERED'],
+      ['ORDER_UPDATED', 'ORDERED', 'SEATED'],
+      ['ORDER_ADDED', 'SEATED', 'ORDERED'],
+      ['ORDER_UPDATED', null, 'ORDERED'], // paid, not served yet
+      ['ORDER_UPDATED', 'ORDERED', 'NEEDS_CLEANING'],
+    ]);
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-8', status: 'FREE' });
+    await ok('acme-staff', SEAT, { tableId: 'acme-downtown-8', partySize: 1 });
+    // The previous party's order is handed over: the new party's table does not move, and nothing is announced.
+    await ok('acme-staff', ORDER_STATUS, { orderId: prepaid.id, status: 'COMPLETED' });
+    await ok('acme-staff', SET_STATUS, { tableId: 'acme-downtown-8', status: 'FREE' });
+    expect(moves(await read(3))).toEqual([
+      ['STATUS_CHANGED', 'NEEDS_CLEANING', 'FREE'],
+      ['STATUS_CHANGED', 'FREE', 'SEATED'],
+      ['STATUS_CHANGED', 'SEATED', 'FREE'],
+    ]);
+  });
+
+  it('refuses every other status by hand, and seating a table with a party, with CONFLICT and the current status', async () => {
+    const tableId = 'acme-downtown-5';
+    const tryEverything = async (current: string) => {
+      for (const status of STATUSES) {
+        if (status === current || BY_HAND[current]!.includes(status)) continue;
+        const refused = errorOf(await as('acme-staff', SET_STATUS, { tableId, status }));
+        expect(refused, `${current} → ${status}`).toMatchObject({
+          message: expect.stringContaining(`is ${current}`),
+          extensions: { code: 'CONFLICT', status: current, tableId },
+        });
+      }
+      const seat = errorOf(await as('acme-staff', SEAT, { tableId, partySize: 1 }));
+      if (current === 'FREE' || current === 'RESERVED') expect(seat).toBeUndefined();
+      else
+        expect(seat, `seat at ${current}`).toMatchObject({
+          extensions: { code: 'CONFLICT', status: current },
+        });
+      if (current === 'FREE' || current === 'RESERVED') {
+        await ok('acme-staff', SET_STATUS, { tableId, status: 'FREE' });
+      }
+      const same = await ok<{ setTableStatus: Table }>('acme-staff', SET_STATUS, {
+        tableId,
+        status: current,
+      });
+      expect(same.setTableStatus.status).toBe(current);
+    };
+    await tryEverything('FREE');
+    await ok('acme-staff', SET_STATUS, { tableId, status: 'RESERVED' });
+    await tryEverything('RESERVED');
+    await ok('acme-staff', SET_STATUS, { tableId, status: 'FREE' });
+    await ok('acme-staff', SEAT, { tableId, partySize: 2 });
+    await tryEverything('SEATED');
+    const order = await orderAt(5);
+    await tryEverything('ORDERED');
+    await ok('acme-kitchen', BUMP, { ticketId: order.items[0]!.ticketId });
+    await tryEverything('SERVED');
+    await ok('acme-staff', SET_STATUS, { tableId, status: 'PAYING' });
+    await tryEverything('PAYING');
+    await ok('acme-staff', PAY, { orderId: order.id, amount: order.totalCents });
+    await tryEverything('NEEDS_CLEANING');
+    await ok('acme-staff', SET_STATUS, { tableId, status: 'FREE' });
+  });
+
+  it('reads the tables of the connection’s current store without storeId', async () => {
+    const tables = await app.gql<{ tables: Table[] }>(
+      TABLES,
+      {},
+      {
+        token: tokens['acme-staff'],
+        storeId: 'acme-downtown',
+      },
+    );
+    expect(tables.data?.tables.map((t) => t.id)[0]).toBe('acme-downtown-1');
+    const socket = await app.connect(tokens['acme-manager'], { storeId: 'acme-uptown' });
+    sockets.push(socket);
+    const overWs = await socket.subscribe<{ tables: Table[] }>(TABLES, {}).next();
+    expect(overWs.data?.tables.map((t) => t.id)[0]).toBe('acme-uptown-1');
   });
 });
