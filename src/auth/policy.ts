@@ -1,8 +1,10 @@
+import { allows, allowsWithoutLimits, REVOCABLE_BY_MANAGERS, STAFF_ROLES } from './permissions';
 import type { Principal, Role } from './principal';
 
 /**
- * Authorization rules as pure functions. Scope-auth (GraphQL fields) and domain services both call
- * these, so there is one definition of who may do what.
+ * The finer authorization rules as pure functions: which stores, stations, orders, products and devices a caller
+ * may touch. Which roles may do what at all is permissions.ts's table (the rules' `refinedBy` names these); the
+ * role lists below are read from it.
  */
 export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {
   return roles.some((role) => principal.roles.includes(role));
@@ -36,9 +38,6 @@ export function canWatchStation(principal: Principal, station: { id: string; sto
   return true;
 }
 
-/** Roles of the people who work in a store (everyone but customers and table guests). */
-export const STAFF_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
-
 /** A caller who works in the store: any staff role (a customer who also has one counts as staff). */
 export function isStaff(principal: Principal): boolean {
   return hasAnyRole(principal, STAFF_ROLES);
@@ -62,33 +61,29 @@ export function canSeeOrder(
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Menu and tables: who may do what, in one place (the GraphQL scopes use the role lists, the domain the rest).
+// Menu and tables.
 
-/** Create and edit products (prices, stations, archiving). */
-export const MENU_MANAGERS: readonly Role[] = ['ADMIN', 'MANAGER'];
-/** 86 a product or bring it back; KITCHEN only for products routed to its bound stations. */
-export const AVAILABILITY_SETTERS: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
-/** Seat parties, set table status, issue guest tokens, watch the floor (`tables`, `tableUpdated`). */
-export const FLOOR_STAFF: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
-
+/** `menu.manage` in the product's store. */
 export function canManageMenu(principal: Principal, storeId: string): boolean {
-  return hasAnyRole(principal, MENU_MANAGERS) && canAccessStore(principal, storeId);
+  return allows(principal, 'menu.manage') && canAccessStore(principal, storeId);
 }
 
+/** `menu.setAvailability` in the product's store; KITCHEN (its limit) only for products routed to its bound stations. */
 export function canSetAvailability(principal: Principal, product: { storeId: string; stationId: string }) {
   if (!canAccessStore(principal, product.storeId)) return false;
-  if (hasAnyRole(principal, ['ADMIN', 'MANAGER', 'STAFF'])) return true;
+  if (allowsWithoutLimits(principal, 'menu.setAvailability')) return true;
   return principal.roles.includes('KITCHEN') && principal.stations.includes(product.stationId);
 }
 
-/** Staff see every product; customers (guests included) the active menu: archived ones only as they go. */
+/** Staff see every product (`menu.readArchived`); customers (guests included) the active menu: archived ones only as they go. */
 export function canSeeProduct(principal: Principal, product: { storeId: string; active: boolean }): boolean {
   if (!canAccessStore(principal, product.storeId)) return false;
-  return product.active || hasAnyRole(principal, ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN']);
+  return product.active || allows(principal, 'menu.readArchived');
 }
 
+/** `table.work` in the table's store. */
 export function canWorkTables(principal: Principal, storeId: string): boolean {
-  return hasAnyRole(principal, FLOOR_STAFF) && canAccessStore(principal, storeId);
+  return allows(principal, 'table.work') && canAccessStore(principal, storeId);
 }
 
 /** A guest token (claim `table`): it orders at that table only and sees its party's orders only. */
@@ -103,28 +98,19 @@ export function visibleStores(principal: Principal, tenantStoreIds: readonly str
     : tenantStoreIds.filter((id) => principal.stores.includes(id));
 }
 
-/** Roles whose connections are devices in presence: customers and table guests never appear. */
-export const PRESENT_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
-
-/** Roles that may look at presence at all (a kitchen device sees only `Station.online`). */
-export const PRESENCE_VIEWER_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
-
 /**
- * Who sees whose device: managers and admins every device of their stores; staff the staff and kitchen
- * devices of their stores (not managers' or admins'); nobody else any.
+ * Who sees whose device (`presence.read`): managers and admins every device of their stores; staff (its limit) the
+ * staff and kitchen devices of their stores (not managers' or admins'); nobody else any.
  */
 export function canSeeDevice(
   viewer: Principal,
   device: { storeId: string; roles: readonly Role[] },
 ): boolean {
   if (!canAccessStore(viewer, device.storeId)) return false;
-  if (hasAnyRole(viewer, ['ADMIN', 'MANAGER'])) return true;
-  if (!hasAnyRole(viewer, ['STAFF'])) return false;
+  if (allowsWithoutLimits(viewer, 'presence.read')) return true;
+  if (!allows(viewer, 'presence.read')) return false;
   return !device.roles.some((role) => role === 'ADMIN' || role === 'MANAGER');
 }
-
-/** Roles whose sessions a manager may end (a lost tablet, a kitchen screen): never an admin's or a manager's. */
-const REVOCABLE_BY_MANAGERS: readonly Role[] = ['STAFF', 'KITCHEN'];
 
 /**
  * Whether the caller may end the sessions of `target`, a user of the caller's tenant: their own always; an admin
@@ -137,7 +123,8 @@ export function canRevokeSessionsOf(
   if (target.id === principal.userId || isAdmin(principal)) return true;
   if (!principal.roles.includes('MANAGER')) return false;
   const revocableRoles =
-    target.roles.length > 0 && target.roles.every((role) => REVOCABLE_BY_MANAGERS.includes(role));
+    target.roles.length > 0 &&
+    target.roles.every((role) => (REVOCABLE_BY_MANAGERS as readonly Role[]).includes(role));
   const ownStores = target.storeIds.includes('*')
     ? hasAllStores(principal)
     : target.storeIds.length > 0 && target.storeIds.every((storeId) => canAccessStore(principal, storeId));

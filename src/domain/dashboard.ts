@@ -1,6 +1,7 @@
-import { hasAllStores, hasAnyRole } from '../auth/policy';
+import { requirePermission } from '../auth/permissions';
+import { hasAllStores } from '../auth/policy';
 import type { Principal } from '../auth/principal';
-import { badInput, forbidden } from '../errors';
+import { badInput } from '../errors';
 import { topics } from '../events/topics';
 import type { CommitListener } from '../events/unit-of-work';
 import type { Prisma } from '../generated/prisma/client';
@@ -223,15 +224,14 @@ export class DashboardService {
   private async authorize(principal: Principal, requestedStoreId?: string | null): Promise<Scope> {
     const storeId = requestedStoreId ?? (hasAllStores(principal) ? null : principal.currentStoreId);
     if (storeId) {
-      if (!hasAnyRole(principal, ['MANAGER', 'ADMIN', 'STAFF'])) throw forbidden('No access to dashboards');
+      requirePermission(principal, 'dashboard.read');
       await requireStore(this.deps.db, principal, storeId, { cached: true });
       return { tenantId: principal.tenantId, storeId };
     }
     if (!hasAllStores(principal)) {
       throw badInput('storeId is required unless you have access to every store', { field: 'storeId' });
     }
-    if (!hasAnyRole(principal, ['MANAGER', 'ADMIN']))
-      throw forbidden('Only managers and admins see tenant-wide metrics');
+    requirePermission(principal, 'dashboard.readTenant');
     return { tenantId: principal.tenantId, storeId: null };
   }
 

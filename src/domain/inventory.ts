@@ -1,5 +1,6 @@
-import { canAccessStore, hasAllStores, hasAnyRole } from '../auth/policy';
-import type { Principal, Role } from '../auth/principal';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, hasAllStores } from '../auth/policy';
+import type { Principal } from '../auth/principal';
 import type { Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
@@ -97,9 +98,6 @@ export interface AlertSubscriptionArgs {
   after?: string | null;
 }
 
-const READ_ROLES: Role[] = ['STAFF', 'MANAGER', 'ADMIN', 'KITCHEN'];
-const WRITE_ROLES: Role[] = ['MANAGER', 'ADMIN'];
-const ACKNOWLEDGE_ROLES: Role[] = ['MANAGER', 'ADMIN', 'STAFF'];
 const MAX_REASON = 200;
 /** Well below PostgreSQL's int range, so no single change can overflow a quantity by itself. */
 const MAX_CHANGE = 1_000_000;
@@ -417,15 +415,11 @@ export async function releaseStockForOrder(
   }
 }
 
-function requireRoles(principal: Principal, roles: Role[], action: string): void {
-  if (!hasAnyRole(principal, roles)) throw forbidden(`Only ${roles.join(', ')} may ${action}`);
-}
-
 export class InventoryService {
   constructor(private readonly deps: ServiceDeps) {}
 
   async inventoryItems(principal: Principal, storeId: string): Promise<InventoryItemView[]> {
-    requireRoles(principal, READ_ROLES, 'read inventory');
+    requirePermission(principal, 'inventory.read');
     await requireStore(this.deps.db, principal, storeId);
     const items = await this.deps.db.inventoryItem.findMany({
       where: { tenantId: principal.tenantId, storeId },
@@ -440,7 +434,7 @@ export class InventoryService {
     storeId: string,
     open?: boolean | null,
   ): Promise<InventoryAlertView[]> {
-    requireRoles(principal, READ_ROLES, 'read inventory');
+    requirePermission(principal, 'inventory.read');
     await requireStore(this.deps.db, principal, storeId);
     const status = open == null ? undefined : open ? { not: 'RESOLVED' as const } : ('RESOLVED' as const);
     const alerts = await this.deps.db.inventoryAlert.findMany({
@@ -458,7 +452,7 @@ export class InventoryService {
     delta: number,
     reason: string,
   ): Promise<InventoryItemView> {
-    requireRoles(principal, WRITE_ROLES, 'adjust inventory');
+    requirePermission(principal, 'inventory.adjust');
     if (!Number.isInteger(delta) || delta === 0 || Math.abs(delta) > MAX_CHANGE) {
       throw badInput(`delta must be a non-zero whole number within ±${MAX_CHANGE}`, { field: 'delta' });
     }
@@ -486,7 +480,7 @@ export class InventoryService {
 
   /** Adds delivered stock: RESTOCKED when it recovers above the threshold, ADJUSTMENT otherwise. */
   async restockInventory(principal: Principal, itemId: string, quantity: number): Promise<InventoryItemView> {
-    requireRoles(principal, WRITE_ROLES, 'restock inventory');
+    requirePermission(principal, 'inventory.restock');
     requirePositiveInt(quantity, 'quantity');
     await this.requireItem(principal, itemId);
     return this.deps.uow.run(async (tx, emit) => {
@@ -508,7 +502,7 @@ export class InventoryService {
    * is the target store's item with the same name (or toItemId, which must match it).
    */
   async transferInventory(principal: Principal, input: TransferInput): Promise<InventoryTransferView> {
-    requireRoles(principal, WRITE_ROLES, 'transfer inventory');
+    requirePermission(principal, 'inventory.transfer');
     const quantity = requirePositiveInt(input.quantity, 'quantity');
     const source = await this.requireItem(principal, input.itemId);
     if (input.toStoreId === source.storeId)
@@ -562,7 +556,7 @@ export class InventoryService {
 
   /** Records who acknowledged an open alert and when; acknowledging it again returns it unchanged. */
   async acknowledgeInventoryAlert(principal: Principal, alertId: string): Promise<InventoryAlertView> {
-    requireRoles(principal, ACKNOWLEDGE_ROLES, 'acknowledge inventory alerts');
+    requirePermission(principal, 'inventory.acknowledge');
     const found = await this.deps.db.inventoryAlert.findFirst({
       where: { id: alertId, tenantId: principal.tenantId },
       include: { inventoryItem: true },
@@ -595,7 +589,7 @@ export class InventoryService {
     principal: Principal,
     args: AlertSubscriptionArgs = {},
   ): Promise<AsyncIterableIterator<InventoryAlertEventView>> {
-    requireRoles(principal, READ_ROLES, 'watch inventory');
+    requirePermission(principal, 'inventory.watch');
     const { streamKey, storeIds } = await this.alertStreamScope(
       principal,
       args.storeId ?? principal.currentStoreId,

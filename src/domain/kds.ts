@@ -1,5 +1,6 @@
-import { canAccessStore, canWatchStation, hasAnyRole } from '../auth/policy';
-import type { Principal, Role } from '../auth/principal';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, canWatchStation } from '../auth/policy';
+import type { Principal } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
@@ -26,8 +27,6 @@ import { followOrderAtTable } from './table-records';
 
 export type { KdsAlert, KdsEventKind, KdsTicketView } from './order-records';
 
-const KITCHEN_ROLES: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'];
-
 /** A kitchen event as a subscriber receives it. */
 export interface KdsStreamEvent extends KdsEventPayload {
   cursor: string;
@@ -47,10 +46,6 @@ interface StationRow {
 interface TicketContext {
   ticket: KdsTicket;
   order: { id: string; tenantId: string; storeId: string; number: number; status: OrderStatus };
-}
-
-function requireKitchenRole(principal: Principal): void {
-  if (!hasAnyRole(principal, KITCHEN_ROLES)) throw forbidden('Your role may not use the kitchen display');
 }
 
 /** The station of the caller's tenant (else NOT_FOUND) that the caller may watch (else FORBIDDEN). */
@@ -82,7 +77,7 @@ export class KdsService {
 
   /** Open tickets of the station (an expo station: of its whole store), most urgent first, then oldest. */
   async kdsTickets(principal: Principal, stationId: string): Promise<KdsTicketView[]> {
-    requireKitchenRole(principal);
+    requirePermission(principal, 'kds.use');
     const station = await requireWatchableStation(this.deps.db, principal, stationId);
     const tickets = await loadTicketViews(this.deps.db, {
       tenantId: principal.tenantId,
@@ -93,7 +88,7 @@ export class KdsService {
   }
 
   async startItem(principal: Principal, itemId: string): Promise<KdsTicketView> {
-    requireKitchenRole(principal);
+    requirePermission(principal, 'kds.use');
     return this.deps.uow.run(async (tx, emit) => {
       const { item, ticket, order } = await this.loadItemForKitchen(tx, principal, itemId);
       if (item.status !== 'PENDING') throw badInput(`The item is already ${item.status}`, { itemId });
@@ -107,7 +102,7 @@ export class KdsService {
   }
 
   async markItemReady(principal: Principal, itemId: string): Promise<KdsTicketView> {
-    requireKitchenRole(principal);
+    requirePermission(principal, 'kds.use');
     return this.deps.uow.run(async (tx, emit) => {
       const { item, ticket, order } = await this.loadItemForKitchen(tx, principal, itemId);
       if (item.status === 'READY') throw badInput('The item is already READY', { itemId });
@@ -132,7 +127,7 @@ export class KdsService {
 
   /** Takes the ticket off the display; the order's last bump makes the order READY and tells the floor staff. */
   async bumpTicket(principal: Principal, ticketId: string): Promise<KdsTicketView> {
-    requireKitchenRole(principal);
+    requirePermission(principal, 'kds.use');
     return this.deps.uow.run(async (tx, emit) => {
       const { ticket, order } = await this.loadTicketForKitchen(tx, principal, ticketId);
       if (ticket.status === 'BUMPED') throw badInput('The ticket is already bumped', { ticketId });
@@ -170,7 +165,7 @@ export class KdsService {
 
   /** Brings a bumped ticket back; a READY order goes back IN_PROGRESS. */
   async recallTicket(principal: Principal, ticketId: string): Promise<KdsTicketView> {
-    requireKitchenRole(principal);
+    requirePermission(principal, 'kds.use');
     return this.deps.uow.run(async (tx, emit) => {
       const { ticket, order } = await this.loadTicketForKitchen(tx, principal, ticketId);
       if (ticket.status !== 'BUMPED') throw badInput('Only a bumped ticket can be recalled', { ticketId });
@@ -227,7 +222,7 @@ export class KdsService {
     stationId: string,
     after?: string | null,
   ): Promise<AsyncIterableIterator<KdsStreamEvent>> {
-    requireKitchenRole(principal);
+    requirePermission(principal, 'kds.use');
     const station = await requireWatchableStation(this.deps.db, principal, stationId);
     const expo = station.kind === 'EXPO';
     const topic = expo

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AVAILABILITY_SETTERS,
-  canAccessStore,
-  canManageMenu,
-  canSeeProduct,
-  canSetAvailability,
-  hasAnyRole,
-  MENU_MANAGERS,
-} from '../auth/policy';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, canManageMenu, canSeeProduct, canSetAvailability } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
@@ -226,8 +219,7 @@ export class MenuService {
     available: boolean,
     reason?: string | null,
   ): Promise<ProductView> {
-    if (!hasAnyRole(principal, AVAILABILITY_SETTERS))
-      throw forbidden('Your role may not change availability');
+    requirePermission(principal, 'menu.setAvailability');
     const note =
       available || reason == null ? null : optionalText(reason, 'reason', MENU_LIMITS.maxReasonLength);
     return this.deps.uow.run(async (tx, emit) => {
@@ -287,7 +279,7 @@ export class MenuService {
 }
 
 function requireMenuManager(principal: Principal): void {
-  if (!hasAnyRole(principal, MENU_MANAGERS)) throw forbidden('Only managers and admins edit the menu');
+  requirePermission(principal, 'menu.manage');
 }
 
 function stockOf(input: CreateProductInput): { quantity: number; lowStockThreshold: number } | null {

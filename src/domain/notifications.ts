@@ -1,4 +1,5 @@
-import { canAccessStore, hasAllStores, hasAnyRole, isPlatformAdmin, isStaff } from '../auth/policy';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, hasAllStores, isPlatformAdmin, isStaff } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
@@ -380,8 +381,7 @@ export class NotificationService {
    * platform has its own operator role.
    */
   async sendNotification(principal: Principal, input: SendNotificationInput): Promise<NotificationView> {
-    if (!hasAnyRole(principal, ['MANAGER', 'ADMIN']))
-      throw forbidden('Only managers and admins send notifications');
+    requirePermission(principal, 'notification.send');
     const kind = input.kind ?? DEFAULT_NOTIFICATION_KIND;
     if (isSystemNotificationKind(kind)) {
       throw forbidden(`${kind} notifications are the system's own`, { field: 'kind', kind });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { canAccessStore, canSeeOrder, hasAnyRole, isStaff, isTableGuest } from '../auth/policy';
-import type { Principal, Role } from '../auth/principal';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, canSeeOrder, isStaff, isTableGuest } from '../auth/policy';
+import type { Principal } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
 import type { StreamEvent } from '../events/streams';
@@ -47,8 +48,6 @@ export const ORDER_LIMITS = {
   defaultPageSize: 20,
 } as const;
 
-const ORDER_CREATORS: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF', 'CUSTOMER'];
-const FRONT_OF_HOUSE: readonly Role[] = ['ADMIN', 'MANAGER', 'STAFF'];
 const CUSTOMER_CHANNELS: readonly OrderChannel[] = ['ONLINE', 'KIOSK'];
 
 export interface OrderItemInput {
@@ -139,10 +138,6 @@ export function isCustomerOnly(principal: Principal): boolean {
   return principal.roles.includes('CUSTOMER') && !isStaff(principal);
 }
 
-function requireRole(principal: Principal, roles: readonly Role[], action: string): void {
-  if (!hasAnyRole(principal, roles)) throw forbidden(`Your role may not ${action}`);
-}
-
 /** The order if the caller may see it; another tenant's or another customer's order does not exist. */
 export async function requireVisibleOrder(db: Db | Tx, principal: Principal, orderId: string) {
   const order = await db.order.findFirst({ where: { id: orderId, tenantId: principal.tenantId } });
@@ -174,7 +169,7 @@ export class OrderService {
   }
 
   async createOrder(principal: Principal, input: CreateOrderInput): Promise<OrderView> {
-    requireRole(principal, ORDER_CREATORS, 'create orders');
+    requirePermission(principal, 'order.create');
     const guest = isTableGuest(principal) ? await requireGuestTable(this.deps.db, principal) : null;
     if (guest) input = orderAtGuestTable(guest, input);
     const lines = validateOrderInput(input);
@@ -240,7 +235,7 @@ export class OrderService {
   }
 
   async updateOrderStatus(principal: Principal, orderId: string, status: OrderStatus): Promise<OrderView> {
-    requireRole(principal, FRONT_OF_HOUSE, 'change order status');
+    requirePermission(principal, 'order.updateStatus');
     if (status === 'CANCELLED') return this.cancel(principal, orderId, null);
     return this.deps.uow.run(async (tx, emit) => {
       const order = await requireVisibleOrder(tx, principal, orderId);
@@ -255,7 +250,7 @@ export class OrderService {
   }
 
   async cancelOrder(principal: Principal, orderId: string, reason: string): Promise<OrderView> {
-    requireRole(principal, FRONT_OF_HOUSE, 'cancel orders');
+    requirePermission(principal, 'order.cancel');
     const trimmed = reason.trim();
     if (trimmed.length === 0 || !fitsCharacters(trimmed, ORDER_LIMITS.maxReasonLength)) {
       throw badInput(`reason must be 1 to ${ORDER_LIMITS.maxReasonLength} characters`, { field: 'reason' });
@@ -264,7 +259,7 @@ export class OrderService {
   }
 
   async recordPayment(principal: Principal, orderId: string, amountCents: number): Promise<OrderView> {
-    requireRole(principal, FRONT_OF_HOUSE, 'record payments');
+    requirePermission(principal, 'order.recordPayment');
     if (!Number.isInteger(amountCents) || amountCents <= 0) {
       throw badInput('amount must be a positive integer of minor units', { field: 'amount' });
     }

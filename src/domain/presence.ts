@@ -1,15 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  canAccessStore,
-  canSeeDevice,
-  hasAnyRole,
-  PRESENCE_VIEWER_ROLES,
-  PRESENT_ROLES,
-  visibleStores,
-} from '../auth/policy';
+import { allows, requirePermission } from '../auth/permissions';
+import { canAccessStore, canSeeDevice, visibleStores } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import { remembered } from '../db/remembered';
-import { forbidden } from '../errors';
 import { topics } from '../events/topics';
 import type {
   ConnectionRegistration,
@@ -135,7 +128,7 @@ export class PresenceService {
 
   /** A connection was acknowledged: it counts for its user in its store, if the user is a device at all. */
   connected(connection: object, principal: Principal): void {
-    if (!hasAnyRole(principal, PRESENT_ROLES)) return;
+    if (!allows(principal, 'presence.appear')) return;
     const local: LocalConnection = { id: randomUUID(), settled: Promise.resolve(), closed: false };
     this.connections.set(connection, local);
     local.settled = this.track(this.register(connection, local, principal));
@@ -332,7 +325,7 @@ export function isStationOnline(devices: readonly DeviceEntry[], stationId: stri
 }
 
 function requireViewer(principal: Principal): void {
-  if (!hasAnyRole(principal, PRESENCE_VIEWER_ROLES)) throw forbidden('Your role may not see presence');
+  requirePermission(principal, 'presence.read');
 }
 
 function bySinceThenUser(a: DeviceEntry, b: DeviceEntry): number {

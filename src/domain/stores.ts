@@ -1,4 +1,5 @@
-import { canAccessStore, hasAnyRole, visibleStores } from '../auth/policy';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, visibleStores } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import { remembered } from '../db/remembered';
 import type { Db, Tx } from '../db/types';
@@ -145,8 +146,7 @@ export class StoreService {
     stationId: string,
     targetSeconds: number,
   ): Promise<StationView> {
-    if (!hasAnyRole(principal, ['MANAGER', 'ADMIN']))
-      throw forbidden('Only managers set station target times');
+    requirePermission(principal, 'station.setTargetTime');
     if (
       !Number.isInteger(targetSeconds) ||
       targetSeconds < STATION_TARGET.min ||

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { canAccessStore, canWorkTables, FLOOR_STAFF, hasAnyRole } from '../auth/policy';
+import { requirePermission } from '../auth/permissions';
+import { canAccessStore, canWorkTables } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { RevocationStore } from '../auth/revocation';
 import { signTableToken } from '../auth/tokens';
@@ -32,8 +33,7 @@ export interface TableStreamEvent extends TableEventPayload {
 }
 
 function requireFloorStaff(principal: Principal): void {
-  if (!hasAnyRole(principal, FLOOR_STAFF))
-    throw forbidden('Only floor staff, managers and admins work the tables');
+  requirePermission(principal, 'table.work');
 }
 
 export interface TableToken {

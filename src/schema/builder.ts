@@ -3,8 +3,9 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
-import { canAccessStore, hasAnyRole, isPlatformAdmin } from '../auth/policy';
-import type { Principal, Role } from '../auth/principal';
+import { type Action, allows } from '../auth/permissions';
+import { canAccessStore, isAdmin, isPlatformAdmin } from '../auth/policy';
+import type { Principal } from '../auth/principal';
 import type { GraphQLContext } from './context';
 
 /**
@@ -18,8 +19,8 @@ export const builder = new SchemaBuilder<{
     admin: boolean;
     /** An admin of a platform tenant (PLATFORM_TENANTS): operator fields that span tenants. */
     platformAdmin: boolean;
-    /** Caller has any of these roles. */
-    roles: readonly Role[];
+    /** Caller has a role the action allows (src/auth/permissions.ts). */
+    can: Action;
     /** Caller may act in this store (the `stores` claim, or `*`). */
     store: string;
     /** Caller may watch this KDS station (store access, and a bound device only its stations). */
@@ -47,9 +48,9 @@ export const builder = new SchemaBuilder<{
       const principal = context.principal;
       return {
         authenticated: principal !== null,
-        admin: principal !== null && hasAnyRole(principal, ['ADMIN']),
+        admin: principal !== null && isAdmin(principal),
         platformAdmin: principal !== null && isPlatformAdmin(principal, context.access.platformTenants),
-        roles: (roles) => principal !== null && hasAnyRole(principal, roles),
+        can: (action) => principal !== null && allows(principal, action),
         store: (storeId) => principal !== null && canAccessStore(principal, storeId),
         station: (stationId) => principal !== null && context.access.canWatchStation(principal, stationId),
       };

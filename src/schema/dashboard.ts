@@ -2,8 +2,6 @@ import type { DashboardSnapshotView } from '../domain/dashboard';
 import type { DashboardMetricsView, KitchenLoad, TopProduct } from '../domain/dashboard-metrics';
 import { builder } from './builder';
 
-const VIEWERS = ['MANAGER', 'ADMIN', 'STAFF'] as const;
-
 const KitchenLoadRef = builder.objectRef<KitchenLoad>('KitchenLoad').implement({
   fields: (t) => ({
     stationId: t.exposeID('stationId'),
@@ -64,7 +62,7 @@ builder.queryFields((t) => ({
     description:
       "A store's live metrics. Without storeId: the whole tenant for managers and admins with every store, else the connection's current store.",
     args: { storeId: t.arg.id() },
-    authScopes: { roles: VIEWERS },
+    authScopes: { can: 'dashboard.read' },
     resolve: (_root, args, ctx) =>
       ctx.services.dashboard.dashboard(ctx.principal!, args.storeId == null ? null : String(args.storeId)),
   }),
@@ -76,7 +74,7 @@ builder.queryFields((t) => ({
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true }),
     },
-    authScopes: { roles: VIEWERS },
+    authScopes: { can: 'dashboard.read' },
     resolve: (_root, args, ctx) =>
       ctx.services.dashboard.dashboardHistory(ctx.principal!, String(args.storeId), args.from, args.to),
   }),
@@ -87,7 +85,7 @@ builder.subscriptionField('dashboardMetrics', (t) =>
     type: DashboardMetricsRef,
     description: 'The current metrics at once, then after changes, at most once per second per store.',
     args: { storeId: t.arg.id() },
-    authScopes: { roles: VIEWERS },
+    authScopes: { can: 'dashboard.read' },
     subscribe: (_root, args, ctx) =>
       ctx.services.dashboard.subscribeDashboardMetrics(
         ctx.principal!,

@@ -1,4 +1,3 @@
-import type { Role } from '../auth/principal';
 import {
   INVENTORY_EVENT_KINDS,
   type InventoryAlertEventView,
@@ -10,10 +9,6 @@ import { badInput } from '../errors';
 import { builder } from './builder';
 import type { GraphQLContext } from './context';
 import { SeverityEnum } from './enums';
-
-const READERS: readonly Role[] = ['STAFF', 'MANAGER', 'ADMIN', 'KITCHEN'];
-const WRITERS: readonly Role[] = ['MANAGER', 'ADMIN'];
-const ACKNOWLEDGERS: readonly Role[] = ['MANAGER', 'ADMIN', 'STAFF'];
 
 const InventoryEventKindEnum = builder.enumType('InventoryEventKind', {
   description:
@@ -104,7 +99,7 @@ builder.queryFields((t) => ({
     type: [InventoryItemRef],
     description: "The store's stock, by name.",
     args: { storeId: t.arg.id({ description: "Defaults to the connection's current store." }) },
-    authScopes: { roles: READERS },
+    authScopes: { can: 'inventory.read' },
     resolve: (_root, args, ctx) =>
       ctx.services.inventory.inventoryItems(ctx.principal!, storeOrCurrent(ctx, args.storeId)),
   }),
@@ -116,7 +111,7 @@ builder.queryFields((t) => ({
       storeId: t.arg.id({ description: "Defaults to the connection's current store." }),
       open: t.arg.boolean(),
     },
-    authScopes: { roles: READERS },
+    authScopes: { can: 'inventory.read' },
     resolve: (_root, args, ctx) =>
       ctx.services.inventory.inventoryAlerts(ctx.principal!, storeOrCurrent(ctx, args.storeId), args.open),
   }),
@@ -132,7 +127,7 @@ builder.mutationFields((t) => ({
       delta: t.arg.int({ required: true }),
       reason: t.arg.string({ required: true }),
     },
-    authScopes: { roles: WRITERS },
+    authScopes: { can: 'inventory.adjust' },
     resolve: (_root, args, ctx) =>
       ctx.services.inventory.adjustInventory(ctx.principal!, String(args.itemId), args.delta, args.reason),
   }),
@@ -141,7 +136,7 @@ builder.mutationFields((t) => ({
     description:
       'Adds delivered stock (quantity ≥ 1). Resolves open alerts when the item recovers above its threshold.',
     args: { itemId: t.arg.id({ required: true }), quantity: t.arg.int({ required: true }) },
-    authScopes: { roles: WRITERS },
+    authScopes: { can: 'inventory.restock' },
     resolve: (_root, args, ctx) =>
       ctx.services.inventory.restockInventory(ctx.principal!, String(args.itemId), args.quantity),
   }),
@@ -155,7 +150,7 @@ builder.mutationFields((t) => ({
       quantity: t.arg.int({ required: true }),
       toItemId: t.arg.id(),
     },
-    authScopes: { roles: WRITERS },
+    authScopes: { can: 'inventory.transfer' },
     resolve: (_root, args, ctx) =>
       ctx.services.inventory.transferInventory(ctx.principal!, {
         itemId: String(args.itemId),
@@ -168,7 +163,7 @@ builder.mutationFields((t) => ({
     type: InventoryAlertRef,
     description: 'Records who took the alert in hand and when; it stays unresolved until the item recovers.',
     args: { alertId: t.arg.id({ required: true }) },
-    authScopes: { roles: ACKNOWLEDGERS },
+    authScopes: { can: 'inventory.acknowledge' },
     resolve: (_root, args, ctx) =>
       ctx.services.inventory.acknowledgeInventoryAlert(ctx.principal!, String(args.alertId)),
   }),
@@ -185,7 +180,7 @@ builder.subscriptionField('inventoryAlert', (t) =>
       productIds: t.arg.idList({ description: 'Only events of these products.' }),
       after: t.arg.string(),
     },
-    authScopes: { roles: READERS },
+    authScopes: { can: 'inventory.watch' },
     subscribe: (_root, args, ctx) =>
       ctx.services.inventory.subscribeInventoryAlerts(ctx.principal!, {
         storeId: args.storeId == null ? null : String(args.storeId),

@@ -10,8 +10,6 @@ import {
   TicketStatusEnum,
 } from './enums';
 
-const KITCHEN = ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'] as const;
-
 /** Seconds the ticket has been on the board: until it was bumped, or until now. */
 function elapsedSeconds(ticket: KdsTicketView, now = Date.now()): number {
   const end = ticket.bumpedAt ? Date.parse(ticket.bumpedAt) : now;
@@ -75,7 +73,7 @@ builder.queryField('kdsTickets', (t) =>
     type: [KdsTicketRef],
     description: 'Open tickets of the station (expo: of the whole store), most urgent first, then oldest.',
     args: { stationId: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ $all: { roles: KITCHEN, station: String(args.stationId) } }),
+    authScopes: (_root, args) => ({ $all: { can: 'kds.use', station: String(args.stationId) } }),
     resolve: (_root, args, ctx) => ctx.services.kds.kdsTickets(ctx.principal!, String(args.stationId)),
   }),
 );
@@ -84,27 +82,27 @@ builder.mutationFields((t) => ({
   startItem: t.field({
     type: KdsTicketRef,
     args: { itemId: t.arg.id({ required: true }) },
-    authScopes: { roles: KITCHEN },
+    authScopes: { can: 'kds.use' },
     resolve: (_root, args, ctx) => ctx.services.kds.startItem(ctx.principal!, String(args.itemId)),
   }),
   markItemReady: t.field({
     type: KdsTicketRef,
     args: { itemId: t.arg.id({ required: true }) },
-    authScopes: { roles: KITCHEN },
+    authScopes: { can: 'kds.use' },
     resolve: (_root, args, ctx) => ctx.services.kds.markItemReady(ctx.principal!, String(args.itemId)),
   }),
   bumpTicket: t.field({
     type: KdsTicketRef,
     description: "Clears the ticket from the board; the order's last bump makes the order READY.",
     args: { ticketId: t.arg.id({ required: true }) },
-    authScopes: { roles: KITCHEN },
+    authScopes: { can: 'kds.use' },
     resolve: (_root, args, ctx) => ctx.services.kds.bumpTicket(ctx.principal!, String(args.ticketId)),
   }),
   recallTicket: t.field({
     type: KdsTicketRef,
     description: 'Brings a bumped ticket back to the board.',
     args: { ticketId: t.arg.id({ required: true }) },
-    authScopes: { roles: KITCHEN },
+    authScopes: { can: 'kds.use' },
     resolve: (_root, args, ctx) => ctx.services.kds.recallTicket(ctx.principal!, String(args.ticketId)),
   }),
 }));
@@ -118,7 +116,7 @@ builder.subscriptionField('kdsTicket', (t) =>
       stationId: t.arg.id({ required: true }),
       after: t.arg.string(),
     },
-    authScopes: (_root, args) => ({ $all: { roles: KITCHEN, station: String(args.stationId) } }),
+    authScopes: (_root, args) => ({ $all: { can: 'kds.use', station: String(args.stationId) } }),
     subscribe: (_root, args, ctx) =>
       ctx.services.kds.subscribeTickets(ctx.principal!, String(args.stationId), args.after),
     resolve: (event) => event,

@@ -1,4 +1,3 @@
-import { AVAILABILITY_SETTERS, MENU_MANAGERS } from '../auth/policy';
 import type { MenuStreamEvent } from '../domain/menu';
 import { MENU_EVENT_KINDS, type ProductView } from '../domain/menu-records';
 import { builder } from './builder';
@@ -91,7 +90,7 @@ builder.mutationFields((t) => ({
     type: ProductRef,
     description: 'Adds a product to the menu of a store. Managers and admins.',
     args: { input: t.arg({ type: CreateProductInput, required: true }) },
-    authScopes: { roles: MENU_MANAGERS },
+    authScopes: { can: 'menu.manage' },
     resolve: (_root, { input }, ctx) =>
       ctx.services.menu.createProduct(ctx.principal!, {
         storeId: String(input.storeId),
@@ -109,7 +108,7 @@ builder.mutationFields((t) => ({
     description:
       'Edits a product; `active: false` archives it. Orders already placed keep their price. Managers and admins.',
     args: { input: t.arg({ type: UpdateProductInput, required: true }) },
-    authScopes: { roles: MENU_MANAGERS },
+    authScopes: { can: 'menu.manage' },
     resolve: (_root, { input }, ctx) =>
       ctx.services.menu.updateProduct(ctx.principal!, {
         productId: String(input.productId),
@@ -130,7 +129,7 @@ builder.mutationFields((t) => ({
       available: t.arg.boolean({ required: true }),
       reason: t.arg.string({ description: 'At most 200 characters; shown with an unavailable product.' }),
     },
-    authScopes: { roles: AVAILABILITY_SETTERS },
+    authScopes: { can: 'menu.setAvailability' },
     resolve: (_root, args, ctx) =>
       ctx.services.menu.setProductAvailability(
         ctx.principal!,

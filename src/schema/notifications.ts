@@ -9,8 +9,6 @@ import { badInput } from '../errors';
 import { builder } from './builder';
 import { RoleEnum, SeverityEnum } from './enums';
 
-const SENDERS = ['MANAGER', 'ADMIN'] as const;
-
 const NotificationAudienceEnum = builder.enumType('NotificationAudience', {
   description:
     'USER: one user. ROLE: a role in a store. STORE: everyone working in a store. TENANT: everyone working in the tenant. SYSTEM: everyone. STORE and TENANT reach customers only with includeCustomers.',
@@ -131,7 +129,7 @@ builder.mutationFields((t) => ({
     description:
       'Managers and admins send to a user, a role in a store or a store they can access; TENANT needs access to every store; SYSTEM (every tenant) is for admins only.',
     args: { input: t.arg({ type: SendNotificationInput, required: true }) },
-    authScopes: { roles: SENDERS },
+    authScopes: { can: 'notification.send' },
     resolve: (_root, { input }, ctx) =>
       ctx.services.notifications.sendNotification(ctx.principal!, {
         audience: input.audience,

@@ -4,9 +4,6 @@ import { badInput } from '../errors';
 import { builder } from './builder';
 import { ItemStatusEnum, OrderChannelEnum, OrderEventKindEnum, OrderStatusEnum, SeverityEnum } from './enums';
 
-const ORDER_TAKERS = ['ADMIN', 'MANAGER', 'STAFF', 'CUSTOMER'] as const;
-const FRONT_OF_HOUSE = ['ADMIN', 'MANAGER', 'STAFF'] as const;
-
 export const OrderItemRef = builder.objectRef<OrderItemView>('OrderItem').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -123,7 +120,7 @@ builder.mutationFields((t) => ({
     type: OrderRef,
     description: 'Places an order: takes stock, numbers it and fires one kitchen ticket per station.',
     args: { input: t.arg({ type: CreateOrderInput, required: true }) },
-    authScopes: { roles: ORDER_TAKERS },
+    authScopes: { can: 'order.create' },
     resolve: (_root, { input }, ctx) =>
       ctx.services.orders.createOrder(ctx.principal!, {
         storeId: String(input.storeId),
@@ -146,7 +143,7 @@ builder.mutationFields((t) => ({
       orderId: t.arg.id({ required: true }),
       status: t.arg({ type: OrderStatusEnum, required: true }),
     },
-    authScopes: { roles: FRONT_OF_HOUSE },
+    authScopes: { can: 'order.updateStatus' },
     resolve: (_root, args, ctx) =>
       ctx.services.orders.updateOrderStatus(ctx.principal!, String(args.orderId), args.status),
   }),
@@ -157,7 +154,7 @@ builder.mutationFields((t) => ({
       orderId: t.arg.id({ required: true }),
       reason: t.arg.string({ required: true, description: '1 to 200 characters.' }),
     },
-    authScopes: { roles: FRONT_OF_HOUSE },
+    authScopes: { can: 'order.cancel' },
     resolve: (_root, args, ctx) =>
       ctx.services.orders.cancelOrder(ctx.principal!, String(args.orderId), args.reason),
   }),
@@ -167,7 +164,7 @@ builder.mutationFields((t) => ({
       orderId: t.arg.id({ required: true }),
       amount: t.arg.int({ required: true, description: 'Minor units; at most the remaining balance.' }),
     },
-    authScopes: { roles: FRONT_OF_HOUSE },
+    authScopes: { can: 'order.recordPayment' },
     resolve: (_root, args, ctx) =>
       ctx.services.orders.recordPayment(ctx.principal!, String(args.orderId), args.amount),
   }),

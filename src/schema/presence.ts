@@ -1,4 +1,3 @@
-import { PRESENCE_VIEWER_ROLES } from '../auth/policy';
 import type { DevicePresenceView, PresenceEventView } from '../domain/presence';
 import { builder } from './builder';
 import { RoleEnum } from './enums';
@@ -50,7 +49,7 @@ builder.queryField('presence', (t) =>
     description:
       "Connected devices the caller may see: of storeId, else of the connection's current store, else of every store the caller may access. Managers and admins see every device; staff see staff and kitchen devices.",
     args: { storeId: t.arg.id() },
-    authScopes: { roles: PRESENCE_VIEWER_ROLES },
+    authScopes: { can: 'presence.read' },
     resolve: (_root, args, ctx) =>
       ctx.services.presence.presence(ctx.principal!, args.storeId == null ? null : String(args.storeId)),
   }),
@@ -62,7 +61,7 @@ builder.subscriptionField('presenceChanged', (t) =>
     description:
       'First one ONLINE event per device connected now, then every change. Not replayed (presence is state, not history): after a reconnect, the current state comes first again.',
     args: { storeId: t.arg.id({ required: true }) },
-    authScopes: { roles: PRESENCE_VIEWER_ROLES },
+    authScopes: { can: 'presence.read' },
     subscribe: (_root, args, ctx) =>
       ctx.services.presence.subscribePresence(ctx.principal!, String(args.storeId)),
     resolve: (event) => event,
@@ -73,7 +72,7 @@ builder.objectField(StationRef, 'online', (t) =>
   t.boolean({
     description:
       'A device bound to this station is connected (or within its reconnect grace period). Not for customers.',
-    authScopes: { roles: ['ADMIN', 'MANAGER', 'STAFF', 'KITCHEN'] },
+    authScopes: { can: 'presence.stationOnline' },
     resolve: (station, _args, ctx) => ctx.services.presence.stationOnline(ctx.principal!, station),
   }),
 );

@@ -63,7 +63,7 @@ builder.mutationField('setStationTargetTime', (t) =>
     description:
       'Sets how long a ticket may stay open at a station before the KDS marks it late (30 s to 4 h). Managers and admins.',
     args: { stationId: t.arg.id({ required: true }), targetSeconds: t.arg.int({ required: true }) },
-    authScopes: { roles: ['MANAGER', 'ADMIN'] },
+    authScopes: { can: 'station.setTargetTime' },
     resolve: (_root, args, ctx) =>
       ctx.services.stores.setStationTargetTime(ctx.principal!, String(args.stationId), args.targetSeconds),
   }),

@@ -1,4 +1,3 @@
-import { FLOOR_STAFF } from '../auth/policy';
 import { TABLE_EVENT_KINDS, type TableView } from '../domain/table-records';
 import { TABLE_STATUSES } from '../domain/table-status';
 import type { TableStreamEvent, TableToken } from '../domain/tables';
@@ -68,7 +67,7 @@ builder.queryField('tables', (t) =>
     type: [DiningTableRef],
     description: "A store's tables by number with the open orders at each. Floor staff, managers, admins.",
     args: { storeId: t.arg.id({ description: "Defaults to the connection's current store." }) },
-    authScopes: { roles: FLOOR_STAFF },
+    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) => {
       const storeId = args.storeId != null ? String(args.storeId) : ctx.principal?.currentStoreId;
       if (!storeId) throw badInput('storeId is required without a current store', { field: 'storeId' });
@@ -83,7 +82,7 @@ builder.mutationFields((t) => ({
     description:
       "Seats a party (1 to the table's seats) at a FREE or RESERVED table; CONFLICT with the current status otherwise. Guest tokens of the table's previous party end.",
     args: { tableId: t.arg.id({ required: true }), partySize: t.arg.int({ required: true }) },
-    authScopes: { roles: FLOOR_STAFF },
+    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) =>
       ctx.services.tables.seatTable(ctx.principal!, String(args.tableId), args.partySize),
   }),
@@ -92,7 +91,7 @@ builder.mutationFields((t) => ({
     description:
       'A guest token for the party seated at the table (CONFLICT when nobody is). Floor staff, managers, admins.',
     args: { tableId: t.arg.id({ required: true }) },
-    authScopes: { roles: FLOOR_STAFF },
+    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) => ctx.services.tables.issueTableToken(ctx.principal!, String(args.tableId)),
   }),
   setTableStatus: t.field({
@@ -103,7 +102,7 @@ builder.mutationFields((t) => ({
       tableId: t.arg.id({ required: true }),
       status: t.arg({ type: TableStatusEnum, required: true }),
     },
-    authScopes: { roles: FLOOR_STAFF },
+    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) =>
       ctx.services.tables.setTableStatus(ctx.principal!, String(args.tableId), args.status),
   }),
@@ -118,7 +117,7 @@ builder.subscriptionField('tableUpdated', (t) =>
       storeId: t.arg.id({ required: true }),
       after: t.arg.string(),
     },
-    authScopes: (_root, args) => ({ $all: { roles: FLOOR_STAFF, store: String(args.storeId) } }),
+    authScopes: (_root, args) => ({ $all: { can: 'table.work', store: String(args.storeId) } }),
     subscribe: (_root, args, ctx) =>
       ctx.services.tables.subscribeTables(ctx.principal!, String(args.storeId), args.after),
     resolve: (event) => event,
