@@ -237,6 +237,51 @@ describe('a guest at table 4', () => {
     await Promise.all([socket.dispose(), staffSocket.dispose()]);
   });
 
+  it('replays exactly its table’s orders after a cursor over SSE', async () => {
+    const first = await app.sse(guest).live<OrderEvent>(ORDER_UPDATED, { storeId: 'acme-downtown' });
+    const marker = await guestOrder(guest);
+    const [{ orderUpdated }] = (await upTo(first, marker, 'acme-downtown-4')).slice(-1) as [OrderEvent];
+    await first.close();
+    await staffOrderAt(5);
+    await posOrder();
+    const missed = await staffOrderAt(4);
+    const last = await guestOrder(guest);
+    const resumed = app
+      .sse(guest)
+      .subscribe<OrderEvent>(ORDER_UPDATED, { storeId: 'acme-downtown', after: orderUpdated.cursor });
+    const replayed = await upTo(resumed, last, 'acme-downtown-4');
+    expect(replayed.map((event) => event.orderUpdated.order.id)).toEqual([missed, last]);
+    await resumed.close();
+  });
+
+  it('cannot tell another table’s order from one that does not exist, nor reach the staff’s streams', async () => {
+    const neighbour = await staffOrderAt(5);
+    for (const query of [
+      CANCEL,
+      'mutation ($orderId: ID!) { recordPayment(orderId: $orderId, amount: 1) { id } }',
+      'mutation ($orderId: ID!) { updateOrderStatus(orderId: $orderId, status: COMPLETED) { id } }',
+    ]) {
+      const hidden = await app.gql(query, { orderId: neighbour }, { token: guest });
+      const missing = await app.gql(query, { orderId: 'no-such-order' }, { token: guest });
+      expect(codeOf(hidden), query).toBeDefined();
+      expect(JSON.stringify(hidden.errors).replace(neighbour, 'X'), query).toBe(
+        JSON.stringify(missing.errors).replace('no-such-order', 'X'),
+      );
+    }
+    const socket = await app.connect(guest);
+    for (const query of [
+      'subscription { tableUpdated(storeId: "acme-downtown") { kind } }',
+      'subscription { kdsTicket(stationId: "acme-downtown-grill") { kind } }',
+      'subscription { inventoryAlert(storeId: "acme-downtown") { kind } }',
+      'subscription { dashboardMetrics(storeId: "acme-downtown") { openOrders } }',
+      'subscription { presenceChanged(storeId: "acme-downtown") { kind } }',
+    ]) {
+      expect(codeOf(await socket.subscribe(query).next()), query).toBe('FORBIDDEN');
+      expect(codeOf(await app.sse(guest).subscribe(query).next()), query).toBe('FORBIDDEN');
+    }
+    await socket.dispose();
+  });
+
   it('follows exactly its table’s orders over SSE', async () => {
     const orders = await app.sse(guest).live<OrderEvent>(ORDER_UPDATED, { storeId: 'acme-downtown' });
     await staffOrderAt(5);
