@@ -5,8 +5,7 @@ import { GraphQLError } from 'graphql';
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 import { type Action, allows } from '../auth/permissions';
 import { canAccessStore, isAdmin, isPlatformAdmin } from '../auth/policy';
-import type { Principal } from '../auth/principal';
-import type { GraphQLContext } from './context';
+import type { AuthenticatedContext, GraphQLContext } from './context';
 
 /**
  * The one place that knows every generic and plugin. Authorization is declared per field with
@@ -26,7 +25,15 @@ export const builder = new SchemaBuilder<{
     /** Caller may watch this KDS station (store access, and a bound device only its stations). */
     station: string;
   };
-  AuthContexts: { authenticated: GraphQLContext & { principal: Principal } };
+  /** What a resolver on `t.withAuth(scopes)` may rely on: each of these scopes passes only with a caller. */
+  AuthContexts: {
+    authenticated: AuthenticatedContext;
+    admin: AuthenticatedContext;
+    platformAdmin: AuthenticatedContext;
+    can: AuthenticatedContext;
+    store: AuthenticatedContext;
+    station: AuthenticatedContext;
+  };
   Scalars: {
     DateTime: { Input: Date; Output: Date | string };
     JSON: { Input: unknown; Output: unknown };

@@ -23,6 +23,9 @@ export interface GraphQLContext {
   requestId: string;
 }
 
+/** The context of a resolver whose field's scopes passed: every scope but none requires a caller. */
+export type AuthenticatedContext = GraphQLContext & { principal: Principal };
+
 /** What an operation may ask of the connection it came over. */
 export interface LiveConnection {
   /** Replaces the connection's token (refused with an AuthError or a DomainError, changing nothing). */

@@ -57,16 +57,15 @@ const DashboardSnapshotRef = builder.objectRef<DashboardSnapshotView>('Dashboard
 });
 
 builder.queryFields((t) => ({
-  dashboard: t.field({
+  dashboard: t.withAuth({ can: 'dashboard.read' }).field({
     type: DashboardMetricsRef,
     description:
       "A store's live metrics. Without storeId: the whole tenant for managers and admins with every store, else the connection's current store.",
     args: { storeId: t.arg.id() },
-    authScopes: { can: 'dashboard.read' },
     resolve: (_root, args, ctx) =>
-      ctx.services.dashboard.dashboard(ctx.principal!, args.storeId == null ? null : String(args.storeId)),
+      ctx.services.dashboard.dashboard(ctx.principal, args.storeId == null ? null : String(args.storeId)),
   }),
-  dashboardHistory: t.field({
+  dashboardHistory: t.withAuth({ can: 'dashboard.read' }).field({
     type: [DashboardSnapshotRef],
     description: 'Snapshots persisted every minute, oldest first; at most 31 days at once.',
     args: {
@@ -74,21 +73,19 @@ builder.queryFields((t) => ({
       from: t.arg({ type: 'DateTime', required: true }),
       to: t.arg({ type: 'DateTime', required: true }),
     },
-    authScopes: { can: 'dashboard.read' },
     resolve: (_root, args, ctx) =>
-      ctx.services.dashboard.dashboardHistory(ctx.principal!, String(args.storeId), args.from, args.to),
+      ctx.services.dashboard.dashboardHistory(ctx.principal, String(args.storeId), args.from, args.to),
   }),
 }));
 
 builder.subscriptionField('dashboardMetrics', (t) =>
-  t.field({
+  t.withAuth({ can: 'dashboard.read' }).field({
     type: DashboardMetricsRef,
     description: 'The current metrics at once, then after changes, at most once per second per store.',
     args: { storeId: t.arg.id() },
-    authScopes: { can: 'dashboard.read' },
     subscribe: (_root, args, ctx) =>
       ctx.services.dashboard.subscribeDashboardMetrics(
-        ctx.principal!,
+        ctx.principal,
         args.storeId == null ? null : String(args.storeId),
       ),
     resolve: (metrics) => metrics,

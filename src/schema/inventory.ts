@@ -95,15 +95,14 @@ function storeOrCurrent(ctx: GraphQLContext, storeId: string | number | null | u
 }
 
 builder.queryFields((t) => ({
-  inventoryItems: t.field({
+  inventoryItems: t.withAuth({ can: 'inventory.read' }).field({
     type: [InventoryItemRef],
     description: "The store's stock, by name.",
     args: { storeId: t.arg.id({ description: "Defaults to the connection's current store." }) },
-    authScopes: { can: 'inventory.read' },
     resolve: (_root, args, ctx) =>
-      ctx.services.inventory.inventoryItems(ctx.principal!, storeOrCurrent(ctx, args.storeId)),
+      ctx.services.inventory.inventoryItems(ctx.principal, storeOrCurrent(ctx, args.storeId)),
   }),
-  inventoryAlerts: t.field({
+  inventoryAlerts: t.withAuth({ can: 'inventory.read' }).field({
     type: [InventoryAlertRef],
     description:
       'Newest first, at most 200. open: true for unresolved alerts, false for resolved ones, omitted for all.',
@@ -111,14 +110,13 @@ builder.queryFields((t) => ({
       storeId: t.arg.id({ description: "Defaults to the connection's current store." }),
       open: t.arg.boolean(),
     },
-    authScopes: { can: 'inventory.read' },
     resolve: (_root, args, ctx) =>
-      ctx.services.inventory.inventoryAlerts(ctx.principal!, storeOrCurrent(ctx, args.storeId), args.open),
+      ctx.services.inventory.inventoryAlerts(ctx.principal, storeOrCurrent(ctx, args.storeId), args.open),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  adjustInventory: t.field({
+  adjustInventory: t.withAuth({ can: 'inventory.adjust' }).field({
     type: InventoryItemRef,
     description:
       'Corrects stock by delta (non-zero; the result may not go below 0). reason: 1 to 200 characters.',
@@ -127,20 +125,18 @@ builder.mutationFields((t) => ({
       delta: t.arg.int({ required: true }),
       reason: t.arg.string({ required: true }),
     },
-    authScopes: { can: 'inventory.adjust' },
     resolve: (_root, args, ctx) =>
-      ctx.services.inventory.adjustInventory(ctx.principal!, String(args.itemId), args.delta, args.reason),
+      ctx.services.inventory.adjustInventory(ctx.principal, String(args.itemId), args.delta, args.reason),
   }),
-  restockInventory: t.field({
+  restockInventory: t.withAuth({ can: 'inventory.restock' }).field({
     type: InventoryItemRef,
     description:
       'Adds delivered stock (quantity ≥ 1). Resolves open alerts when the item recovers above its threshold.',
     args: { itemId: t.arg.id({ required: true }), quantity: t.arg.int({ required: true }) },
-    authScopes: { can: 'inventory.restock' },
     resolve: (_root, args, ctx) =>
-      ctx.services.inventory.restockInventory(ctx.principal!, String(args.itemId), args.quantity),
+      ctx.services.inventory.restockInventory(ctx.principal, String(args.itemId), args.quantity),
   }),
-  transferInventory: t.field({
+  transferInventory: t.withAuth({ can: 'inventory.transfer' }).field({
     type: InventoryTransferRef,
     description:
       'Moves stock to another store of the tenant, into its item with the same name (or toItemId). All or nothing.',
@@ -150,27 +146,25 @@ builder.mutationFields((t) => ({
       quantity: t.arg.int({ required: true }),
       toItemId: t.arg.id(),
     },
-    authScopes: { can: 'inventory.transfer' },
     resolve: (_root, args, ctx) =>
-      ctx.services.inventory.transferInventory(ctx.principal!, {
+      ctx.services.inventory.transferInventory(ctx.principal, {
         itemId: String(args.itemId),
         toStoreId: String(args.toStoreId),
         quantity: args.quantity,
         toItemId: args.toItemId == null ? null : String(args.toItemId),
       }),
   }),
-  acknowledgeInventoryAlert: t.field({
+  acknowledgeInventoryAlert: t.withAuth({ can: 'inventory.acknowledge' }).field({
     type: InventoryAlertRef,
     description: 'Records who took the alert in hand and when; it stays unresolved until the item recovers.',
     args: { alertId: t.arg.id({ required: true }) },
-    authScopes: { can: 'inventory.acknowledge' },
     resolve: (_root, args, ctx) =>
-      ctx.services.inventory.acknowledgeInventoryAlert(ctx.principal!, String(args.alertId)),
+      ctx.services.inventory.acknowledgeInventoryAlert(ctx.principal, String(args.alertId)),
   }),
 }));
 
 builder.subscriptionField('inventoryAlert', (t) =>
-  t.field({
+  t.withAuth({ can: 'inventory.watch' }).field({
     type: InventoryAlertEventRef,
     description:
       "Inventory events of a store (storeId, else the connection's current store); with neither, every store of the tenant for callers with access to all stores. Resume with `after`.",
@@ -180,9 +174,8 @@ builder.subscriptionField('inventoryAlert', (t) =>
       productIds: t.arg.idList({ description: 'Only events of these products.' }),
       after: t.arg.string(),
     },
-    authScopes: { can: 'inventory.watch' },
     subscribe: (_root, args, ctx) =>
-      ctx.services.inventory.subscribeInventoryAlerts(ctx.principal!, {
+      ctx.services.inventory.subscribeInventoryAlerts(ctx.principal, {
         storeId: args.storeId == null ? null : String(args.storeId),
         minSeverity: args.minSeverity,
         productIds: args.productIds?.map(String),

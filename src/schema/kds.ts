@@ -69,56 +69,54 @@ export const KdsTicketEventRef = builder.objectRef<KdsStreamEvent>('KdsTicketEve
 });
 
 builder.queryField('kdsTickets', (t) =>
-  t.field({
-    type: [KdsTicketRef],
-    description: 'Open tickets of the station (expo: of the whole store), most urgent first, then oldest.',
-    args: { stationId: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ $all: { can: 'kds.use', station: String(args.stationId) } }),
-    resolve: (_root, args, ctx) => ctx.services.kds.kdsTickets(ctx.principal!, String(args.stationId)),
-  }),
+  t
+    .withAuth((_root, args) => ({ $all: { can: 'kds.use', station: String(args.stationId) } }))
+    .field({
+      type: [KdsTicketRef],
+      description: 'Open tickets of the station (expo: of the whole store), most urgent first, then oldest.',
+      args: { stationId: t.arg.id({ required: true }) },
+      resolve: (_root, args, ctx) => ctx.services.kds.kdsTickets(ctx.principal, String(args.stationId)),
+    }),
 );
 
 builder.mutationFields((t) => ({
-  startItem: t.field({
+  startItem: t.withAuth({ can: 'kds.use' }).field({
     type: KdsTicketRef,
     args: { itemId: t.arg.id({ required: true }) },
-    authScopes: { can: 'kds.use' },
-    resolve: (_root, args, ctx) => ctx.services.kds.startItem(ctx.principal!, String(args.itemId)),
+    resolve: (_root, args, ctx) => ctx.services.kds.startItem(ctx.principal, String(args.itemId)),
   }),
-  markItemReady: t.field({
+  markItemReady: t.withAuth({ can: 'kds.use' }).field({
     type: KdsTicketRef,
     args: { itemId: t.arg.id({ required: true }) },
-    authScopes: { can: 'kds.use' },
-    resolve: (_root, args, ctx) => ctx.services.kds.markItemReady(ctx.principal!, String(args.itemId)),
+    resolve: (_root, args, ctx) => ctx.services.kds.markItemReady(ctx.principal, String(args.itemId)),
   }),
-  bumpTicket: t.field({
+  bumpTicket: t.withAuth({ can: 'kds.use' }).field({
     type: KdsTicketRef,
     description: "Clears the ticket from the board; the order's last bump makes the order READY.",
     args: { ticketId: t.arg.id({ required: true }) },
-    authScopes: { can: 'kds.use' },
-    resolve: (_root, args, ctx) => ctx.services.kds.bumpTicket(ctx.principal!, String(args.ticketId)),
+    resolve: (_root, args, ctx) => ctx.services.kds.bumpTicket(ctx.principal, String(args.ticketId)),
   }),
-  recallTicket: t.field({
+  recallTicket: t.withAuth({ can: 'kds.use' }).field({
     type: KdsTicketRef,
     description: 'Brings a bumped ticket back to the board.',
     args: { ticketId: t.arg.id({ required: true }) },
-    authScopes: { can: 'kds.use' },
-    resolve: (_root, args, ctx) => ctx.services.kds.recallTicket(ctx.principal!, String(args.ticketId)),
+    resolve: (_root, args, ctx) => ctx.services.kds.recallTicket(ctx.principal, String(args.ticketId)),
   }),
 }));
 
 builder.subscriptionField('kdsTicket', (t) =>
-  t.field({
-    type: KdsTicketEventRef,
-    description:
-      "The station's ticket events (an expo station: every ticket of its store). Resume with `after`.",
-    args: {
-      stationId: t.arg.id({ required: true }),
-      after: t.arg.string(),
-    },
-    authScopes: (_root, args) => ({ $all: { can: 'kds.use', station: String(args.stationId) } }),
-    subscribe: (_root, args, ctx) =>
-      ctx.services.kds.subscribeTickets(ctx.principal!, String(args.stationId), args.after),
-    resolve: (event) => event,
-  }),
+  t
+    .withAuth((_root, args) => ({ $all: { can: 'kds.use', station: String(args.stationId) } }))
+    .field({
+      type: KdsTicketEventRef,
+      description:
+        "The station's ticket events (an expo station: every ticket of its store). Resume with `after`.",
+      args: {
+        stationId: t.arg.id({ required: true }),
+        after: t.arg.string(),
+      },
+      subscribe: (_root, args, ctx) =>
+        ctx.services.kds.subscribeTickets(ctx.principal, String(args.stationId), args.after),
+      resolve: (event) => event,
+    }),
 );

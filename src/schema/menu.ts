@@ -86,13 +86,12 @@ const UpdateProductInput = builder.inputType('UpdateProductInput', {
 });
 
 builder.mutationFields((t) => ({
-  createProduct: t.field({
+  createProduct: t.withAuth({ can: 'menu.manage' }).field({
     type: ProductRef,
     description: 'Adds a product to the menu of a store. Managers and admins.',
     args: { input: t.arg({ type: CreateProductInput, required: true }) },
-    authScopes: { can: 'menu.manage' },
     resolve: (_root, { input }, ctx) =>
-      ctx.services.menu.createProduct(ctx.principal!, {
+      ctx.services.menu.createProduct(ctx.principal, {
         storeId: String(input.storeId),
         name: input.name,
         priceCents: input.priceCents,
@@ -103,14 +102,13 @@ builder.mutationFields((t) => ({
         lowStockThreshold: input.lowStockThreshold,
       }),
   }),
-  updateProduct: t.field({
+  updateProduct: t.withAuth({ can: 'menu.manage' }).field({
     type: ProductRef,
     description:
       'Edits a product; `active: false` archives it. Orders already placed keep their price. Managers and admins.',
     args: { input: t.arg({ type: UpdateProductInput, required: true }) },
-    authScopes: { can: 'menu.manage' },
     resolve: (_root, { input }, ctx) =>
-      ctx.services.menu.updateProduct(ctx.principal!, {
+      ctx.services.menu.updateProduct(ctx.principal, {
         productId: String(input.productId),
         name: input.name,
         priceCents: input.priceCents,
@@ -120,7 +118,7 @@ builder.mutationFields((t) => ({
         active: input.active,
       }),
   }),
-  setProductAvailability: t.field({
+  setProductAvailability: t.withAuth({ can: 'menu.setAvailability' }).field({
     type: ProductRef,
     description:
       '86s a product (`available: false`, optionally with a reason) or brings it back. A sold-out product comes back by a restock (CONFLICT). Staff, managers, admins; kitchen devices for products routed to their stations.',
@@ -129,10 +127,9 @@ builder.mutationFields((t) => ({
       available: t.arg.boolean({ required: true }),
       reason: t.arg.string({ description: 'At most 200 characters; shown with an unavailable product.' }),
     },
-    authScopes: { can: 'menu.setAvailability' },
     resolve: (_root, args, ctx) =>
       ctx.services.menu.setProductAvailability(
-        ctx.principal!,
+        ctx.principal,
         String(args.productId),
         args.available,
         args.reason,
@@ -141,17 +138,18 @@ builder.mutationFields((t) => ({
 }));
 
 builder.subscriptionField('menuUpdated', (t) =>
-  t.field({
-    type: MenuEventRef,
-    description:
-      "Changes to the store's menu: products created, edited, repriced, 86'd or back, archived. Customers see the active menu. Resume with `after`.",
-    args: {
-      storeId: t.arg.id({ required: true }),
-      after: t.arg.string(),
-    },
-    authScopes: (_root, args) => ({ store: String(args.storeId) }),
-    subscribe: (_root, args, ctx) =>
-      ctx.services.menu.subscribeMenu(ctx.principal!, String(args.storeId), args.after),
-    resolve: (event) => event,
-  }),
+  t
+    .withAuth((_root, args) => ({ store: String(args.storeId) }))
+    .field({
+      type: MenuEventRef,
+      description:
+        "Changes to the store's menu: products created, edited, repriced, 86'd or back, archived. Customers see the active menu. Resume with `after`.",
+      args: {
+        storeId: t.arg.id({ required: true }),
+        after: t.arg.string(),
+      },
+      subscribe: (_root, args, ctx) =>
+        ctx.services.menu.subscribeMenu(ctx.principal, String(args.storeId), args.after),
+      resolve: (event) => event,
+    }),
 );

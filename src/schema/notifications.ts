@@ -89,16 +89,15 @@ const NotificationPreferencesInput = builder.inputType('NotificationPreferencesI
 });
 
 builder.queryFields((t) => ({
-  notifications: t.connection(
+  notifications: t.withAuth({ authenticated: true }).connection(
     {
       type: NotificationRef,
       description: 'Your notifications, newest first, with your preferences applied. Forward paging only.',
       args: { unreadOnly: t.arg.boolean() },
-      authScopes: { authenticated: true },
       resolve: (_root, args, ctx) => {
         if (args.last != null || args.before != null)
           throw badInput('notifications pages forward only (first/after)');
-        return ctx.services.notifications.notifications(ctx.principal!, {
+        return ctx.services.notifications.notifications(ctx.principal, {
           first: args.first,
           after: args.after,
           unreadOnly: args.unreadOnly,
@@ -116,22 +115,20 @@ builder.queryFields((t) => ({
     },
     { name: 'NotificationEdge' },
   ),
-  notificationPreferences: t.field({
+  notificationPreferences: t.withAuth({ authenticated: true }).field({
     type: NotificationPreferencesRef,
-    authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ctx.services.notifications.notificationPreferences(ctx.principal!),
+    resolve: (_root, _args, ctx) => ctx.services.notifications.notificationPreferences(ctx.principal),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  sendNotification: t.field({
+  sendNotification: t.withAuth({ can: 'notification.send' }).field({
     type: NotificationRef,
     description:
       'Managers and admins send to a user, a role in a store or a store they can access; TENANT needs access to every store; SYSTEM (every tenant) is for admins only.',
     args: { input: t.arg({ type: SendNotificationInput, required: true }) },
-    authScopes: { can: 'notification.send' },
     resolve: (_root, { input }, ctx) =>
-      ctx.services.notifications.sendNotification(ctx.principal!, {
+      ctx.services.notifications.sendNotification(ctx.principal, {
         audience: input.audience,
         targetUserId: input.targetUserId == null ? undefined : String(input.targetUserId),
         targetRole: input.targetRole ?? undefined,
@@ -144,24 +141,21 @@ builder.mutationFields((t) => ({
         data: asObject(input.data),
       }),
   }),
-  markNotificationRead: t.field({
+  markNotificationRead: t.withAuth({ authenticated: true }).field({
     type: NotificationRef,
     args: { id: t.arg.id({ required: true }) },
-    authScopes: { authenticated: true },
     resolve: (_root, args, ctx) =>
-      ctx.services.notifications.markNotificationRead(ctx.principal!, String(args.id)),
+      ctx.services.notifications.markNotificationRead(ctx.principal, String(args.id)),
   }),
-  markAllNotificationsRead: t.int({
+  markAllNotificationsRead: t.withAuth({ authenticated: true }).int({
     description: 'Marks everything you can see as read; returns how many were unread.',
-    authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ctx.services.notifications.markAllNotificationsRead(ctx.principal!),
+    resolve: (_root, _args, ctx) => ctx.services.notifications.markAllNotificationsRead(ctx.principal),
   }),
-  updateNotificationPreferences: t.field({
+  updateNotificationPreferences: t.withAuth({ authenticated: true }).field({
     type: NotificationPreferencesRef,
     args: { input: t.arg({ type: NotificationPreferencesInput, required: true }) },
-    authScopes: { authenticated: true },
     resolve: (_root, { input }, ctx) =>
-      ctx.services.notifications.updateNotificationPreferences(ctx.principal!, {
+      ctx.services.notifications.updateNotificationPreferences(ctx.principal, {
         mutedKinds: input.mutedKinds,
         minSeverity: input.minSeverity,
       }),
@@ -169,14 +163,13 @@ builder.mutationFields((t) => ({
 }));
 
 builder.subscriptionField('notifications', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: NotificationEventRef,
     description:
       'Your notifications as they are sent (to you, your roles in your stores, your stores, your tenant, everyone), with your preferences applied. Resume with `after`.',
     args: { after: t.arg.string() },
-    authScopes: { authenticated: true },
     subscribe: (_root, args, ctx) =>
-      ctx.services.notifications.subscribeNotifications(ctx.principal!, args.after),
+      ctx.services.notifications.subscribeNotifications(ctx.principal, args.after),
     resolve: (event) => event,
   }),
 );

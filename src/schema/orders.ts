@@ -81,13 +81,12 @@ const CreateOrderInput = builder.inputType('CreateOrderInput', {
 });
 
 builder.queryFields((t) => ({
-  order: t.field({
+  order: t.withAuth({ authenticated: true }).field({
     type: OrderRef,
     args: { id: t.arg.id({ required: true }) },
-    authScopes: { authenticated: true },
-    resolve: (_root, args, ctx) => ctx.services.orders.order(ctx.principal!, String(args.id)),
+    resolve: (_root, args, ctx) => ctx.services.orders.order(ctx.principal, String(args.id)),
   }),
-  orders: t.connection(
+  orders: t.withAuth({ authenticated: true }).connection(
     {
       type: OrderRef,
       description:
@@ -96,13 +95,12 @@ builder.queryFields((t) => ({
         storeId: t.arg.id({ description: "Defaults to the connection's current store." }),
         status: t.arg({ type: OrderStatusEnum }),
       },
-      authScopes: { authenticated: true },
       resolve: (_root, args, ctx) => {
-        const storeId = args.storeId ? String(args.storeId) : ctx.principal!.currentStoreId;
+        const storeId = args.storeId ? String(args.storeId) : ctx.principal.currentStoreId;
         if (!storeId) throw badInput('storeId is required without a current store', { field: 'storeId' });
         if (args.last != null || args.before != null)
           throw badInput('orders pages forward only (first/after)');
-        return ctx.services.orders.orders(ctx.principal!, {
+        return ctx.services.orders.orders(ctx.principal, {
           storeId,
           status: args.status,
           first: args.first,
@@ -116,13 +114,12 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
-  createOrder: t.field({
+  createOrder: t.withAuth({ can: 'order.create' }).field({
     type: OrderRef,
     description: 'Places an order: takes stock, numbers it and fires one kitchen ticket per station.',
     args: { input: t.arg({ type: CreateOrderInput, required: true }) },
-    authScopes: { can: 'order.create' },
     resolve: (_root, { input }, ctx) =>
-      ctx.services.orders.createOrder(ctx.principal!, {
+      ctx.services.orders.createOrder(ctx.principal, {
         storeId: String(input.storeId),
         channel: input.channel,
         tableNumber: input.tableNumber,
@@ -135,7 +132,7 @@ builder.mutationFields((t) => ({
         })),
       }),
   }),
-  updateOrderStatus: t.field({
+  updateOrderStatus: t.withAuth({ can: 'order.updateStatus' }).field({
     type: OrderRef,
     description:
       'PENDING→ACCEPTED|CANCELLED, ACCEPTED→IN_PROGRESS|CANCELLED, IN_PROGRESS→READY|CANCELLED, READY→COMPLETED|IN_PROGRESS.',
@@ -143,45 +140,43 @@ builder.mutationFields((t) => ({
       orderId: t.arg.id({ required: true }),
       status: t.arg({ type: OrderStatusEnum, required: true }),
     },
-    authScopes: { can: 'order.updateStatus' },
     resolve: (_root, args, ctx) =>
-      ctx.services.orders.updateOrderStatus(ctx.principal!, String(args.orderId), args.status),
+      ctx.services.orders.updateOrderStatus(ctx.principal, String(args.orderId), args.status),
   }),
-  cancelOrder: t.field({
+  cancelOrder: t.withAuth({ can: 'order.cancel' }).field({
     type: OrderRef,
     description: 'Cancels an open order: returns its stock, clears its tickets and tells the kitchen.',
     args: {
       orderId: t.arg.id({ required: true }),
       reason: t.arg.string({ required: true, description: '1 to 200 characters.' }),
     },
-    authScopes: { can: 'order.cancel' },
     resolve: (_root, args, ctx) =>
-      ctx.services.orders.cancelOrder(ctx.principal!, String(args.orderId), args.reason),
+      ctx.services.orders.cancelOrder(ctx.principal, String(args.orderId), args.reason),
   }),
-  recordPayment: t.field({
+  recordPayment: t.withAuth({ can: 'order.recordPayment' }).field({
     type: OrderRef,
     args: {
       orderId: t.arg.id({ required: true }),
       amount: t.arg.int({ required: true, description: 'Minor units; at most the remaining balance.' }),
     },
-    authScopes: { can: 'order.recordPayment' },
     resolve: (_root, args, ctx) =>
-      ctx.services.orders.recordPayment(ctx.principal!, String(args.orderId), args.amount),
+      ctx.services.orders.recordPayment(ctx.principal, String(args.orderId), args.amount),
   }),
 }));
 
 builder.subscriptionField('orderUpdated', (t) =>
-  t.field({
-    type: OrderEventRef,
-    description:
-      "Changes to the store's orders (customers: their own). Bursts of UPDATED events of one order are coalesced; status changes arrive one by one, in order. Resume with `after`.",
-    args: {
-      storeId: t.arg.id({ required: true }),
-      after: t.arg.string(),
-    },
-    authScopes: (_root, args) => ({ store: String(args.storeId) }),
-    subscribe: (_root, args, ctx) =>
-      ctx.services.orders.subscribeOrders(ctx.principal!, String(args.storeId), args.after),
-    resolve: (event) => event,
-  }),
+  t
+    .withAuth((_root, args) => ({ store: String(args.storeId) }))
+    .field({
+      type: OrderEventRef,
+      description:
+        "Changes to the store's orders (customers: their own). Bursts of UPDATED events of one order are coalesced; status changes arrive one by one, in order. Resume with `after`.",
+      args: {
+        storeId: t.arg.id({ required: true }),
+        after: t.arg.string(),
+      },
+      subscribe: (_root, args, ctx) =>
+        ctx.services.orders.subscribeOrders(ctx.principal, String(args.storeId), args.after),
+      resolve: (event) => event,
+    }),
 );

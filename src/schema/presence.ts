@@ -44,35 +44,32 @@ const PresenceEventRef = builder.objectRef<PresenceEventView>('PresenceEvent').i
 });
 
 builder.queryField('presence', (t) =>
-  t.field({
+  t.withAuth({ can: 'presence.read' }).field({
     type: [DevicePresenceRef],
     description:
       "Connected devices the caller may see: of storeId, else of the connection's current store, else of every store the caller may access. Managers and admins see every device; staff see staff and kitchen devices.",
     args: { storeId: t.arg.id() },
-    authScopes: { can: 'presence.read' },
     resolve: (_root, args, ctx) =>
-      ctx.services.presence.presence(ctx.principal!, args.storeId == null ? null : String(args.storeId)),
+      ctx.services.presence.presence(ctx.principal, args.storeId == null ? null : String(args.storeId)),
   }),
 );
 
 builder.subscriptionField('presenceChanged', (t) =>
-  t.field({
+  t.withAuth({ can: 'presence.read' }).field({
     type: PresenceEventRef,
     description:
       'First one ONLINE event per device connected now, then every change. Not replayed (presence is state, not history): after a reconnect, the current state comes first again.',
     args: { storeId: t.arg.id({ required: true }) },
-    authScopes: { can: 'presence.read' },
     subscribe: (_root, args, ctx) =>
-      ctx.services.presence.subscribePresence(ctx.principal!, String(args.storeId)),
+      ctx.services.presence.subscribePresence(ctx.principal, String(args.storeId)),
     resolve: (event) => event,
   }),
 );
 
 builder.objectField(StationRef, 'online', (t) =>
-  t.boolean({
+  t.withAuth({ can: 'presence.stationOnline' }).boolean({
     description:
       'A device bound to this station is connected (or within its reconnect grace period). Not for customers.',
-    authScopes: { can: 'presence.stationOnline' },
-    resolve: (station, _args, ctx) => ctx.services.presence.stationOnline(ctx.principal!, station),
+    resolve: (station, _args, ctx) => ctx.services.presence.stationOnline(ctx.principal, station),
   }),
 );

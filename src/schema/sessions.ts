@@ -11,13 +11,12 @@ const RevokedSessions = builder
   });
 
 builder.mutationField('revokeSessions', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: RevokedSessions,
     description:
       "Refuses every token the user holds that was issued before now and ends the user's live sessions (sockets, SSE streams) on every instance. Admins may revoke anyone in their tenant; managers STAFF and KITCHEN users whose stores are all theirs; everyone themselves.",
     args: { userId: t.arg.id({ required: true }) },
-    authScopes: { authenticated: true },
-    resolve: (_root, args, ctx) => ctx.services.sessions.revokeSessions(ctx.principal!, String(args.userId)),
+    resolve: (_root, args, ctx) => ctx.services.sessions.revokeSessions(ctx.principal, String(args.userId)),
   }),
 );
 
@@ -36,12 +35,11 @@ const ConnectionSession = builder
   });
 
 builder.mutationField('refreshConnectionToken', (t) =>
-  t.field({
+  t.withAuth({ authenticated: true }).field({
     type: ConnectionSession,
     description:
       "Replaces the token of the graphql-ws connection this is sent over, without closing it: same user and tenant, valid, expiring later, and allowing at least the connection's stores, roles and stations. A refused token changes nothing. Over HTTP: BAD_USER_INPUT (send the new token with the next request; SSE streams reconnect with it and their cursor).",
     args: { token: t.arg.string({ required: true }) },
-    authScopes: { authenticated: true },
     resolve: async (_root, args, ctx) => {
       if (!ctx.connection) {
         throw new DomainError(

@@ -19,17 +19,17 @@ export const StoreRef = builder.objectRef<StoreView>('Store').implement({
     name: t.exposeString('name'),
     currency: t.exposeString('currency'),
     timezone: t.exposeString('timezone'),
-    stations: t.field({
+    stations: t.withAuth({ authenticated: true }).field({
       type: [StationRef],
-      resolve: (store, _args, ctx) => ctx.services.stores.stations(ctx.principal!, store.id),
+      resolve: (store, _args, ctx) => ctx.services.stores.stations(ctx.principal, store.id),
     }),
-    products: t.field({
+    products: t.withAuth({ authenticated: true }).field({
       type: [ProductRef],
       description:
         'The active menu with current availability, by category and name; `includeArchived` (staff) adds archived products.',
       args: { includeArchived: t.arg.boolean({ defaultValue: false }) },
       resolve: (store, args, ctx) =>
-        ctx.services.menu.products(ctx.principal!, store.id, { includeArchived: args.includeArchived }),
+        ctx.services.menu.products(ctx.principal, store.id, { includeArchived: args.includeArchived }),
     }),
   }),
 });
@@ -58,34 +58,30 @@ export const UserRef = builder.objectRef<UserView>('User').implement({
 });
 
 builder.mutationField('setStationTargetTime', (t) =>
-  t.field({
+  t.withAuth({ can: 'station.setTargetTime' }).field({
     type: StationRef,
     description:
       'Sets how long a ticket may stay open at a station before the KDS marks it late (30 s to 4 h). Managers and admins.',
     args: { stationId: t.arg.id({ required: true }), targetSeconds: t.arg.int({ required: true }) },
-    authScopes: { can: 'station.setTargetTime' },
     resolve: (_root, args, ctx) =>
-      ctx.services.stores.setStationTargetTime(ctx.principal!, String(args.stationId), args.targetSeconds),
+      ctx.services.stores.setStationTargetTime(ctx.principal, String(args.stationId), args.targetSeconds),
   }),
 );
 
 builder.queryFields((t) => ({
-  me: t.field({
+  me: t.withAuth({ authenticated: true }).field({
     type: UserRef,
     description: 'The caller: roles, tenant, the stores it may see and the current store.',
-    authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ctx.services.stores.me(ctx.principal!),
+    resolve: (_root, _args, ctx) => ctx.services.stores.me(ctx.principal),
   }),
-  stores: t.field({
+  stores: t.withAuth({ authenticated: true }).field({
     type: [StoreRef],
     description: "The caller's stores in its tenant.",
-    authScopes: { authenticated: true },
-    resolve: (_root, _args, ctx) => ctx.services.stores.stores(ctx.principal!),
+    resolve: (_root, _args, ctx) => ctx.services.stores.stores(ctx.principal),
   }),
-  store: t.field({
+  store: t.withAuth({ authenticated: true }).field({
     type: StoreRef,
     args: { id: t.arg.id({ required: true }) },
-    authScopes: { authenticated: true },
-    resolve: (_root, args, ctx) => ctx.services.stores.store(ctx.principal!, String(args.id)),
+    resolve: (_root, args, ctx) => ctx.services.stores.store(ctx.principal, String(args.id)),
   }),
 }));

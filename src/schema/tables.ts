@@ -63,38 +63,35 @@ const TableTokenRef = builder.objectRef<TableToken>('TableToken').implement({
 });
 
 builder.queryField('tables', (t) =>
-  t.field({
+  t.withAuth({ can: 'table.work' }).field({
     type: [DiningTableRef],
     description: "A store's tables by number with the open orders at each. Floor staff, managers, admins.",
     args: { storeId: t.arg.id({ description: "Defaults to the connection's current store." }) },
-    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) => {
       const storeId = args.storeId != null ? String(args.storeId) : ctx.principal?.currentStoreId;
       if (!storeId) throw badInput('storeId is required without a current store', { field: 'storeId' });
-      return ctx.services.tables.tables(ctx.principal!, storeId);
+      return ctx.services.tables.tables(ctx.principal, storeId);
     },
   }),
 );
 
 builder.mutationFields((t) => ({
-  seatTable: t.field({
+  seatTable: t.withAuth({ can: 'table.work' }).field({
     type: DiningTableRef,
     description:
       "Seats a party (1 to the table's seats) at a FREE or RESERVED table; CONFLICT with the current status otherwise. Guest tokens of the table's previous party end.",
     args: { tableId: t.arg.id({ required: true }), partySize: t.arg.int({ required: true }) },
-    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) =>
-      ctx.services.tables.seatTable(ctx.principal!, String(args.tableId), args.partySize),
+      ctx.services.tables.seatTable(ctx.principal, String(args.tableId), args.partySize),
   }),
-  issueTableToken: t.field({
+  issueTableToken: t.withAuth({ can: 'table.work' }).field({
     type: TableTokenRef,
     description:
       'A guest token for the party seated at the table (CONFLICT when nobody is). Floor staff, managers, admins.',
     args: { tableId: t.arg.id({ required: true }) },
-    authScopes: { can: 'table.work' },
-    resolve: (_root, args, ctx) => ctx.services.tables.issueTableToken(ctx.principal!, String(args.tableId)),
+    resolve: (_root, args, ctx) => ctx.services.tables.issueTableToken(ctx.principal, String(args.tableId)),
   }),
-  setTableStatus: t.field({
+  setTableStatus: t.withAuth({ can: 'table.work' }).field({
     type: DiningTableRef,
     description:
       'By hand: FREE⇄RESERVED, SEATED→FREE (left without ordering), ORDERED|SERVED→PAYING (bill asked for), NEEDS_CLEANING→FREE. Anything else is a CONFLICT with the current status in `extensions.status`.',
@@ -102,24 +99,24 @@ builder.mutationFields((t) => ({
       tableId: t.arg.id({ required: true }),
       status: t.arg({ type: TableStatusEnum, required: true }),
     },
-    authScopes: { can: 'table.work' },
     resolve: (_root, args, ctx) =>
-      ctx.services.tables.setTableStatus(ctx.principal!, String(args.tableId), args.status),
+      ctx.services.tables.setTableStatus(ctx.principal, String(args.tableId), args.status),
   }),
 }));
 
 builder.subscriptionField('tableUpdated', (t) =>
-  t.field({
-    type: TableEventRef,
-    description:
-      "The store's tables as they change: seatings, statuses, orders placed and moving. Floor staff, managers, admins. Resume with `after`.",
-    args: {
-      storeId: t.arg.id({ required: true }),
-      after: t.arg.string(),
-    },
-    authScopes: (_root, args) => ({ $all: { can: 'table.work', store: String(args.storeId) } }),
-    subscribe: (_root, args, ctx) =>
-      ctx.services.tables.subscribeTables(ctx.principal!, String(args.storeId), args.after),
-    resolve: (event) => event,
-  }),
+  t
+    .withAuth((_root, args) => ({ $all: { can: 'table.work', store: String(args.storeId) } }))
+    .field({
+      type: TableEventRef,
+      description:
+        "The store's tables as they change: seatings, statuses, orders placed and moving. Floor staff, managers, admins. Resume with `after`.",
+      args: {
+        storeId: t.arg.id({ required: true }),
+        after: t.arg.string(),
+      },
+      subscribe: (_root, args, ctx) =>
+        ctx.services.tables.subscribeTables(ctx.principal, String(args.storeId), args.after),
+      resolve: (event) => event,
+    }),
 );
