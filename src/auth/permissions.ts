@@ -35,7 +35,7 @@ const MANAGEMENT = ['ADMIN', 'MANAGER'] as const satisfies readonly Role[];
 /** Roles whose sessions a manager may end (a lost tablet, a kitchen screen): never an admin's or a manager's. */
 export const REVOCABLE_BY_MANAGERS = ['STAFF', 'KITCHEN'] as const satisfies readonly Role[];
 
-const OWN_ORDERS = 'own orders only; a table guest: its party’s orders only';
+const OWN_ORDERS = "own orders only; a table guest: its party's orders only";
 
 export const PERMISSIONS = {
   'account.use': {
@@ -255,7 +255,7 @@ export const PERMISSIONS = {
   },
   'platform.operate': {
     roles: ['ADMIN'],
-    description: 'read the whole cluster’s operations figures',
+    description: "read the whole cluster's operations figures",
     operations: ['`serverStats`'],
     denied: 'Not allowed',
     limits: { ADMIN: 'only admins of a tenant in `PLATFORM_TENANTS`' },
