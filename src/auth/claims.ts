@@ -19,6 +19,11 @@ export const ClaimsSchema = z
     stations: z.array(id).optional(),
     /** A guest token's dining table (see isGuestClaims). */
     table: id.optional(),
+    /**
+     * The party seated at that table when the token was issued (issueTableToken): the token ends with that
+     * party. Tokens without it (the token command reads no database) end by the second they were issued.
+     */
+    seating: id.optional(),
     exp: epochSeconds,
     /** Optional for tokens from an external issuer; a user revocation covers tokens without `iat`. */
     iat: epochSeconds.optional(),
@@ -27,6 +32,9 @@ export const ClaimsSchema = z
   })
   .refine((claims) => claims.table === undefined || isGuestClaims(claims), {
     message: 'a table claim is for guest tokens only',
+  })
+  .refine((claims) => claims.seating === undefined || claims.table !== undefined, {
+    message: 'a seating claim needs a table claim',
   });
 
 /**
@@ -67,6 +75,7 @@ export function principalFromClaims(claims: Claims): Principal {
     stores: claims.stores[0] === '*' ? '*' : [...new Set(claims.stores)],
     stations: [...new Set(claims.stations ?? [])],
     ...(claims.table !== undefined && { table: claims.table }),
+    ...(claims.seating !== undefined && { seating: claims.seating }),
     tokenId: claims.jti,
     issuedAt: claims.iat,
     expiresAt: claims.exp,

@@ -45,6 +45,7 @@ export function requireRenewal(current: Principal, next: Principal): void {
     !coversStores(next, current) && 'stores',
     !current.roles.every((role) => next.roles.includes(role)) && 'roles',
     !sameMembers(next.stations, current.stations) && 'stations',
+    next.seating !== current.seating && 'seating',
   ].filter(Boolean);
   if (narrower.length > 0) {
     throw new DomainError(

@@ -17,6 +17,8 @@ export interface Principal {
    * store who orders at that table and sees the orders of the party seated there, nothing else of the store's.
    */
   table?: string;
+  /** The party at that table the guest token was issued for (claim `seating`), when it names one. */
+  seating?: string;
   /** The store the connection/request works in (connection_init storeId or x-store-id), if any. */
   currentStoreId?: string;
   /** JWT id, for revocation. */

@@ -13,6 +13,8 @@ export interface TokenClaimsInput {
   stations?: readonly string[];
   /** A guest token's dining table (signTableToken). */
   table?: string;
+  /** A guest token's party at that table (signTableToken). */
+  seating?: string;
   /** Default: a random UUID. */
   jti?: string;
   /** Seconds, or a jose time span such as '8h' (default '1h'). */
@@ -36,6 +38,7 @@ export async function signToken(claims: TokenClaimsInput, opts: SigningOptions):
     stores,
     ...(claims.stations && claims.stations.length > 0 && { stations: [...claims.stations] }),
     ...(claims.table !== undefined && { table: claims.table }),
+    ...(claims.seating !== undefined && { seating: claims.seating }),
   })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
@@ -98,7 +101,7 @@ export const TABLE_TOKEN_LIFETIME_SECONDS = 4 * 3600;
  * user id `guest:<tableId>`. It orders at that table and follows that table's orders, nothing else.
  */
 export async function signTableToken(
-  table: { id: string; tenantId: string; storeId: string },
+  table: { id: string; tenantId: string; storeId: string; seatingId?: string | null },
   opts: SigningOptions & { expiresIn?: string | number },
 ): Promise<{ token: string; expiresAt: Date }> {
   const token = await signToken(
@@ -108,6 +111,7 @@ export async function signTableToken(
       roles: ['CUSTOMER'],
       stores: [table.storeId],
       table: table.id,
+      ...(table.seatingId != null && { seating: table.seatingId }),
       expiresIn: opts.expiresIn ?? TABLE_TOKEN_LIFETIME_SECONDS,
     },
     opts,

@@ -37,6 +37,8 @@ export async function requireGuestTable(
     select: { id: true, storeId: true, number: true, seatingId: true, seatedAt: true },
   });
   if (!table) throw ended();
+  // A token naming its party ends with it; one that does not, by the second it was issued.
+  if (principal.seating !== undefined && principal.seating !== table.seatingId) throw ended();
   const revokedBefore = guestTokensRevokedBefore(table.seatedAt);
   if (revokedBefore !== undefined && (principal.issuedAt ?? 0) <= revokedBefore) throw ended();
   if (principal.stores === '*' || !principal.stores.includes(table.storeId))

@@ -131,6 +131,23 @@ describe('guest tokens at a table', () => {
     expect(expiresAt.getTime()).toBe(principal.expiresAt! * 1000);
   });
 
+  it('name the party seated when they were issued (claim `seating`), when the table says', async () => {
+    const { token } = await signTableToken({ ...table, seatingId: 'party-1' }, signing);
+    expect(await verifier.verify(token)).toMatchObject({ table: 'acme-downtown-12', seating: 'party-1' });
+    const withoutTable = await signToken(
+      {
+        sub: 'acme-customer',
+        tid: 'acme',
+        roles: ['CUSTOMER'],
+        stores: ['acme-downtown'],
+        seating: 'party-1',
+      },
+      signing,
+    );
+    const error = await verifier.verify(withoutTable).catch((e: unknown) => e);
+    expect((error as AuthError).reason).toBe('bad_claims');
+  });
+
   it.each([
     ['another role', { roles: ['STAFF'] as const }],
     ['a second role', { roles: ['CUSTOMER', 'STAFF'] as const }],

@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tokenCommand } from '../../src/auth/token-cli';
+import { signToken } from '../../src/auth/tokens';
 import { eventually } from '../support/eventually';
 import { type Subscription, TEST_JWT_SECRET, useTestServer } from '../support/server';
 
@@ -313,6 +314,12 @@ describe('seating the next party', () => {
     let last = await overSse.next();
     while (last.data) last = await overSse.next();
     expect(codeOf(last)).toBe('UNAUTHENTICATED');
+    console.log(
+      'DBG',
+      decodeJwt(previous).iat,
+      Date.now(),
+      JSON.stringify(await app.gql(ORDERS, { storeId: 'acme-downtown' }, { token: previous })),
+    );
     expect(codeOf(await app.gql(ORDERS, { storeId: 'acme-downtown' }, { token: previous }))).toBe(
       'UNAUTHENTICATED',
     );
@@ -324,5 +331,46 @@ describe('seating the next party', () => {
     });
     // The new party sees its own order, not the previous party's at the same table.
     expect(list.orders.edges.map((edge) => edge.node.id)).toEqual([ordered]);
+  });
+
+  it('ends a token of the previous party even when the next party sits down in the second it was issued', async () => {
+    const first = await seatWithToken('acme-downtown-11');
+    const { seating } = decodeJwt(first);
+    expect(decodeJwt(first)).toMatchObject({ table: 'acme-downtown-11', seating: expect.any(String) });
+    await mutate(tokens['acme-staff']!, SET_STATUS, { tableId: 'acme-downtown-11', status: 'FREE' });
+    const next = await seatWithToken('acme-downtown-11', 3);
+    const ordered = await guestOrder(next);
+    // The first party's token as if issued in the very second the next party sat down: whole seconds cannot
+    // tell it from the next party's, the party it names can.
+    const previous = await signToken(
+      {
+        sub: 'guest:acme-downtown-11',
+        tid: 'acme',
+        roles: ['CUSTOMER'],
+        stores: ['acme-downtown'],
+        table: 'acme-downtown-11',
+        seating: seating as string,
+      },
+      { secret: TEST_JWT_SECRET },
+    );
+
+    expect(codeOf(await app.gql(ORDERS, { storeId: 'acme-downtown' }, { token: previous }))).toBe(
+      'UNAUTHENTICATED',
+    );
+    const placed = await app.gql(
+      CREATE_ORDER,
+      { input: { storeId: 'acme-downtown', channel: 'TABLE', items: fries } },
+      { token: previous },
+    );
+    expect(codeOf(placed)).toBe('UNAUTHENTICATED');
+    expect(codeOf(await app.gql(ORDER, { id: ordered }, { token: previous }))).toBe('UNAUTHENTICATED');
+    const overSse = await app.sse(previous).subscribe(ORDER_UPDATED, { storeId: 'acme-downtown' }).next();
+    expect(codeOf(overSse)).toBe('UNAUTHENTICATED');
+    const socket = await app.connect(previous);
+    const overWs = await socket.subscribe(ORDER_UPDATED, { storeId: 'acme-downtown' }).next();
+    expect(codeOf(overWs)).toBe('UNAUTHENTICATED');
+    await socket.dispose();
+    // The next party's token works.
+    expect((await app.gql(ORDER, { id: ordered }, { token: next })).errors).toBeUndefined();
   });
 });
