@@ -199,6 +199,69 @@ describe('ordering from the menu', () => {
   });
 });
 
+describe('archiving', () => {
+  it('takes a product off the menu and keeps it for history; bringing it back announces it again', async () => {
+    const { createProduct } = await ok<{ createProduct: Product }>('acme-manager', CREATE_PRODUCT, {
+      input: newProduct({ name: 'Chili dog', priceCents: 650, initialStock: 5, lowStockThreshold: 2 }),
+    });
+    expect(createProduct).toMatchObject({ stockQuantity: 5, available: true, category: 'Sides' });
+    const stock = await ok<{
+      inventoryItems: { productId: string; quantity: number; lowStockThreshold: number }[];
+    }>(
+      'acme-manager',
+      'query { inventoryItems(storeId: "acme-downtown") { productId quantity lowStockThreshold } }',
+      {},
+    );
+    expect(stock.inventoryItems.find((item) => item.productId === createProduct.id)).toEqual({
+      productId: createProduct.id,
+      quantity: 5,
+      lowStockThreshold: 2,
+    });
+    const placed = await placeOrder('acme-staff', [{ productId: createProduct.id, quantity: 2 }]);
+    const orderId = placed.data?.createOrder.id;
+    const kiosk = await watchMenu('acme-customer');
+
+    await ok('acme-manager', UPDATE_PRODUCT, { input: { productId: createProduct.id, active: false } });
+    expect((await kiosk.next()).data?.menuUpdated).toMatchObject({
+      kind: 'PRODUCT_ARCHIVED',
+      product: { id: createProduct.id, active: false },
+    });
+    const history = await ok<{
+      order: { totalCents: number; items: { name: string; productId: string; unitPriceCents: number }[] };
+    }>(
+      'acme-staff',
+      'query ($id: ID!) { order(id: $id) { totalCents items { name productId unitPriceCents } } }',
+      { id: orderId },
+    );
+    expect(history.order).toEqual({
+      totalCents: 1300,
+      items: [{ name: 'Chili dog', productId: createProduct.id, unitPriceCents: 650 }],
+    });
+    const staffMenu = await ok<{ store: { products: Product[] } }>('acme-staff', MENU, {
+      id: 'acme-downtown',
+      includeArchived: true,
+    });
+    expect(staffMenu.store.products.find((p) => p.id === createProduct.id)).toMatchObject({
+      active: false,
+      stockQuantity: 3,
+    });
+    expect(
+      codeOf(await as('acme-staff', SET_AVAILABILITY, { productId: createProduct.id, available: false })),
+    ).toBe('CONFLICT');
+
+    await ok('acme-manager', UPDATE_PRODUCT, { input: { productId: createProduct.id, active: true } });
+    expect((await kiosk.next()).data?.menuUpdated).toMatchObject({
+      kind: 'PRODUCT_UPDATED',
+      product: { id: createProduct.id, active: true, available: true },
+    });
+    const menu = await ok<{ store: { products: Product[] } }>('acme-customer', MENU, { id: 'acme-downtown' });
+    expect(menu.store.products.map((p) => p.id)).toContain(createProduct.id);
+    expect(
+      (await placeOrder('acme-customer', [{ productId: createProduct.id, quantity: 1 }])).errors,
+    ).toBeUndefined();
+  });
+});
+
 describe('menuUpdated', () => {
   it('greys out an item on a kiosk the moment the kitchen runs out, and brings it back on restock', async () => {
     const kiosk = await watchMenu('acme-customer');
