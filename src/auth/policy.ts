@@ -135,3 +135,23 @@ export function canRevokeSessionsOf(
 export function mayRevokeOthers(principal: Principal): boolean {
   return isAdmin(principal) || principal.roles.includes('MANAGER');
 }
+
+/**
+ * The caller as these rules and the permission table see it: every field of a principal they read, and nothing
+ * else (not the token id, its times, nor the current store). The user id is kept only for callers with the CUSTOMER
+ * role, the one rule that reads it for what it shows (`canSeeOrder`: a customer's own orders); staff of equal
+ * scopes get one blank user. So two callers with equal scopes (compared by their JSON) are allowed exactly the same
+ * rows and events: the fan-out engine keys its groups on it, and a subscription plan's selection reads it only.
+ * (`canRevokeSessionsOf` reads the user for "their own", but it decides a mutation, never what an event shows.)
+ */
+export function authorizationScope(principal: Principal): Principal {
+  const scope: Principal = {
+    tenantId: principal.tenantId,
+    userId: principal.roles.includes('CUSTOMER') ? principal.userId : '',
+    roles: [...principal.roles].sort(),
+    stores: principal.stores,
+    stations: principal.stations,
+  };
+  if (principal.table !== undefined) scope.table = principal.table;
+  return scope;
+}
