@@ -12,6 +12,12 @@ const list = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+/** How many of a topic's newest events a topic feed keeps, and how long (src/events/topic-feeds). */
+export interface RecentWindow {
+  maxEvents: number;
+  maxAgeMs: number;
+}
+
 const int = (min = 0) => z.coerce.number().int().min(min);
 
 /**
@@ -42,6 +48,27 @@ const EnvSchema = z.object({
   EVENT_RETENTION_HOURS: int(1).default(72),
   REPLAY_MAX_EVENTS: int(1).default(1000),
   OUTBOX_RELAY_INTERVAL_MS: int(50).default(1000),
+  // Recent events per topic kept in memory by each topic feed, so resumes skip the Event table.
+  RECENT_EVENTS_PER_TOPIC: int(0).default(200),
+  RECENT_EVENTS_MAX_AGE_MS: int(0).default(120_000),
+  RECENT_EVENTS_BY_KIND: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const byKind: Record<string, RecentWindow> = {};
+      for (const entry of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const match = /^([\w-]+)=(\d+)(?::(\d+))?$/.exec(entry);
+        if (!match) {
+          ctx.addIssue({ code: 'custom', message: `expected kind=events[:ageMs], got "${entry}"` });
+          return z.NEVER;
+        }
+        byKind[match[1] as string] = { maxEvents: Number(match[2]), maxAgeMs: Number(match[3] ?? -1) };
+      }
+      return byKind;
+    }),
   WS_CONNECTION_INIT_TIMEOUT_MS: int(100).default(5000),
   WS_KEEPALIVE_MS: int(1000).default(12000),
   SHUTDOWN_TIMEOUT_MS: int(100).default(10000),
@@ -91,7 +118,17 @@ export interface Config {
   graphiql: boolean;
   introspection: boolean;
   seedDemoData: boolean;
-  events: { retentionHours: number; replayMaxEvents: number; relayIntervalMs: number };
+  events: {
+    retentionHours: number;
+    replayMaxEvents: number;
+    relayIntervalMs: number;
+    /**
+     * The recent events each topic feed keeps in memory (src/events/topic-feeds): `recent` for every
+     * topic, `recentByKind` per topic kind (orders, kds, notifications...); docs/configuration.md.
+     */
+    recent: RecentWindow;
+    recentByKind: Record<string, RecentWindow>;
+  };
   ws: { connectionInitTimeoutMs: number; keepAliveMs: number };
   shutdownTimeoutMs: number;
   /** Operation, rate and connection limits (src/limits). */
@@ -181,6 +218,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       retentionHours: e.EVENT_RETENTION_HOURS,
       replayMaxEvents: e.REPLAY_MAX_EVENTS,
       relayIntervalMs: e.OUTBOX_RELAY_INTERVAL_MS,
+      recent: { maxEvents: e.RECENT_EVENTS_PER_TOPIC, maxAgeMs: e.RECENT_EVENTS_MAX_AGE_MS },
+      recentByKind: Object.fromEntries(
+        Object.entries(e.RECENT_EVENTS_BY_KIND).map(([kind, window]) => [
+          kind,
+          { ...window, maxAgeMs: window.maxAgeMs < 0 ? e.RECENT_EVENTS_MAX_AGE_MS : window.maxAgeMs },
+        ]),
+      ),
     },
     ws: { connectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT_MS, keepAliveMs: e.WS_KEEPALIVE_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

@@ -12,6 +12,21 @@ describe('configuration from the environment', () => {
     }
   });
 
+  it('reads the recent events window, per topic kind where given (the default age when only a count is)', () => {
+    const config = loadConfig({
+      RECENT_EVENTS_MAX_AGE_MS: '60000',
+      RECENT_EVENTS_BY_KIND: 'orders=500:300000, menu=0',
+    });
+    expect(config.events.recent).toEqual({ maxEvents: 200, maxAgeMs: 60000 });
+    expect(config.events.recentByKind).toEqual({
+      orders: { maxEvents: 500, maxAgeMs: 300000 },
+      menu: { maxEvents: 0, maxAgeMs: 60000 },
+    });
+    expect(thrownBy(() => loadConfig({ RECENT_EVENTS_BY_KIND: 'orders:500' }))?.message).toContain(
+      '  RECENT_EVENTS_BY_KIND:',
+    );
+  });
+
   it('refuses to start in production without a JWT key', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
       /JWT_SECRET, JWKS_URL or JWKS_FILE is required/,

@@ -14,6 +14,17 @@ export interface EventLog {
    */
   latestId(tenantId: string | null): Promise<bigint>;
   /**
+   * latestId and, in the same statement (one snapshot, one round trip), the topic's recent events through
+   * it: at most `maxEvents`, none older than `maxAgeMs`. `floor` is the id after which every event of the
+   * topic through `position` is in `recent` (the chain: the oldest one's prevId), so a topic feed can
+   * serve resumes from cursors at or above it without another read.
+   */
+  openTopic?(
+    topic: string,
+    tenantId: string | null,
+    window: { maxEvents: number; maxAgeMs: number },
+  ): Promise<{ position: bigint; floor: bigint; recent: EventEnvelope[] }>;
+  /**
    * Each topic's events after its own position, at most `limit + 1` per topic (one more shows there were too
    * many), through `through` when given; all in id order.
    */
@@ -40,6 +51,35 @@ export function createEventLog(db: Db): EventLog {
           (SELECT max("id") FROM "Event" WHERE "tenantId" = ${tenantId}),
           (SELECT max("id") FROM "Event" WHERE "tenantId" IS NULL)) AS "id"`;
       return row?.id ?? 0n;
+    },
+
+    async openTopic(topic, tenantId, { maxEvents, maxAgeMs }) {
+      const rows = await db.$queryRaw<
+        Array<Nullable<EventRow> & { latest: bigint | null; head: bigint | null }>
+      >`
+        WITH latest AS (
+          SELECT GREATEST(
+            (SELECT max("id") FROM "Event" WHERE "tenantId" = ${tenantId}),
+            (SELECT max("id") FROM "Event" WHERE "tenantId" IS NULL)) AS "id")
+        SELECT latest."id" AS "latest",
+          (SELECT max("id") FROM "Event" WHERE "topic" = ${topic} AND "id" <= latest."id") AS "head",
+          e."id", e."tenantId", e."topic", e."kind", e."payload", e."createdAt", e."prevId"
+        FROM latest
+        LEFT JOIN LATERAL (
+          SELECT ${EVENT_ROW_COLUMNS} FROM "Event"
+          WHERE "topic" = ${topic} AND "id" <= latest."id"
+            AND "createdAt" > (now() AT TIME ZONE 'UTC') - ${maxAgeMs}::float8 * interval '1 millisecond'
+          ORDER BY "id" DESC
+          LIMIT ${maxEvents}::int) AS e ON TRUE
+        ORDER BY e."id"`;
+      const position = rows[0]?.latest ?? 0n;
+      const recent = rows.filter(
+        (row): row is EventRow & { latest: bigint | null; head: bigint | null } => row.id !== null,
+      );
+      const oldest = recent[0];
+      // No recent event: nothing of the topic after its newest event (or after the start, if it has none).
+      const floor = oldest ? (oldest.prevId ?? oldest.id - 1n) : (rows[0]?.head ?? position);
+      return { position, floor, recent: recent.map(envelopeOf) };
     },
 
     async readTopics(positions, { through, limit }) {

@@ -17,6 +17,8 @@ export interface EventStreamsOptions {
   replayMaxEvents: number;
   /** Live events a subscriber may leave unread before it is cut off with SLOW_CONSUMER. */
   maxBufferedEvents?: number;
+  /** A resume was answered from the topic feed's recent events (memory) or from the Event table (table). */
+  onResume?(source: 'memory' | 'table', topics: readonly string[]): void;
 }
 
 /** What createEventStreams' subscribe returns: the iterator, plus a promise for its start. */
@@ -80,6 +82,9 @@ function assertSingleTenant(topics: readonly string[]): void {
   if (tenant) assertTopicsOfTenant(topics, tenant);
 }
 
+const cursorTooOld = (replayMaxEvents: number) =>
+  new DomainError('BAD_USER_INPUT', 'Cursor too old, refetch', { reason: 'CURSOR_TOO_OLD', replayMaxEvents });
+
 const DONE: IteratorResult<never, undefined> = { done: true, value: undefined };
 
 interface Waiter<P> {
@@ -89,7 +94,8 @@ interface Waiter<P> {
 
 /**
  * Listen to the topics' feeds first (live events wait in a buffer), then replay committed rows after the
- * cursor, then deliver the buffer and go on live. Nothing committed after the cursor can fall between the
+ * cursor (from the feed's recent events when they reach back to it, else from the table), then deliver the
+ * buffer and go on live. Nothing committed after the cursor can fall between the
  * two: it is either in the replay (committed before the query) or reaches the feed afterwards. The feeds
  * deliver in id order, once, so one watermark drops what the replay already delivered.
  */
@@ -126,7 +132,11 @@ function openStream<P>(
   }
 
   async function start() {
-    const listening = await opts.feeds.listen(stream.topics, { onEvent, onBroken: fail });
+    const listening = await opts.feeds.listen(
+      stream.topics,
+      { onEvent, onBroken: fail },
+      { after: stream.after },
+    );
     if (ended) {
       listening.stop();
       return;
@@ -136,6 +146,14 @@ function openStream<P>(
       watermark = listening.startedAfter;
       return;
     }
+    if (listening.recent) {
+      // Every event of the topic after the cursor through the feed's start, kept in memory: no query.
+      opts.onResume?.('memory', stream.topics);
+      if (listening.recent.length > opts.replayMaxEvents) throw cursorTooOld(opts.replayMaxEvents);
+      for (const event of listening.recent) replayQueue.push(event.envelope);
+      return;
+    }
+    opts.onResume?.('table', stream.topics);
     const { events, prunedThrough } = await opts.log.replay(
       stream.topics,
       stream.after,
@@ -143,12 +161,7 @@ function openStream<P>(
     );
     assertNotPrunedPast(prunedThrough, stream.after);
     if (ended) return;
-    if (events.length > opts.replayMaxEvents) {
-      throw new DomainError('BAD_USER_INPUT', 'Cursor too old, refetch', {
-        reason: 'CURSOR_TOO_OLD',
-        replayMaxEvents: opts.replayMaxEvents,
-      });
-    }
+    if (events.length > opts.replayMaxEvents) throw cursorTooOld(opts.replayMaxEvents);
     replayQueue.push(...events);
   }
 

@@ -1,3 +1,4 @@
+import type { RecentWindow } from '../config';
 import { DomainError } from '../errors';
 import type { Logger } from '../observability/logger';
 import { encodeCursor } from './cursor';
@@ -25,6 +26,12 @@ import type { EventEnvelope } from './types';
  * (one query per tenant and instance, shared by every stream waiting on it). Ids order events within a tenant
  * and against system events (src/events/outbox), so id order is the order to deliver them in, and a cursor,
  * one id, is an exact position in such a stream.
+ *
+ * Recent events. A feed also keeps its topic's newest events in memory (`recent`: at most so many, none older
+ * than so long, per topic), seeded at its start by the same statement that positions it. They are exactly
+ * the events of the topic after `floor` through the position, since the feed delivers every event of the
+ * topic in order: a resume from a cursor at or above the floor is answered from them, without reading the
+ * Event table; an older cursor replays from the table.
  *
  * This is Centrifugo's offset-and-recovery model with the database as the history: the chain plays the role
  * of contiguous offsets, the Event table the role of the history stream a subscriber recovers from, and since
@@ -61,6 +68,13 @@ export interface FeedListener {
 export interface FeedSubscription {
   /** Every event of the topics with an id above this reaches the listener; none at or below it does. */
   readonly startedAfter: bigint;
+  /**
+   * When listening with `after` and the topic's recent events reach back to it: every event of the topic
+   * above `after` through `startedAfter`, in id order (what a resume would otherwise read from the table).
+   * Undefined when they do not (the cursor is older than the window, the window is off, or the stream
+   * merges several topics): replay from the table then.
+   */
+  readonly recent?: readonly FeedEvent[];
   /** Removes the listener (at once; a topic nobody listens to any more releases its subscription). */
   stop(): void;
 }
@@ -84,6 +98,8 @@ export interface TopicFeedsOptions {
   /** How long an event ahead of its predecessor waits for it on pub/sub before the table fills the gap. */
   gapHoldMs?: number;
   observer?: FeedObserver;
+  /** How many of a topic's newest events its feed keeps in memory, and how long (maxEvents 0, or absent: none). */
+  recentWindow?: (topic: string) => RecentWindow;
 }
 
 export type TopicFeeds = ReturnType<typeof createTopicFeeds>;
@@ -118,7 +134,13 @@ interface Topic {
   /** Events that arrived ahead of their predecessor (or before the start), in id order. */
   held: FeedEvent[];
   holdTimer?: NodeJS.Timeout;
+  readonly window: RecentWindow;
+  /** The newest events delivered, in id order: every event of the topic in (floor, position]. */
+  recent: Array<{ event: FeedEvent; at: number }>;
+  floor: bigint;
 }
+
+const NO_WINDOW: RecentWindow = { maxEvents: 0, maxAgeMs: 0 };
 
 const READ_RETRY_MS = 500;
 const READ_ATTEMPTS = 5;
@@ -158,6 +180,10 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
 
   function advance(topic: Topic, event: FeedEvent, path: FeedPath) {
     topic.position = event.id;
+    if (topic.window.maxEvents > 0) {
+      topic.recent.push({ event, at: Date.parse(event.envelope.createdAt) });
+      trim(topic, Date.now());
+    }
     observer?.delivered(event.envelope, path);
     for (const receiver of topic.receivers) {
       try {
@@ -166,6 +192,27 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
         logger.error({ err: error, topic: topic.name }, 'event feed receiver failed');
       }
     }
+  }
+
+  /** Drops the oldest recent events past the window's count or age; the floor follows them. */
+  function trim(topic: Topic, now: number) {
+    const { recent, window } = topic;
+    let drop = Math.max(0, recent.length - window.maxEvents);
+    while (drop < recent.length && now - (recent[drop] as { at: number }).at > window.maxAgeMs) drop++;
+    if (drop === 0) return;
+    topic.floor = (recent[drop - 1] as { event: FeedEvent }).event.id;
+    recent.splice(0, drop);
+  }
+
+  /** The topic's events above `after` from memory, or undefined when the window does not reach back to it. */
+  function recentAfter(topic: Topic, after: bigint): FeedEvent[] | undefined {
+    if (topic.window.maxEvents === 0) return undefined;
+    trim(topic, Date.now());
+    if (after < topic.floor) return undefined;
+    const { recent } = topic;
+    let at = recent.length;
+    while (at > 0 && (recent[at - 1] as { event: FeedEvent }).event.id > after) at--;
+    return recent.slice(at).map((entry) => entry.event);
   }
 
   function hold(topic: Topic, event: FeedEvent) {
@@ -294,6 +341,9 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
     const last = topic.held.at(-1);
     if (last && last.id > topic.position) topic.position = last.id;
     topic.held.length = 0;
+    // What the feed skipped is not in memory: only resumes from here on may be served from it.
+    topic.recent.length = 0;
+    topic.floor = topic.position;
     for (const receiver of [...topic.receivers]) receiver.broken(error);
   }
 
@@ -312,6 +362,9 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
         released: false,
         held: [],
         active: Promise.resolve(),
+        window: options.recentWindow?.(name) ?? NO_WINDOW,
+        recent: [],
+        floor: 0n,
       };
       created.active = start(created);
       topics.set(name, created);
@@ -330,7 +383,19 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
       }
       topic.unsubscribe = unsubscribe;
       // After the subscription: anything committed later is published after it, so it arrives.
-      topic.position = await log.latestId(topic.tenantId);
+      if (topic.window.maxEvents > 0 && log.openTopic) {
+        const opened = await log.openTopic(topic.name, topic.tenantId, topic.window);
+        topic.position = opened.position;
+        topic.floor = opened.floor;
+        topic.recent = opened.recent.map((envelope) => ({
+          event: new FeedEvent(envelope),
+          at: Date.parse(envelope.createdAt),
+        }));
+        trim(topic, Date.now());
+      } else {
+        topic.position = await log.latestId(topic.tenantId);
+        topic.floor = topic.position;
+      }
       topic.started = true;
       drainHeld(topic);
     } catch (error) {
@@ -349,14 +414,21 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
     if (topics.get(topic.name) === topic) topics.delete(topic.name);
     clearTimeout(topic.holdTimer);
     topic.held.length = 0;
+    topic.recent.length = 0;
     topic.unsubscribe?.();
   }
 
   /**
    * Listens to the topics (one tenant's, system topics allowed); resolves once every topic's feed is active,
-   * from which point the listener receives every event above `startedAfter`, in id order, once.
+   * from which point the listener receives every event above `startedAfter`, in id order, once. With
+   * `after` (a resume), a single topic's recent events above it come with the subscription when the
+   * window reaches back that far.
    */
-  async function listen(names: readonly string[], listener: FeedListener): Promise<FeedSubscription> {
+  async function listen(
+    names: readonly string[],
+    listener: FeedListener,
+    options: { after?: bigint } = {},
+  ): Promise<FeedSubscription> {
     const joined = [...new Set(names)].map(acquire);
     const results = await Promise.allSettled(joined.map((topic) => topic.active));
     for (const topic of joined) topic.joining--;
@@ -370,9 +442,15 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
         ? single(listener, (joined[0] as Topic).position)
         : new MergedStream(joined, listener);
     for (const topic of joined) topic.receivers.add(receiver);
+    // Taken in the same turn as the receiver joined: nothing falls between the two.
+    const recent =
+      options.after !== undefined && joined.length === 1
+        ? recentAfter(joined[0] as Topic, options.after)
+        : undefined;
     let stopped = false;
     return {
       startedAfter: receiver.startedAfter,
+      recent,
       stop() {
         if (stopped) return;
         stopped = true;
@@ -465,6 +543,12 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
       let listeners = 0;
       for (const topic of topics.values()) listeners += topic.receivers.size;
       return { topics: topics.size, listeners };
+    },
+    /** Recent events kept in memory, over every topic (for metrics). */
+    recentEvents() {
+      let events = 0;
+      for (const topic of topics.values()) events += topic.recent.length;
+      return events;
     },
   };
 }

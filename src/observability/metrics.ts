@@ -46,6 +46,10 @@ export interface Metrics {
    * instance, by how it came: live (pub/sub), gap_fill or catch_up (read from the Event table).
    */
   eventLateness: Histogram<'path'>;
+  /** Resumes from a cursor, by where their missed events came from: memory (a feed's recent events) or table. */
+  streamResumes: Counter<'source' | 'kind'>;
+  /** Statements this instance sent to read the Event table as a history (src/events/event-log), by query. */
+  eventLogQueries: Counter<'query'>;
   /** Events the outbox relay published because the instance that committed them did not. */
   relayPublished: Counter;
   /** Events this instance published from its own backlog once pub/sub took messages again. */
@@ -200,6 +204,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       help: 'From commit to in-order delivery on this instance, once per event, by path (live, gap_fill, catch_up)',
       labelNames: ['path'] as const,
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    streamResumes: new Counter({
+      name: name('stream_resumes_total'),
+      help: 'Resumes from a cursor, by source of the missed events: memory (recent events of the topic feed) or table',
+      labelNames: ['source', 'kind'] as const,
+      registers,
+    }),
+    eventLogQueries: new Counter({
+      name: name('event_log_queries_total'),
+      help: 'Reads of the Event table as a history, by query: open_topic, latest_id, read_topics (gap fills, catch-ups), replay (resumes)',
+      labelNames: ['query'] as const,
       registers,
     }),
     relayPublished: new Counter({

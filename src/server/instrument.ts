@@ -5,6 +5,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticator } from '../auth/authenticate';
 import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
+import type { EventLog } from '../events/event-log';
 import type { PubSub } from '../events/pubsub';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
 import type { FeedObserver } from '../events/topic-feeds';
@@ -51,6 +52,10 @@ export interface Instrumentation {
   authenticator(authenticator: Authenticator): Authenticator;
   pubsub(pubsub: PubSub): PubSub;
   streams<S extends EventStreams>(streams: S): S;
+  /** Counts every statement the event log sends (expediter_event_log_queries_total). */
+  eventLog(log: EventLog): EventLog;
+  /** Resumes served from memory or from the table (expediter_stream_resumes_total). */
+  resumed(source: 'memory' | 'table', topics: readonly string[]): void;
   /** Gaps and lateness of the topic feeds (once per event and instance). */
   feedObserver(): FeedObserver;
   /** Yoga/envelop plugin: operations, in-flight tracking, refusal while draining, subscriptions, logs. */
@@ -122,6 +127,17 @@ export function createInstrumentation(deps: {
     authenticator: (authenticator) => instrumentAuthenticator(authenticator, metrics),
     pubsub: (pubsub) => instrumentPubSub(pubsub, metrics, activity),
     streams: (streams) => instrumentStreams(streams, metrics, activity),
+    eventLog: (log) => ({
+      latestId: (tenantId) => counted(metrics, 'latest_id', () => log.latestId(tenantId)),
+      openTopic: log.openTopic
+        ? (topic, tenantId, window) =>
+            counted(metrics, 'open_topic', () => log.openTopic!(topic, tenantId, window))
+        : undefined,
+      readTopics: (positions, options) =>
+        counted(metrics, 'read_topics', () => log.readTopics(positions, options)),
+      replay: (topics, after, limit) => counted(metrics, 'replay', () => log.replay(topics, after, limit)),
+    }),
+    resumed: (source, topics) => metrics.streamResumes.inc({ source, kind: topicKind(topics[0] ?? '') }),
     feedObserver: () => ({
       gapDetected: (topic) => metrics.eventGaps.inc({ kind: topicKind(topic) }),
       delivered: (event, path) =>
@@ -366,4 +382,9 @@ function shuttingDownError(): GraphQLError {
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function counted<T>(metrics: Metrics, query: string, run: () => Promise<T>): Promise<T> {
+  metrics.eventLogQueries.inc({ query });
+  return run();
 }

@@ -29,7 +29,7 @@ import { createClusterStats } from '../observability/cluster-stats';
 import { createHealthMonitor } from '../observability/health';
 import { startHeartbeat } from '../observability/heartbeat';
 import { createLogger, type Logger } from '../observability/logger';
-import { createMetrics, type Metrics } from '../observability/metrics';
+import { createMetrics, type Metrics, topicKind } from '../observability/metrics';
 import { createMemoryPresenceRegistry } from '../presence/registry-memory';
 import { createRedisPresenceRegistry } from '../presence/registry-redis';
 import { type GraphQLContext, resolverContextOf } from '../schema/context';
@@ -112,16 +112,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     onCommit: [(events) => commitListeners.forEach((listener) => void listener(events))],
   });
   // One feed per topic and instance: events in order, gaps filled from the table (src/events/topic-feeds).
-  const eventLog = createEventLog(db);
+  const eventLog = instrument.eventLog(createEventLog(db));
+  const { recent, recentByKind } = config.events;
   const feeds = createTopicFeeds({
     pubsub,
     log: eventLog,
     logger,
     maxFillEvents: config.events.replayMaxEvents,
     observer: instrument.feedObserver(),
+    recentWindow: (topic) => recentByKind[topicKind(topic)] ?? recent,
   });
   const streams = instrument.streams(
-    createEventStreams({ feeds, log: eventLog, logger, replayMaxEvents: config.events.replayMaxEvents }),
+    createEventStreams({
+      feeds,
+      log: eventLog,
+      logger,
+      replayMaxEvents: config.events.replayMaxEvents,
+      onResume: instrument.resumed,
+    }),
   );
   const relay = createOutboxRelay({
     db,
