@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { allows, requirePermission } from '../auth/permissions';
 import { canAccessStore, canSeeDevice, visibleStores } from '../auth/policy';
-import type { Principal, Role } from '../auth/principal';
+import type { Principal } from '../auth/principal';
 import { remembered } from '../db/remembered';
 import { topics } from '../events/topics';
 import type {
@@ -10,8 +10,18 @@ import type {
   PresenceChange,
   PresenceRegistry,
 } from '../presence/registry';
+import {
+  bySinceThenUser,
+  type DevicePresenceView,
+  type PresenceEventKind,
+  type PresenceEventView,
+  PresenceStream,
+  toDeviceView,
+} from './presence-stream';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
+
+export type { DevicePresenceView, PresenceEventKind, PresenceEventView } from './presence-stream';
 
 /**
  * Device presence: which screens and people are connected, per user and store, across every socket and
@@ -35,28 +45,6 @@ export interface PresenceOptions {
   leaseMs: number;
 }
 
-export interface DevicePresenceView {
-  storeId: string;
-  userId: string;
-  name: string;
-  roles: Role[];
-  stationIds: string[];
-  connections: number;
-  since: string;
-  lastSeenAt: string;
-  /** Orders changes of one device (increasing across the registry). */
-  revision: number;
-}
-
-export type PresenceEventKind = 'ONLINE' | 'OFFLINE';
-
-export interface PresenceEventView {
-  kind: PresenceEventKind;
-  storeId: string;
-  device: DevicePresenceView;
-  occurredAt: string;
-}
-
 /** What crosses pub/sub on a store's presence topic. */
 interface PresenceMessage {
   kind: PresenceEventKind;
@@ -78,20 +66,6 @@ interface LocalConnection {
 /** A clean close: the client said goodbye (1000), or left with 1001 while this instance is not shutting down. */
 export function isCleanClose(code: number, shuttingDown: boolean): boolean {
   return code === 1000 || (code === 1001 && !shuttingDown);
-}
-
-export function toDeviceView(entry: DeviceEntry): DevicePresenceView {
-  return {
-    storeId: entry.storeId,
-    userId: entry.userId,
-    name: entry.name,
-    roles: [...entry.roles],
-    stationIds: [...entry.stationIds],
-    connections: entry.connections,
-    since: new Date(entry.since).toISOString(),
-    lastSeenAt: new Date(entry.lastSeenAt).toISOString(),
-    revision: entry.revision,
-  };
 }
 
 export class PresenceService {
@@ -326,107 +300,4 @@ export function isStationOnline(devices: readonly DeviceEntry[], stationId: stri
 
 function requireViewer(principal: Principal): void {
   requirePermission(principal, 'presence.read');
-}
-
-function bySinceThenUser(a: DeviceEntry, b: DeviceEntry): number {
-  return a.since - b.since || (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0);
-}
-
-/**
- * A store's presence as one subscriber sees it. Changes that arrive before the current entries are loaded
- * wait for them; a change older (by revision) than what the subscriber knows is dropped, so the race between
- * subscribing and loading never shows a device twice or brings back one that left. Only the newest unread
- * change per device is kept, and an OFFLINE for a device the subscriber was never shown is dropped with it.
- */
-class PresenceStream implements AsyncIterableIterator<PresenceEventView> {
-  private loaded = false;
-  private readonly early: Array<[PresenceEventKind, DeviceEntry, number]> = [];
-  private readonly revisions = new Map<string, number>();
-  /** userId -> connection count the subscriber was last shown as ONLINE. */
-  private readonly shown = new Map<string, number>();
-  private readonly unread = new Map<string, PresenceEventView>();
-  private waiter: ((result: IteratorResult<PresenceEventView>) => void) | undefined;
-  private finished = false;
-  private release: (() => void) | undefined;
-
-  constructor(private readonly visible: (device: DeviceEntry) => boolean) {}
-
-  onReturn(release: () => void): void {
-    this.release = release;
-  }
-
-  start(current: readonly DeviceEntry[]): void {
-    for (const device of [...current].sort(bySinceThenUser)) this.accept('ONLINE', device, device.since);
-    this.loaded = true;
-    for (const [kind, device, occurredAt] of this.early.splice(0)) this.accept(kind, device, occurredAt);
-  }
-
-  receive(kind: PresenceEventKind, device: DeviceEntry, occurredAt: number): void {
-    if (this.finished) return;
-    if (this.loaded) this.accept(kind, device, occurredAt);
-    else this.early.push([kind, device, occurredAt]);
-  }
-
-  private accept(kind: PresenceEventKind, device: DeviceEntry, occurredAt: number): void {
-    if (!this.visible(device)) return;
-    if (device.revision <= (this.revisions.get(device.userId) ?? -1)) return;
-    this.revisions.set(device.userId, device.revision);
-    const event: PresenceEventView = {
-      kind,
-      storeId: device.storeId,
-      device: toDeviceView(device),
-      occurredAt: new Date(occurredAt).toISOString(),
-    };
-    this.unread.delete(device.userId); // re-inserted last: devices keep the order of their latest change
-    this.unread.set(device.userId, event);
-    this.wake();
-  }
-
-  private takeUnread(): PresenceEventView | undefined {
-    for (const [userId, event] of this.unread) {
-      this.unread.delete(userId);
-      if (event.kind === 'OFFLINE') {
-        if (!this.shown.delete(userId)) continue;
-      } else {
-        if (this.shown.get(userId) === event.device.connections) continue;
-        this.shown.set(userId, event.device.connections);
-      }
-      return event;
-    }
-    return undefined;
-  }
-
-  private wake(): void {
-    if (!this.waiter) return;
-    const event = this.takeUnread();
-    if (!event) return;
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter({ done: false, value: event });
-  }
-
-  next(): Promise<IteratorResult<PresenceEventView>> {
-    if (this.finished) return Promise.resolve({ done: true, value: undefined });
-    const event = this.takeUnread();
-    if (event) return Promise.resolve({ done: false, value: event });
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
-  }
-
-  return(): Promise<IteratorResult<PresenceEventView>> {
-    if (!this.finished) {
-      this.finished = true;
-      this.unread.clear();
-      this.early.length = 0;
-      this.release?.();
-      this.waiter?.({ done: true, value: undefined });
-      this.waiter = undefined;
-    }
-    return Promise.resolve({ done: true, value: undefined });
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<PresenceEventView> {
-    return this;
-  }
 }
