@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Db } from '../../src/db/types';
 import { DomainError } from '../../src/errors';
 import { decodeCursor, encodeCursor } from '../../src/events/cursor';
-import { createEventLog } from '../../src/events/event-log';
+import { createEventLog, type EventLog } from '../../src/events/event-log';
 import {
   assertTopicsOfTenant,
   createEventStreams,
@@ -346,6 +346,91 @@ describe('event streams', () => {
     expect(ids(await take(stream, 5))).toEqual(ids(first));
     const second = await commit(5);
     expect(ids(await take(stream, 5))).toEqual(ids(second));
+  });
+});
+
+describe('recent events kept by the topic feeds', () => {
+  /**
+   * One instance: topic feeds keeping `window` recent events per topic, shared by every stream it opens,
+   * and the statements its (real) event log was asked for.
+   */
+  function instance(window = { maxEvents: 3, maxAgeMs: 60_000 }) {
+    const real = createEventLog(db);
+    const asked: string[] = [];
+    const ask = <T>(query: string, run: () => Promise<T>) => {
+      asked.push(query);
+      return run();
+    };
+    const log: EventLog = {
+      latestId: (tenantId) => ask('latest_id', () => real.latestId(tenantId)),
+      openTopic: (topic, tenantId, w) => ask('open_topic', () => real.openTopic!(topic, tenantId, w)),
+      readTopics: (positions, options) => ask('read_topics', () => real.readTopics(positions, options)),
+      replay: (topics, after, limit) => ask('replay', () => real.replay(topics, after, limit)),
+    };
+    const feeds = createTopicFeeds({
+      pubsub,
+      log,
+      logger: silentLogger,
+      maxFillEvents: 5,
+      recentWindow: () => window,
+    });
+    const streams = createEventStreams({ feeds, log, logger: silentLogger, replayMaxEvents: 5 });
+    const subscribe = (after?: EventEnvelope) => {
+      const iterator = streams.subscribe({
+        streamKey: TOPIC,
+        topics: [TOPIC],
+        after: after && encodeCursor(TOPIC, after.id),
+      });
+      iterators.push(iterator);
+      return iterator;
+    };
+    return { asked, subscribe };
+  }
+
+  it('a feed starts with the recent events its first statement read: a resume among them reads nothing more', async () => {
+    const [seen, ...missed] = await commit(3);
+    const { asked, subscribe } = instance();
+    const resumed = subscribe(seen);
+    expect(ids(await take(resumed, 2))).toEqual(ids(missed));
+    expect(asked).toEqual(['open_topic']);
+    const [live] = await commit(1);
+    expect(ids(await take(resumed, 1))).toEqual([live?.id]);
+  });
+
+  it('keeps the newest events only: a cursor before them replays from the table, exactly', async () => {
+    const { asked, subscribe } = instance();
+    const keeper = subscribe();
+    await keeper.ready;
+    const committed = [...(await commit(2)), ...(await commit(3))];
+    expect(ids(await take(keeper, 5))).toEqual(ids(committed));
+    asked.length = 0;
+
+    const fromMemory = subscribe(committed[1]);
+    expect(ids(await take(fromMemory, 3))).toEqual(ids(committed.slice(2)));
+    expect(asked).toEqual([]);
+    const fromTable = subscribe(committed[0]);
+    expect(ids(await take(fromTable, 4))).toEqual(ids(committed.slice(1)));
+    expect(asked).toEqual(['replay']);
+  });
+
+  it('a fill too large ends every listener; the next feed of the topic starts over from the table, exactly', async () => {
+    const { asked, subscribe } = instance();
+    const keeper = subscribe();
+    await keeper.ready;
+    const [seen] = await commit(1);
+    expect(ids(await take(keeper, 1))).toEqual([seen?.id]);
+    pubsub.failing = true;
+    const skipped = await commit(6); // more than maxFillEvents, never published
+    pubsub.failing = false;
+    const [last] = await commit(1);
+    const error = await rejection(keeper.next());
+    expect(error.details).toMatchObject({ reason: 'RESYNC_REQUIRED' });
+
+    // Nobody listens any more: the feed is gone with what it kept, and a resume starts a new one.
+    asked.length = 0;
+    const resumed = subscribe(skipped[4]);
+    expect(ids(await take(resumed, 2))).toEqual([skipped[5]?.id, last?.id]);
+    expect(asked).toEqual(['open_topic']);
   });
 });
 
