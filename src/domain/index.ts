@@ -11,6 +11,7 @@ import type { ServiceDeps } from './services';
 import { SessionService } from './sessions';
 import { StationOfflineAlerts } from './station-alerts';
 import { StoreService } from './stores';
+import { privateSubscriptions, type SubscriptionRunner } from './subscription-plans';
 import { TableService } from './tables';
 
 export interface Services {
@@ -25,6 +26,8 @@ export interface Services {
   sessions: SessionService;
   presence: PresenceService;
   stationAlerts: StationOfflineAlerts;
+  /** Subscription plans as private streams (src/domain/subscription-plans): for transports that cannot share. */
+  subscriptions: SubscriptionRunner;
   /** Starts background work (late-ticket sweeper, dashboard snapshots, presence leases, station alerts). */
   start(): void;
   stop(): Promise<void>;
@@ -58,6 +61,7 @@ export function createServices(
     sessions: new SessionService({ db: deps.db, revocations: infrastructure.revocations }),
     presence,
     stationAlerts,
+    subscriptions: privateSubscriptions(deps.streams),
     start() {
       kds.start?.();
       dashboard.start?.();

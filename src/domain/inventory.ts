@@ -1,19 +1,18 @@
 import { requirePermission } from '../auth/permissions';
-import { canAccessStore, hasAllStores } from '../auth/policy';
+import { authorizationScope, canAccessStore, hasAllStores } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
-import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import { type InventoryAlert, type InventoryItem, Prisma } from '../generated/prisma/client';
 import type { AlertKind, AlertStatus, MovementReason, Severity } from '../generated/prisma/enums';
 import { INT_COLUMN_MAX } from './column-ranges';
 import { atLeast, evaluateStock, highestSeverity, openAlertKey, severityRank } from './inventory-alerts';
 import { syncAvailabilityWithStock } from './menu-records';
-import { type Emit, filterStream, openEventStream, raiseNotification } from './notifications';
+import { type Emit, raiseNotification } from './notifications';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
-import { shareable } from './stream-iterators';
+import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
 import { fitsCharacters } from './text';
 
 /**
@@ -97,6 +96,36 @@ export interface AlertSubscriptionArgs {
   productIds?: readonly string[] | null;
   after?: string | null;
 }
+
+/** What an inventory subscription's events depend on: who watches which stores, through which filters. */
+export interface InventoryAlertsKey {
+  viewer: Viewer;
+  storeIds: string[];
+  minSeverity: Severity | null;
+  /** Sorted, without duplicates; null: every product. */
+  productIds: string[] | null;
+}
+
+export type InventoryAlertsPlan = SubscriptionPlan<
+  InventoryAlertsKey,
+  InventoryEventPayload,
+  InventoryAlertEventView
+>;
+
+const selectInventoryEvent: Selector<InventoryAlertsKey, InventoryEventPayload, InventoryAlertEventView> = (
+  key,
+) => {
+  const { viewer, storeIds, minSeverity } = key;
+  const productIds = key.productIds && new Set(key.productIds);
+  return (event) => {
+    const { item } = event.payload;
+    if (event.tenantId !== viewer.tenantId || !storeIds.includes(item.storeId)) return undefined;
+    if (!canAccessStore(viewer, item.storeId)) return undefined;
+    if (!atLeast(event.payload.severity, minSeverity)) return undefined;
+    if (productIds && !productIds.has(item.productId)) return undefined;
+    return { ...event.payload, cursor: event.cursor };
+  };
+};
 
 const MAX_REASON = 200;
 /** Well below PostgreSQL's int range, so no single change can overflow a quantity by itself. */
@@ -585,35 +614,35 @@ export class InventoryService {
    * Live inventory events of one store (storeId, else the connection's current store) or, for callers with
    * every store, of the whole tenant. Each event is checked again (tenant, store access, filters).
    */
-  async subscribeInventoryAlerts(
+  async inventoryAlertsPlan(
     principal: Principal,
     args: AlertSubscriptionArgs = {},
-  ): Promise<AsyncIterableIterator<InventoryAlertEventView>> {
+  ): Promise<InventoryAlertsPlan> {
     requirePermission(principal, 'inventory.watch');
     const { streamKey, storeIds } = await this.alertStreamScope(
       principal,
       args.storeId ?? principal.currentStoreId,
     );
-    const productIds = args.productIds?.length ? new Set(args.productIds) : null;
-    const streamTopics = storeIds.map((storeId) => topics.storeInventory(principal.tenantId, storeId));
-    const source = await openEventStream<InventoryEventPayload>(this.deps.streams, {
+    return {
       streamKey,
-      topics: streamTopics,
+      topics: storeIds.map((storeId) => topics.storeInventory(principal.tenantId, storeId)),
       after: args.after ?? null,
-    });
-    const select = (event: StreamEvent<InventoryEventPayload>): InventoryAlertEventView | undefined => {
-      const { item } = event.payload;
-      if (event.tenantId !== principal.tenantId || !storeIds.includes(item.storeId)) return undefined;
-      if (!canAccessStore(principal, item.storeId)) return undefined;
-      if (!atLeast(event.payload.severity, args.minSeverity)) return undefined;
-      if (productIds && !productIds.has(item.productId)) return undefined;
-      return { ...event.payload, cursor: event.cursor };
+      key: {
+        viewer: authorizationScope(principal),
+        storeIds,
+        minSeverity: args.minSeverity ?? null,
+        productIds: args.productIds?.length ? [...new Set(args.productIds)].sort() : null,
+      },
+      select: selectInventoryEvent,
     };
-    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
-    return shareable(
-      filterStream(source, (event) => select(event) ?? null),
-      { streamKey, topics: streamTopics, source, select },
-    );
+  }
+
+  /** inventoryAlertsPlan as a private stream. */
+  async subscribeInventoryAlerts(
+    principal: Principal,
+    args: AlertSubscriptionArgs = {},
+  ): Promise<AsyncIterableIterator<InventoryAlertEventView>> {
+    return openPlanStream(this.deps.streams, await this.inventoryAlertsPlan(principal, args));
   }
 
   private async alertStreamScope(

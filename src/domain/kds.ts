@@ -1,9 +1,8 @@
 import { requirePermission } from '../auth/permissions';
-import { canAccessStore, canWatchStation } from '../auth/policy';
+import { authorizationScope, canAccessStore, canWatchStation } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
-import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import type { KdsTicket, OrderItem, Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
@@ -22,7 +21,7 @@ import {
 } from './order-records';
 import { isTerminal, kitchenBumpMovesOrder, kitchenStartMovesOrder } from './order-status';
 import type { ServiceDeps } from './services';
-import { filterMap, shareable, whenReady } from './stream-iterators';
+import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
 import { followOrderAtTable } from './table-records';
 
 export type { KdsAlert, KdsEventKind, KdsTicketView } from './order-records';
@@ -31,6 +30,26 @@ export type { KdsAlert, KdsEventKind, KdsTicketView } from './order-records';
 export interface KdsStreamEvent extends KdsEventPayload {
   cursor: string;
 }
+
+/** What a ticket subscription's events depend on: who watches which station (an expo: its whole store). */
+export interface TicketsKey {
+  viewer: Viewer;
+  stationId: string;
+  storeId: string;
+  expo: boolean;
+}
+
+export type TicketsPlan = SubscriptionPlan<TicketsKey, KdsEventPayload, KdsStreamEvent>;
+
+const selectKdsEvent: Selector<TicketsKey, KdsEventPayload, KdsStreamEvent> =
+  ({ viewer, stationId, storeId, expo }) =>
+  (event) => {
+    if (event.tenantId !== viewer.tenantId || !event.kind.startsWith('kds.')) return undefined;
+    const ticket = event.payload.ticket;
+    if (!canAccessStore(viewer, ticket.storeId)) return undefined;
+    if (expo ? ticket.storeId !== storeId : ticket.stationId !== stationId) return undefined;
+    return { ...event.payload, cursor: event.cursor };
+  };
 
 export interface KdsServiceOptions {
   /** How often open tickets are checked against their station's target time. */
@@ -217,29 +236,29 @@ export class KdsService {
    * Events of the station's tickets (an expo station: of every ticket in its store) from `after` on,
    * each checked again before delivery.
    */
-  async subscribeTickets(
-    principal: Principal,
-    stationId: string,
-    after?: string | null,
-  ): Promise<AsyncIterableIterator<KdsStreamEvent>> {
+  async ticketsPlan(principal: Principal, stationId: string, after?: string | null): Promise<TicketsPlan> {
     requirePermission(principal, 'kds.use');
     const station = await requireWatchableStation(this.deps.db, principal, stationId);
     const expo = station.kind === 'EXPO';
     const topic = expo
       ? topics.storeKds(principal.tenantId, station.storeId)
       : topics.stationKds(principal.tenantId, station.id);
-    const source = await whenReady(
-      this.deps.streams.subscribe<KdsEventPayload>({ streamKey: topic, topics: [topic], after }),
-    );
-    const select = (event: StreamEvent<KdsEventPayload>): KdsStreamEvent | undefined => {
-      if (event.tenantId !== principal.tenantId || !event.kind.startsWith('kds.')) return undefined;
-      const ticket = event.payload.ticket;
-      if (!canAccessStore(principal, ticket.storeId)) return undefined;
-      if (expo ? ticket.storeId !== station.storeId : ticket.stationId !== station.id) return undefined;
-      return { ...event.payload, cursor: event.cursor };
+    return {
+      streamKey: topic,
+      topics: [topic],
+      after: after ?? null,
+      key: { viewer: authorizationScope(principal), stationId: station.id, storeId: station.storeId, expo },
+      select: selectKdsEvent,
     };
-    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
-    return shareable(filterMap(source, select), { streamKey: topic, topics: [topic], source, select });
+  }
+
+  /** ticketsPlan as a private stream. */
+  async subscribeTickets(
+    principal: Principal,
+    stationId: string,
+    after?: string | null,
+  ): Promise<AsyncIterableIterator<KdsStreamEvent>> {
+    return openPlanStream(this.deps.streams, await this.ticketsPlan(principal, stationId, after));
   }
 
   start(): void {

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { requirePermission } from '../auth/permissions';
-import { canAccessStore, canManageMenu, canSeeProduct, canSetAvailability } from '../auth/policy';
+import {
+  authorizationScope,
+  canAccessStore,
+  canManageMenu,
+  canSeeProduct,
+  canSetAvailability,
+} from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
-import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import {
   emitMenuEvent,
@@ -18,7 +23,7 @@ import {
 } from './menu-records';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
-import { filterMap, shareable, whenReady } from './stream-iterators';
+import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
 import { fitsCharacters } from './text';
 
 /**
@@ -256,27 +261,45 @@ export class MenuService {
    * Menu changes of a store from `after` on. Customers see the active menu (and a product leaving it);
    * every event is checked again before delivery.
    */
+  async menuPlan(principal: Principal, storeId: string, after?: string | null): Promise<MenuPlan> {
+    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
+    const topic = topics.storeMenu(principal.tenantId, store.id);
+    return {
+      streamKey: topic,
+      topics: [topic],
+      after: after ?? null,
+      key: { viewer: authorizationScope(principal), storeId: store.id },
+      select: selectMenuEvent,
+    };
+  }
+
+  /** menuPlan as a private stream. */
   async subscribeMenu(
     principal: Principal,
     storeId: string,
     after?: string | null,
   ): Promise<AsyncIterableIterator<MenuStreamEvent>> {
-    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
-    const topic = topics.storeMenu(principal.tenantId, store.id);
-    const source = await whenReady(
-      this.deps.streams.subscribe<MenuEventPayload>({ streamKey: topic, topics: [topic], after }),
-    );
-    const select = (event: StreamEvent<MenuEventPayload>): MenuStreamEvent | undefined => {
-      const { kind, product } = event.payload;
-      if (event.tenantId !== principal.tenantId || product.storeId !== store.id) return undefined;
-      if (!canAccessStore(principal, product.storeId)) return undefined;
-      if (kind !== 'PRODUCT_ARCHIVED' && !canSeeProduct(principal, product)) return undefined;
-      return { ...event.payload, cursor: event.cursor };
-    };
-    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
-    return shareable(filterMap(source, select), { streamKey: topic, topics: [topic], source, select });
+    return openPlanStream(this.deps.streams, await this.menuPlan(principal, storeId, after));
   }
 }
+
+/** What a menu subscription's events depend on: who watches which store. */
+export interface MenuKey {
+  viewer: Viewer;
+  storeId: string;
+}
+
+export type MenuPlan = SubscriptionPlan<MenuKey, MenuEventPayload, MenuStreamEvent>;
+
+const selectMenuEvent: Selector<MenuKey, MenuEventPayload, MenuStreamEvent> =
+  ({ viewer, storeId }) =>
+  (event) => {
+    const { kind, product } = event.payload;
+    if (event.tenantId !== viewer.tenantId || product.storeId !== storeId) return undefined;
+    if (!canAccessStore(viewer, product.storeId)) return undefined;
+    if (kind !== 'PRODUCT_ARCHIVED' && !canSeeProduct(viewer, product)) return undefined;
+    return { ...event.payload, cursor: event.cursor };
+  };
 
 function requireMenuManager(principal: Principal): void {
   requirePermission(principal, 'menu.manage');

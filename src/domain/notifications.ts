@@ -3,7 +3,6 @@ import { canAccessStore, hasAllStores, isPlatformAdmin, isStaff } from '../auth/
 import type { Principal, Role } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
-import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
 import { topics } from '../events/topics';
 import type { NewEvent } from '../events/types';
 import type { Prisma } from '../generated/prisma/client';
@@ -11,6 +10,8 @@ import type { NotificationAudience, Severity } from '../generated/prisma/enums';
 import { atLeast, SEVERITY_ORDER, severityRank } from './inventory-alerts';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
+import { filterStream } from './stream-iterators';
+import { openEventStream } from './subscription-plans';
 import { fitsCharacters } from './text';
 
 /**
@@ -320,55 +321,6 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
     throw badInput('Invalid cursor', { field: 'after', reason: 'INVALID_CURSOR' });
   }
   return { createdAt, id: match[2] };
-}
-
-/**
- * Wraps a stream so that each value is transformed or dropped (null), keeping `return()` direct: an async
- * generator would queue `return()` behind a pending `next()` and leak the subscription when the client leaves.
- */
-export function filterStream<T, U>(
-  source: AsyncIterator<T>,
-  transform: (value: T) => Promise<U | null> | U | null,
-): AsyncIterableIterator<U> {
-  const iterator: AsyncIterableIterator<U> = {
-    async next() {
-      for (;;) {
-        const result = await source.next();
-        if (result.done) return { done: true, value: undefined };
-        const value = await transform(result.value);
-        if (value !== null) return { done: false, value };
-      }
-    },
-    async return() {
-      await source.return?.();
-      return { done: true, value: undefined };
-    },
-    async throw(error?: unknown) {
-      await source.return?.();
-      throw error;
-    },
-    [Symbol.asyncIterator]: () => iterator,
-  };
-  return iterator;
-}
-
-/**
- * Opens an event stream and waits until it is live (topics subscribed, replay loaded), so that errors such
- * as an expired cursor surface when subscribing rather than on the first event.
- */
-export async function openEventStream<P>(
-  streams: EventStreams,
-  request: StreamRequest,
-): Promise<AsyncIterableIterator<StreamEvent<P>>> {
-  const source = streams.subscribe<P>(request);
-  const ready = (source as { ready?: Promise<void> }).ready;
-  try {
-    await ready;
-  } catch (error) {
-    await source.return?.();
-    throw error;
-  }
-  return source;
 }
 
 export class NotificationService {

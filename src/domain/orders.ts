@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { requirePermission } from '../auth/permissions';
-import { canAccessStore, canSeeOrder, isStaff, isTableGuest } from '../auth/policy';
+import { authorizationScope, canAccessStore, canSeeOrder, isStaff, isTableGuest } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
-import type { StreamEvent } from '../events/streams';
 import { Prisma } from '../generated/prisma/client';
 import type { OrderChannel, OrderStatus, Severity, StationKind } from '../generated/prisma/enums';
 import { INT_COLUMN_MAX } from './column-ranges';
@@ -27,7 +26,7 @@ import {
 import { assertTransition } from './order-status';
 import type { ServiceDeps } from './services';
 import { requireStore, type StoreView } from './stores';
-import { coalesce, filterMap, shareable, whenReady } from './stream-iterators';
+import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
 import {
   assertGuestParty,
   guestSeatingOf,
@@ -86,6 +85,26 @@ export interface Connection<T> {
 export interface OrderStreamEvent extends OrderEventPayload {
   cursor: string;
 }
+
+/** What an order subscription's events depend on: who watches, and for a table guest its party's seating. */
+export interface OrdersKey {
+  viewer: Viewer;
+  /** The seating a table guest follows (null: none, so nothing); null for everyone else too. */
+  guestSeating: string | null;
+}
+
+export type OrdersPlan = SubscriptionPlan<OrdersKey, OrderEventPayload, OrderStreamEvent>;
+
+const selectOrderEvent: Selector<OrdersKey, OrderEventPayload, OrderStreamEvent> =
+  ({ viewer, guestSeating }) =>
+  (event) => {
+    if (event.tenantId !== viewer.tenantId || !event.kind.startsWith('order.')) return undefined;
+    if (!canSeeOrder(viewer, event.payload.order, guestSeating)) return undefined;
+    return { ...event.payload, cursor: event.cursor };
+  };
+
+/** UPDATED events of one order replace each other within the window; every other kind is delivered as is. */
+const updatesOfOneOrder = (event: OrderStreamEvent) => (event.kind === 'UPDATED' ? event.order.id : null);
 
 export interface OrderServiceOptions {
   /** Window in which bursts of UPDATED events of one order collapse into the newest (0 disables). */
@@ -331,36 +350,29 @@ export class OrderService {
   }
 
   /**
-   * The store's order events the caller may see (customers: their own orders), from `after` on.
-   * Every event is checked again here before delivery; bursts of UPDATED events of one order are coalesced.
+   * The store's order events the caller may see (customers: their own orders; a table guest its party's), from
+   * `after` on. Every event is checked again before delivery; bursts of UPDATED events of one order are coalesced.
    */
+  async ordersPlan(principal: Principal, storeId: string, after?: string | null): Promise<OrdersPlan> {
+    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
+    const { topic, streamKey, guestSeating } = await orderStreamOf(this.deps.db, principal, store.id);
+    return {
+      streamKey,
+      topics: [topic],
+      after: after ?? null,
+      key: { viewer: authorizationScope(principal), guestSeating: guestSeating ?? null },
+      select: selectOrderEvent,
+      coalesce: { windowMs: this.updateCoalesceMs, coalesceKey: updatesOfOneOrder },
+    };
+  }
+
+  /** ordersPlan as a private stream. */
   async subscribeOrders(
     principal: Principal,
     storeId: string,
     after?: string | null,
   ): Promise<AsyncIterableIterator<OrderStreamEvent>> {
-    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
-    const { topic, streamKey, guestSeating } = await orderStreamOf(this.deps.db, principal, store.id);
-    const source = await whenReady(
-      this.deps.streams.subscribe<OrderEventPayload>({ streamKey, topics: [topic], after }),
-    );
-    const select = (event: StreamEvent<OrderEventPayload>): OrderStreamEvent | undefined => {
-      if (event.tenantId !== principal.tenantId || !event.kind.startsWith('order.')) return undefined;
-      if (!canSeeOrder(principal, event.payload.order, guestSeating)) return undefined;
-      return { ...event.payload, cursor: event.cursor };
-    };
-    const coalescing = {
-      windowMs: this.updateCoalesceMs,
-      coalesceKey: (event: OrderStreamEvent) => (event.kind === 'UPDATED' ? event.order.id : null),
-    };
-    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
-    return shareable(coalesce(filterMap(source, select), coalescing), {
-      streamKey,
-      topics: [topic],
-      source,
-      select,
-      coalesce: coalescing,
-    });
+    return openPlanStream(this.deps.streams, await this.ordersPlan(principal, storeId, after));
   }
 
   private cancel(principal: Principal, orderId: string, reason: string | null): Promise<OrderView> {

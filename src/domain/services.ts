@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Db } from '../db/types';
+import type { ReadyEventStreams } from '../events/event-streams';
 import type { PubSub } from '../events/pubsub';
-import type { EventStreams } from '../events/streams';
 import type { UnitOfWork } from '../events/unit-of-work';
 import type { Logger } from '../observability/logger';
 
@@ -9,7 +9,7 @@ import type { Logger } from '../observability/logger';
 export interface ServiceDeps {
   db: Db;
   uow: UnitOfWork;
-  streams: EventStreams;
+  streams: ReadyEventStreams;
   /** For ephemeral messages that need no outbox (dashboard pushes). */
   pubsub: PubSub;
   config: Config;

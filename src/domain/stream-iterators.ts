@@ -1,5 +1,3 @@
-import type { StreamEvent } from '../events/streams';
-
 /**
  * Subscription stream building blocks. They are hand-written iterators rather than async generators
  * on purpose: a generator suspended on `await source.next()` queues `return()` until the next event
@@ -36,7 +34,8 @@ export function filterMap<T, U>(
   return iterator;
 }
 
-export interface CoalesceOptions<T> {
+/** How a subscription coalesces bursts: what a plan says, what both the engine and `coalesce` follow. */
+export interface CoalescePolicy<T> {
   /** How long a coalescible value is held waiting for a newer one with the same key. */
   windowMs: number;
   /** The key under which a value may be replaced by a newer one, or null when it must be delivered as is. */
@@ -44,48 +43,71 @@ export interface CoalesceOptions<T> {
 }
 
 /**
- * Holds coalescible values for up to `windowMs` (from the first one held), keeping only the newest per
- * key. Any other value first releases everything held, so relative order (and cursor order) is kept:
- * what is delivered is always a subsequence of the source in its original order.
- * Pull-based: the source is read only while the consumer waits, so a slow reader never buffers here.
+ * The coalescing rule, once for every consumer (a private stream's `coalesce`, a fan-out group): a value with a
+ * coalesce key is held up to `windowMs` from the first one held, the newest per key replacing older ones; any
+ * other value first releases everything held, so what is delivered is always a subsequence of the source in
+ * its original order (and so in cursor order). Push-based: the caller releases when `dueAt` has passed.
  */
-export function coalesce<T>(source: AsyncIterator<T>, options: CoalesceOptions<T>): AsyncIterableIterator<T> {
-  if (options.windowMs <= 0) return filterMap(source, (value) => value);
+export class CoalesceWindow<I> {
+  private readonly held = new Map<string, I>();
+  /** When what is held is due (epoch ms); meaningful while something is held. */
+  dueAt = 0;
+
+  constructor(
+    private readonly windowMs: number,
+    /** The item's coalesce key (see CoalescePolicy.coalesceKey). */
+    private readonly keyOf: (item: I) => string | null,
+  ) {}
+
+  get holding(): boolean {
+    return this.held.size > 0;
+  }
+
+  /** What to deliver now, in order: nothing while the item is held, else what was held and then the item. */
+  accept(item: I): I[] {
+    const key = this.windowMs > 0 ? this.keyOf(item) : null;
+    if (key === null) {
+      const due = this.release();
+      due.push(item);
+      return due;
+    }
+    if (this.held.size === 0) this.dueAt = Date.now() + this.windowMs;
+    // Re-inserting moves the key to the end, so the map stays in source order of the values it holds.
+    this.held.delete(key);
+    this.held.set(key, item);
+    return [];
+  }
+
+  /** Everything held, in order; holds nothing afterwards. */
+  release(): I[] {
+    const due = [...this.held.values()];
+    this.held.clear();
+    return due;
+  }
+}
+
+/**
+ * A pull-based stream through a CoalesceWindow: the source is read only while the consumer waits, so a slow
+ * reader never buffers here.
+ */
+export function coalesce<T>(source: AsyncIterator<T>, policy: CoalescePolicy<T>): AsyncIterableIterator<T> {
+  if (policy.windowMs <= 0) return filterMap(source, (value) => value);
+  const window = new CoalesceWindow<T>(policy.windowMs, (value) => policy.coalesceKey(value));
   const ready: T[] = [];
-  const held = new Map<string, T>();
-  let holdUntil = 0;
   let pending: Promise<IteratorResult<T>> | undefined;
   let finished = false;
-
-  const release = () => {
-    ready.push(...held.values());
-    held.clear();
-  };
-
-  const accept = (value: T) => {
-    const key = options.coalesceKey(value);
-    if (key === null) {
-      release();
-      ready.push(value);
-      return;
-    }
-    if (held.size === 0) holdUntil = Date.now() + options.windowMs;
-    // Re-inserting moves the key to the end, so the map stays in source order of the values it holds.
-    held.delete(key);
-    held.set(key, value);
-  };
 
   /** The next source result, or 'deadline' when the held values are due first. */
   const pull = async (): Promise<IteratorResult<T> | 'deadline'> => {
     pending ??= source.next();
     const next = pending;
-    if (held.size === 0) {
+    if (!window.holding) {
       pending = undefined;
       return next;
     }
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
-      timer = setTimeout(() => resolve('deadline'), Math.max(0, holdUntil - Date.now()));
+      timer = setTimeout(() => resolve('deadline'), Math.max(0, window.dueAt - Date.now()));
     });
     const winner = await Promise.race([next, deadline]).finally(() => clearTimeout(timer));
     if (winner !== 'deadline') pending = undefined;
@@ -95,21 +117,20 @@ export function coalesce<T>(source: AsyncIterator<T>, options: CoalesceOptions<T
   const iterator: AsyncIterableIterator<T> = {
     async next() {
       for (;;) {
-        const value = ready.shift();
-        if (value !== undefined) return { value, done: false };
+        if (ready.length > 0) return { value: ready.shift() as T, done: false };
         if (finished) return { value: undefined, done: true };
         const result = await pull();
-        if (result === 'deadline') release();
+        if (result === 'deadline') ready.push(...window.release());
         else if (result.done) {
-          release();
+          ready.push(...window.release());
           finished = true;
-        } else accept(result.value);
+        } else ready.push(...window.accept(result.value));
       }
     },
     async return() {
       finished = true;
       ready.length = 0;
-      held.clear();
+      window.release();
       await source.return?.();
       return { value: undefined, done: true };
     },
@@ -121,51 +142,31 @@ export function coalesce<T>(source: AsyncIterator<T>, options: CoalesceOptions<T
 }
 
 /**
- * Waits until a stream from EventStreams is live (subscribed and replay loaded) when it says so through a
- * `ready` promise, so start-up errors (an invalid cursor) reach the subscriber and no event committed
- * after the subscription returned can be missed. The source is released if it fails to start.
+ * Wraps a stream so that each value is transformed (possibly asynchronously) or dropped (null), keeping
+ * `return()` direct (see above).
  */
-export async function whenReady<T extends AsyncIterator<unknown>>(source: T): Promise<T> {
-  const ready = (source as { ready?: Promise<void> }).ready;
-  if (!ready) return source;
-  try {
-    await ready;
-    return source;
-  } catch (error) {
-    await source.return?.();
-    throw error;
-  }
-}
-
-/**
- * What a subscription stream tells a fan-out engine so it can serve many subscribers from one shared
- * subscription: the stream it read from (to take over its replay), and the per-event check and shape.
- * `select` must depend only on the event and on what identifies the subscriber's scope and arguments: the
- * engine evaluates it once for every group of subscribers with the same scope and arguments.
- */
-export interface SharedStreamPlan<E = unknown, T = unknown> {
-  streamKey: string;
-  topics: readonly string[];
-  /** The stream the subscriber's iterator reads from (an EventStreams iterator, `ready` already awaited). */
-  source: AsyncIterator<StreamEvent<E>>;
-  /** The value delivered for the event, or undefined when this subscriber may not see it. */
-  select(event: StreamEvent<E>): T | undefined;
-  /** Values with the same non-null key held up to `windowMs` may be replaced by the newest (see coalesce). */
-  coalesce?: CoalesceOptions<T>;
-}
-
-export const SHARED_STREAM = Symbol('shared stream plan');
-
-/** Marks a subscription iterator as servable from a shared stream (the iterator itself stays usable). */
-export function shareable<T, E>(
-  iterator: AsyncIterableIterator<T>,
-  plan: SharedStreamPlan<E, T>,
-): AsyncIterableIterator<T> {
-  return Object.assign(iterator, { [SHARED_STREAM]: plan });
-}
-
-/** The shared stream plan of a subscription iterator, if it has one. */
-export function sharedStreamPlan(iterator: unknown): SharedStreamPlan | undefined {
-  if (typeof iterator !== 'object' || iterator === null) return undefined;
-  return (iterator as { [SHARED_STREAM]?: SharedStreamPlan })[SHARED_STREAM];
+export function filterStream<T, U>(
+  source: AsyncIterator<T>,
+  transform: (value: T) => Promise<U | null> | U | null,
+): AsyncIterableIterator<U> {
+  const iterator: AsyncIterableIterator<U> = {
+    async next() {
+      for (;;) {
+        const result = await source.next();
+        if (result.done) return { done: true, value: undefined };
+        const value = await transform(result.value);
+        if (value !== null) return { done: false, value };
+      }
+    },
+    async return() {
+      await source.return?.();
+      return { done: true, value: undefined };
+    },
+    async throw(error?: unknown) {
+      await source.return?.();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { requirePermission } from '../auth/permissions';
-import { canAccessStore, canWorkTables } from '../auth/policy';
+import { authorizationScope, canAccessStore, canWorkTables } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { RevocationStore } from '../auth/revocation';
 import { signTableToken } from '../auth/tokens';
 import { guestTokensRevokedBefore, guestUserId } from '../db/guests';
 import type { Tx } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
-import type { StreamEvent } from '../events/streams';
 import { topics } from '../events/topics';
 import type { TableStatus } from '../generated/prisma/enums';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
-import { filterMap, shareable, whenReady } from './stream-iterators';
+import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
 import {
   emitTableEvent,
   lockTable,
@@ -31,6 +30,23 @@ import { assertManualTransition, canSeat, isOccupied, tableConflict } from './ta
 export interface TableStreamEvent extends TableEventPayload {
   cursor: string;
 }
+
+/** What a table subscription's events depend on: who watches which store. */
+export interface TablesKey {
+  viewer: Viewer;
+  storeId: string;
+}
+
+export type TablesPlan = SubscriptionPlan<TablesKey, TableEventPayload, TableStreamEvent>;
+
+const selectTableEvent: Selector<TablesKey, TableEventPayload, TableStreamEvent> =
+  ({ viewer, storeId }) =>
+  (event) => {
+    const { table } = event.payload;
+    if (event.tenantId !== viewer.tenantId || table.storeId !== storeId) return undefined;
+    if (!canWorkTables(viewer, table.storeId)) return undefined;
+    return { ...event.payload, cursor: event.cursor };
+  };
 
 function requireFloorStaff(principal: Principal): void {
   requirePermission(principal, 'table.work');
@@ -155,25 +171,26 @@ export class TableService {
   }
 
   /** The store's table events from `after` on, for floor staff; every event is checked again before delivery. */
+  async tablesPlan(principal: Principal, storeId: string, after?: string | null): Promise<TablesPlan> {
+    requireFloorStaff(principal);
+    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
+    const topic = topics.storeTables(principal.tenantId, store.id);
+    return {
+      streamKey: topic,
+      topics: [topic],
+      after: after ?? null,
+      key: { viewer: authorizationScope(principal), storeId: store.id },
+      select: selectTableEvent,
+    };
+  }
+
+  /** tablesPlan as a private stream. */
   async subscribeTables(
     principal: Principal,
     storeId: string,
     after?: string | null,
   ): Promise<AsyncIterableIterator<TableStreamEvent>> {
-    requireFloorStaff(principal);
-    const store = await requireStore(this.deps.db, principal, storeId, { cached: true });
-    const topic = topics.storeTables(principal.tenantId, store.id);
-    const source = await whenReady(
-      this.deps.streams.subscribe<TableEventPayload>({ streamKey: topic, topics: [topic], after }),
-    );
-    const select = (event: StreamEvent<TableEventPayload>): TableStreamEvent | undefined => {
-      const { table } = event.payload;
-      if (event.tenantId !== principal.tenantId || table.storeId !== store.id) return undefined;
-      if (!canWorkTables(principal, table.storeId)) return undefined;
-      return { ...event.payload, cursor: event.cursor };
-    };
-    // A fan-out engine may serve this from one shared subscription, calling `select` once per group.
-    return shareable(filterMap(source, select), { streamKey: topic, topics: [topic], source, select });
+    return openPlanStream(this.deps.streams, await this.tablesPlan(principal, storeId, after));
   }
 
   /** The table locked, or NOT_FOUND outside the caller's tenant and FORBIDDEN outside its stores. */

@@ -3,18 +3,19 @@
  * engine writes its frames straight to the socket, so no per-event iterator wraps such a subscription and
  * envelop's `onEnd` hooks never run for it: the engine calls these listeners instead.
  */
-export interface DeliveredSubscription {
+export abstract class DeliveredSubscription {
   /** Called once when the subscription ends (at once if it already has). */
-  onEnd(listener: () => void): void;
+  abstract onEnd(listener: () => void): void;
+  /** Whether the engine took over the operation's stream (its resolver ran a plan through it). */
+  abstract get attached(): boolean;
 }
 
-export const DELIVERED_SUBSCRIPTION = Symbol('fan-out subscription');
-
-/** The engine subscription an operation's context carries, once the engine has taken over its stream. */
+/**
+ * The engine subscription an operation's context carries as its subscription runner (`subscriptions`, see
+ * src/schema/context.ts), once the engine has taken over its stream.
+ */
 export function engineSubscriptionOf(context: unknown): DeliveredSubscription | undefined {
-  if (typeof context !== 'object' || context === null) return undefined;
-  const subscription = (context as Record<PropertyKey, unknown>)[DELIVERED_SUBSCRIPTION] as
-    | (DeliveredSubscription & { readonly attached: boolean })
-    | undefined;
-  return subscription?.attached ? subscription : undefined;
+  if (typeof context !== 'object' || context === null || !('subscriptions' in context)) return undefined;
+  const runner = context.subscriptions;
+  return runner instanceof DeliveredSubscription && runner.attached ? runner : undefined;
 }

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal';
 import type { Session } from '../auth/session';
 import type { Services } from '../domain/index';
+import type { SubscriptionRunner } from '../domain/subscription-plans';
 
 /**
  * Per-operation context, the same for HTTP and WebSocket operations. Holds no database client:
@@ -14,6 +15,11 @@ export interface GraphQLContext {
   /** The graphql-ws connection the operation came over; null over HTTP and SSE. */
   connection: LiveConnection | null;
   services: Services;
+  /**
+   * Runs a subscription field's plan (src/domain/subscription-plans): the fan-out engine's subscriber for a
+   * graphql-ws subscription when the engine is on, else a private stream per subscriber (HTTP, SSE).
+   */
+  subscriptions: SubscriptionRunner;
   access: {
     /** Async because a station's store is looked up (cached per operation). */
     canWatchStation(principal: Principal, stationId: string): Promise<boolean>;
@@ -38,5 +44,13 @@ export interface LiveConnection {
  */
 export function resolverContextOf(context: GraphQLContext): GraphQLContext {
   const { principal, services, access, requestId } = context;
-  return { principal, session: null, connection: null, services, access, requestId };
+  return {
+    principal,
+    session: null,
+    connection: null,
+    services,
+    subscriptions: services.subscriptions,
+    access,
+    requestId,
+  };
 }

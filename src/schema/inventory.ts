@@ -174,13 +174,15 @@ builder.subscriptionField('inventoryAlert', (t) =>
       productIds: t.arg.idList({ description: 'Only events of these products.' }),
       after: t.arg.string(),
     },
-    subscribe: (_root, args, ctx) =>
-      ctx.services.inventory.subscribeInventoryAlerts(ctx.principal, {
-        storeId: args.storeId == null ? null : String(args.storeId),
-        minSeverity: args.minSeverity,
-        productIds: args.productIds?.map(String),
-        after: args.after,
-      }),
+    subscribe: async (_root, args, ctx) =>
+      ctx.subscriptions.open(
+        await ctx.services.inventory.inventoryAlertsPlan(ctx.principal, {
+          storeId: args.storeId == null ? null : String(args.storeId),
+          minSeverity: args.minSeverity,
+          productIds: args.productIds?.map(String),
+          after: args.after,
+        }),
+      ),
     resolve: (event) => event,
   }),
 );

@@ -115,8 +115,10 @@ builder.subscriptionField('kdsTicket', (t) =>
         stationId: t.arg.id({ required: true }),
         after: t.arg.string(),
       },
-      subscribe: (_root, args, ctx) =>
-        ctx.services.kds.subscribeTickets(ctx.principal, String(args.stationId), args.after),
+      subscribe: async (_root, args, ctx) =>
+        ctx.subscriptions.open(
+          await ctx.services.kds.ticketsPlan(ctx.principal, String(args.stationId), args.after),
+        ),
       resolve: (event) => event,
     }),
 );

@@ -148,8 +148,10 @@ builder.subscriptionField('menuUpdated', (t) =>
         storeId: t.arg.id({ required: true }),
         after: t.arg.string(),
       },
-      subscribe: (_root, args, ctx) =>
-        ctx.services.menu.subscribeMenu(ctx.principal, String(args.storeId), args.after),
+      subscribe: async (_root, args, ctx) =>
+        ctx.subscriptions.open(
+          await ctx.services.menu.menuPlan(ctx.principal, String(args.storeId), args.after),
+        ),
       resolve: (event) => event,
     }),
 );

@@ -175,8 +175,10 @@ builder.subscriptionField('orderUpdated', (t) =>
         storeId: t.arg.id({ required: true }),
         after: t.arg.string(),
       },
-      subscribe: (_root, args, ctx) =>
-        ctx.services.orders.subscribeOrders(ctx.principal, String(args.storeId), args.after),
+      subscribe: async (_root, args, ctx) =>
+        ctx.subscriptions.open(
+          await ctx.services.orders.ordersPlan(ctx.principal, String(args.storeId), args.after),
+        ),
       resolve: (event) => event,
     }),
 );

@@ -115,8 +115,10 @@ builder.subscriptionField('tableUpdated', (t) =>
         storeId: t.arg.id({ required: true }),
         after: t.arg.string(),
       },
-      subscribe: (_root, args, ctx) =>
-        ctx.services.tables.subscribeTables(ctx.principal, String(args.storeId), args.after),
+      subscribe: async (_root, args, ctx) =>
+        ctx.subscriptions.open(
+          await ctx.services.tables.tablesPlan(ctx.principal, String(args.storeId), args.after),
+        ),
       resolve: (event) => event,
     }),
 );

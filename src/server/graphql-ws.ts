@@ -47,7 +47,7 @@ export interface GraphqlWsOptions {
   onAcknowledged?: (socket: WebSocket, principal: Principal) => void;
   /** Called when an acknowledged connection closes, with the close code (presence). */
   onClosed?: (socket: WebSocket, code: number) => void;
-  /** Fan-out engine (src/fanout): serves the subscription fields it knows, executed once per group. */
+  /** Fan-out engine (src/fanout): runs subscription plans, executed once per group of subscribers. */
   fanout?: FanoutEngine;
   /** Trusted documents (src/trusted): which document a subscribe message runs, as yoga's onParams does for HTTP. */
   trustedDocuments: Pick<TrustedDocuments, 'resolve'>;
@@ -65,10 +65,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     {
       connectionInitWaitTimeout: options.connectionInitTimeoutMs,
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args),
-      subscribe: (args) =>
-        args.rootValue instanceof EngineSubscribed
-          ? args.rootValue.outcome
-          : (args.rootValue as EnvelopedRoot).subscribe(args),
+      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         try {
@@ -130,36 +127,40 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
         // graphql-ws would throw (and the socket close with 4500) on a document without this operation.
-        if (!getOperationAST(document, params.operationName)) return [operationNotFound()];
+        const operation = getOperationAST(document, params.operationName);
+        if (!operation) return [operationNotFound()];
+        // fanout: a subscription's plan runs in the engine (executed once per group of subscribers): the
+        // engine's subscriber is the operation's subscription runner (ctx.subscriptions).
+        const subscriber =
+          options.fanout && operation.operation === 'subscription'
+            ? options.fanout.subscriber({
+                id,
+                socket: ctx.extra.socket,
+                principal: ctx.extra.state?.session.principal ?? null,
+                query: params.query,
+              })
+            : undefined;
         const args = {
           schema,
           document,
           operationName: params.operationName,
           variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } as EnvelopedRoot,
+          contextValue: await contextFactory(subscriber && { subscriptions: subscriber }),
+          rootValue: { execute, subscribe } satisfies EnvelopedRoot,
         };
-        // fanout: the engine delivers this subscription's events (executed once per group of subscribers).
-        // Subscribed here, so that graphql-ws keeps only the engine's iterable and light args, not the
-        // operation's context and the executor's and plugins' wrappers (memory per idle subscription).
-        if (options.fanout?.serves(args)) {
-          const principal = ctx.extra.state?.session.principal ?? null;
-          const subscriber = options.fanout.prepare({
-            id,
-            socket: ctx.extra.socket,
-            principal,
-            args,
-            query: params.query,
-          });
-          return {
-            schema,
-            document,
-            operationName: params.operationName,
-            contextValue: undefined,
-            rootValue: new EngineSubscribed(subscriber.delivery(await subscribe(args))),
-          };
-        }
-        return args;
+        if (!subscriber) return args;
+        // Subscribed here, so that graphql-ws keeps only light args and, when the engine took the stream, its
+        // iterable: not the operation's context and the executor's and plugins' wrappers (memory per idle
+        // subscription).
+        subscriber.bind(args);
+        const outcome = subscriber.delivery(await subscribe(args));
+        return {
+          schema,
+          document,
+          operationName: params.operationName,
+          contextValue: undefined,
+          rootValue: { execute, subscribe: () => outcome } satisfies EnvelopedRoot,
+        };
       },
     },
     wsServer,
@@ -195,11 +196,10 @@ function operationNotFound() {
   });
 }
 
-/** The root value graphql-ws gets for an operation subscribed in onSubscribe: its outcome, to iterate. */
-class EngineSubscribed {
-  constructor(readonly outcome: OperationResult) {}
-}
-
+/**
+ * The root value graphql-ws gets (graphql-yoga's recipe for graphql-ws): how to run the operation through the
+ * operation's envelop (plugins, context). A subscription already subscribed in onSubscribe returns its outcome.
+ */
 type EnvelopedRoot = {
   execute: (args: ExecutionArgs) => OperationResult;
   subscribe: (args: ExecutionArgs) => OperationResult;

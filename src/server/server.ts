@@ -66,7 +66,7 @@ export interface ExpediterServer {
 export interface ServerOptions {
   logger?: Logger;
   /** Fan-out engine options; `false` executes every subscriber's events separately (benchmarks compare both). */
-  fanout?: Omit<FanoutOptions, 'logger'> | false;
+  fanout?: Omit<FanoutOptions, 'logger' | 'streams'> | false;
 }
 
 /**
@@ -259,6 +259,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ? undefined
       : createFanoutEngine({
           logger,
+          streams,
           feeds,
           metrics: instrument.metrics,
           activity: instrument.activity,

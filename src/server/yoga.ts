@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal';
 import type { Session, Sessions } from '../auth/session';
 import type { Config } from '../config';
 import type { Services } from '../domain/index';
+import type { SubscriptionRunner } from '../domain/subscription-plans';
 import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
 import type { GraphQLContext, LiveConnection } from '../schema/context';
@@ -70,6 +71,8 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
         session,
         connection: (initial.connection as LiveConnection | undefined) ?? null,
         services,
+        // graphql-ws with the fan-out engine passes its subscriber; everything else runs plans privately.
+        subscriptions: (initial.subscriptions as SubscriptionRunner | undefined) ?? services.subscriptions,
         requestId: newId(),
         access: {
           platformTenants: config.platformTenants,

@@ -306,6 +306,7 @@ function contextFor(principal: Principal | null): GraphQLContext {
     session: null,
     connection: null,
     services,
+    subscriptions: services.subscriptions,
     access: { canWatchStation: async () => true, platformTenants: [] },
     requestId: 'permissions-test',
   };

@@ -9,8 +9,9 @@ import {
 } from 'graphql';
 import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
-import { filterMap, shareable } from '../../src/domain/stream-iterators';
+import type { SubscriptionPlan, SubscriptionRunner } from '../../src/domain/subscription-plans';
 import type { EventLog } from '../../src/events/event-log';
+import type { EventStreamIterator, ReadyEventStreams } from '../../src/events/event-streams';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { StreamEvent } from '../../src/events/streams';
 import { createTopicFeeds } from '../../src/events/topic-feeds';
@@ -18,13 +19,17 @@ import { engineSubscriptionOf } from '../../src/fanout/delivered-subscription';
 import { createFanoutEngine, SlowConsumerCloseCode } from '../../src/fanout/engine';
 import { createLogger } from '../../src/observability/logger';
 
-/** A controllable domain stream: push() delivers, returned tells whether the engine released it. */
-function stream() {
-  const queue: unknown[] = [];
-  let waiting: ((result: IteratorResult<unknown>) => void) | undefined;
+/** A controllable event stream: push() delivers, returned tells whether the engine released it. */
+function stream(
+  handoff: () => { events: StreamEvent[]; watermark: bigint } = () => ({ events: [], watermark: 0n }),
+) {
+  const queue: StreamEvent[] = [];
+  let waiting: ((result: IteratorResult<StreamEvent>) => void) | undefined;
   let failing: ((error: unknown) => void) | undefined;
   const state = { returned: false };
-  const iterator: AsyncIterableIterator<unknown> = {
+  const iterator: EventStreamIterator = {
+    ready: Promise.resolve(),
+    handoff,
     next: () =>
       new Promise((resolve, reject) => {
         const value = queue.shift();
@@ -41,7 +46,7 @@ function stream() {
   return {
     iterator,
     state,
-    push(value: unknown) {
+    push(value: StreamEvent) {
       if (waiting) {
         const resolve = waiting;
         waiting = undefined;
@@ -55,16 +60,48 @@ function stream() {
   };
 }
 
-/** A schema whose one subscription field, `tick`, subscribes with `subscribe`. */
-function tickSchema(Tick: GraphQLObjectType, subscribe: () => unknown): GraphQLSchema {
+/** A schema whose one subscription field, `tick`, runs `plan` through the context's subscription runner. */
+function tickSchema(
+  Tick: GraphQLObjectType,
+  plan: () => SubscriptionPlan<null, TickPayload, unknown>,
+): GraphQLSchema {
   return new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
     subscription: new GraphQLObjectType({
       name: 'Subscription',
-      fields: { tick: { type: Tick, subscribe, resolve: (event) => event } },
+      fields: {
+        tick: {
+          type: Tick,
+          subscribe: (_root, _args, context: { subscriptions: SubscriptionRunner }) =>
+            context.subscriptions.open(plan()),
+          resolve: (event) => event,
+        },
+      },
     }),
   });
 }
+
+type TickPayload = { n: number; key?: string };
+
+/** Event streams whose every subscription is the next of `open()`'s streams. */
+function fakeStreams(open: () => ReturnType<typeof stream>): ReadyEventStreams {
+  return { subscribe: <P>() => open().iterator as EventStreamIterator<P> };
+}
+
+const TOPIC = 't:t1:store:s1:orders';
+const tickPlan = (
+  select: (event: StreamEvent<TickPayload>) => unknown = (event) => ({
+    ...event.payload,
+    cursor: event.cursor,
+  }),
+) =>
+  ({
+    streamKey: TOPIC,
+    topics: [TOPIC],
+    after: null,
+    key: null,
+    select: () => select,
+  }) satisfies SubscriptionPlan<null, TickPayload, unknown>;
 
 function fixture() {
   const sources: Array<ReturnType<typeof stream>> = [];
@@ -82,14 +119,14 @@ function fixture() {
       },
     },
   });
-  const schema = tickSchema(Tick, () => {
-    const source = stream();
-    sources.push(source);
-    return source.iterator;
-  });
+  const schema = tickSchema(Tick, () => tickPlan());
   const engine = createFanoutEngine({
     logger: createLogger('silent'),
-    fields: ['tick'],
+    streams: fakeStreams(() => {
+      const source = stream();
+      sources.push(source);
+      return source;
+    }),
     maxBufferedBytes: 1000,
   });
   return { schema, engine, sources, resolved };
@@ -114,14 +151,41 @@ function fakeSocket() {
 const staff: Principal = { userId: 'u1', tenantId: 't1', roles: ['STAFF'], stores: ['s1'], stations: [] };
 const QUERY = 'subscription { tick { cursor n } }';
 
+/** As graphql-ws's onSubscribe does: the engine's subscriber is the operation's subscription runner. */
+async function engineSubscribe(
+  engine: ReturnType<typeof createFanoutEngine>,
+  schema: GraphQLSchema,
+  id: string,
+  socket: ReturnType<typeof fakeSocket>,
+) {
+  const subscriber = engine.subscriber({ id, socket: socket as never, principal: staff, query: QUERY });
+  const contextValue = { subscriptions: subscriber };
+  const args: ExecutionArgs = { schema, document: parse(QUERY), contextValue };
+  subscriber.bind(args);
+  const result = await subscribe(args);
+  return {
+    subscriber,
+    contextValue,
+    result,
+    iterable: subscriber.delivery(result) as AsyncIterableIterator<unknown>,
+  };
+}
+
 async function subscriber(f: ReturnType<typeof fixture>, id: string, socket = fakeSocket()) {
-  const args: ExecutionArgs = { schema: f.schema, document: parse(QUERY), contextValue: {} };
-  f.engine.prepare({ id, socket: socket as never, principal: staff, args, query: QUERY });
-  const iterable = (await subscribe(args)) as AsyncIterableIterator<unknown>;
+  const { iterable } = await engineSubscribe(f.engine, f.schema, id, socket);
   return { socket, iterable, next: iterable.next() };
 }
 
-const tick = (n: number) => ({ cursor: `c${n}`, n });
+const tick = (n: number): StreamEvent<TickPayload> => ({
+  id: String(n),
+  tenantId: 't1',
+  topic: TOPIC,
+  kind: 'tick',
+  payload: { n },
+  createdAt: new Date().toISOString(),
+  prevId: null,
+  cursor: `c${n}`,
+});
 /** Waits until the assertion holds (a frame was sent, an event was checked): never a fixed wait. */
 const until = (assertion: () => void) => vi.waitFor(assertion, { timeout: 10_000, interval: 5 });
 
@@ -146,17 +210,11 @@ describe('fan-out engine', () => {
 
   it("hands graphql-ws the engine's own iterator, and tells plugins of the end once", async () => {
     const f = fixture();
-    const contextValue: Record<PropertyKey, unknown> = {};
-    const args: ExecutionArgs = { schema: f.schema, document: parse(QUERY), contextValue };
-    const delivered = f.engine.prepare({
-      id: 'a',
-      socket: fakeSocket() as never,
-      principal: staff,
-      args,
-      query: QUERY,
-    });
-    const result = await subscribe(args);
-    const iterator = delivered.delivery(result) as AsyncIterableIterator<unknown>;
+    const {
+      contextValue,
+      result,
+      iterable: iterator,
+    } = await engineSubscribe(f.engine, f.schema, 'a', fakeSocket());
     expect(iterator).not.toBe(result); // not the executor's per-event wrapper
 
     const ends: string[] = [];
@@ -209,7 +267,6 @@ describe('fan-out engine', () => {
 });
 
 describe('fan-out engine with shared streams', () => {
-  const TOPIC = 't:t1:store:s1:orders';
   const envelope = (id: number, kind = 'order.CREATED', key = 'o1') => ({
     id: String(id),
     tenantId: 't1',
@@ -217,8 +274,9 @@ describe('fan-out engine with shared streams', () => {
     kind,
     payload: { n: id, key },
     createdAt: new Date().toISOString(),
+    prevId: null,
   });
-  type Handoff = { events: unknown[]; watermark: bigint };
+  type Handoff = { events: StreamEvent[]; watermark: bigint };
   /** An empty Event table: these events carry no predecessor, so the feed never needs to read one. */
   const emptyLog: EventLog = {
     latestId: async () => 0n,
@@ -234,42 +292,34 @@ describe('fan-out engine with shared streams', () => {
       name: 'Tick',
       fields: { cursor: { type: GraphQLString }, n: { type: GraphQLInt } },
     });
-    const schema = tickSchema(Tick, () => {
+    const select = (event: StreamEvent<TickPayload>) => {
+      selected.count++;
+      return event.kind === 'order.SECRET' ? undefined : { ...event.payload, cursor: event.cursor };
+    };
+    const schema = tickSchema(Tick, () => ({
+      ...tickPlan(select),
+      coalesce: {
+        windowMs: options.coalesceMs ?? 0,
+        coalesceKey: (value: unknown) => ((value as TickPayload).key === 'coalesced' ? 'coalesced' : null),
+      },
+    }));
+    const streams = fakeStreams(() => {
       const handoff = options.handoff ?? (() => ({ events: [], watermark: 0n }));
-      const source = {
-        ...stream().iterator,
-        handoff: () => {
-          handedOff.count++;
-          return handoff();
-        },
-      } as unknown as AsyncIterableIterator<StreamEvent<{ n: number; key: string }>>;
-      const select = (event: StreamEvent<{ n: number; key: string }>) => {
-        selected.count++;
-        return event.kind === 'order.SECRET' ? undefined : { ...event.payload, cursor: event.cursor };
-      };
-      return shareable(filterMap(source, select), {
-        streamKey: TOPIC,
-        topics: [TOPIC],
-        source,
-        select,
-        coalesce: {
-          windowMs: options.coalesceMs ?? 0,
-          coalesceKey: (value: { key: string }) => (value.key === 'coalesced' ? value.key : null),
-        },
+      return stream(() => {
+        handedOff.count++;
+        return handoff();
       });
     });
     const logger = createLogger('silent');
     const feeds = createTopicFeeds({ pubsub, log: emptyLog, logger, maxFillEvents: 1000 });
-    const engine = createFanoutEngine({ logger, feeds, fields: ['tick'] });
+    const engine = createFanoutEngine({ logger, feeds, streams });
     return { schema, engine, pubsub, selected, handedOff };
   }
 
   async function join(f: ReturnType<typeof sharedFixture>, id: string) {
     const socket = fakeSocket();
-    const args: ExecutionArgs = { schema: f.schema, document: parse(QUERY), contextValue: {} };
     const handedOff = f.handedOff.count;
-    f.engine.prepare({ id, socket: socket as never, principal: staff, args, query: QUERY });
-    const iterable = (await subscribe(args)) as AsyncIterableIterator<unknown>;
+    const { iterable } = await engineSubscribe(f.engine, f.schema, id, socket);
     void iterable.next();
     // Joined its group once its own stream was handed over.
     await until(() => expect(f.handedOff.count).toBe(handedOff + 1));

@@ -1,0 +1,320 @@
+import type { ExecutionArgs } from 'graphql';
+import type { WebSocket } from 'ws';
+import type { Principal } from '../auth/principal';
+import {
+  openEventStream,
+  openPlanStream,
+  type SubscriptionPlan,
+  type SubscriptionRunner,
+} from '../domain/subscription-plans';
+import type { ReadyEventStreams } from '../events/event-streams';
+import type { StreamEvent } from '../events/streams';
+import type { FeedEvent } from '../events/topic-feeds';
+import type { Logger } from '../observability/logger';
+import { DeliveredSubscription } from './delivered-subscription';
+import { frameBody, type Group, type GroupMember, type SharedSelection } from './group';
+
+/** Close code for a subscriber that does not read fast enough: reconnect and resume from the last cursor. */
+export const SlowConsumerCloseCode = 4413;
+
+const TEXT_FRAME = { binary: false };
+
+/** One subscription operation over graphql-ws, as the engine is told of it before it runs. */
+export interface SubscriberInput {
+  id: string;
+  socket: WebSocket;
+  principal: Principal | null;
+  /** The document's text as received (part of the group key). */
+  query: string;
+}
+
+/** What subscribers share with their engine. */
+export interface SubscriberHost {
+  logger: Logger;
+  streams: ReadyEventStreams;
+  /** Whether groups may listen to the instance's topic feeds (a shared stream per group). */
+  shared: boolean;
+  maxBufferedBytes: number;
+  /** What besides the plan decides the bytes a member receives (document, variables, scope). */
+  groupKeyOf(query: string, args: ExecutionArgs, principal: Principal | null): string;
+  /** The group for this key, made with these args and selection if there is none yet. */
+  groupFor(args: ExecutionArgs, key: string, selection?: SharedSelection): Group;
+  delivered(topic: string, createdAt: string, count: number, since: number): void;
+}
+
+/**
+ * Bytes in a buffer of their own. Buffer.from() carves small buffers out of shared 8 KiB slabs, and a slab
+ * stays alive while any of its buffers does: prefixes kept for a subscription's lifetime, each next to
+ * short-lived frames, would keep about 3 KiB of slab apiece.
+ */
+function ownBuffer(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
+
+/**
+ * A subscription operation the engine may deliver: the operation's context carries it as its subscription
+ * runner (`subscriptions`), so the field's resolver hands it the domain's plan. It then joins its group and
+ * returns what the executor iterates: nothing, until the end. What is kept per subscription is kept small on
+ * purpose (it is multiplied by every connection): its socket, its frame prefix and its group.
+ */
+export class Subscriber extends DeliveredSubscription implements SubscriptionRunner, GroupMember {
+  /** Until the subscriber has a group (which takes its execution args from its first member). */
+  private args?: ExecutionArgs;
+  private readonly socket: WebSocket;
+  /** What the executor iterates once the engine has the stream (set by attach). */
+  private iterator?: AsyncIterableIterator<never>;
+  private endListeners?: Array<() => void>;
+  /** `{"id":<id>,"type":"next","payload":` as bytes: each frame is this plus the group's shared body. */
+  private readonly framePrefix: Buffer;
+  /** Until the subscriber joins its group. */
+  private input?: Pick<SubscriberInput, 'query' | 'principal'>;
+  private source?: AsyncIterator<unknown>;
+  private group?: Group;
+  private ended = false;
+  /** Settles the executor's pending next() (a rejected promise passed in rejects it): one closure kept. */
+  private endWaiter?: (outcome: IteratorResult<never> | Promise<never>) => void;
+  private failure?: unknown;
+  /** Group events at or below this were delivered by the member's own stream before it joined. */
+  private joinedAfter = 0n;
+  /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
+  private waiting?: Array<{ body: Buffer; event: FeedEvent }>;
+
+  constructor(
+    private readonly host: SubscriberHost,
+    input: SubscriberInput,
+  ) {
+    super();
+    this.socket = input.socket;
+    this.input = { query: input.query, principal: input.principal };
+    this.framePrefix = ownBuffer(`{"id":${JSON.stringify(input.id)},"type":"next","payload":`);
+  }
+
+  /** The operation's execution args (its group executes events with its first member's). */
+  bind(args: ExecutionArgs): void {
+    this.args = args;
+  }
+
+  get attached(): boolean {
+    return this.iterator !== undefined;
+  }
+
+  onEnd(listener: () => void): void {
+    if (this.ended) {
+      listener();
+      return;
+    }
+    this.endListeners ??= [];
+    this.endListeners.push(listener);
+  }
+
+  /**
+   * What graphql-ws should iterate for the executor's result: the engine's own iterable when the engine
+   * took the stream (the executor's and plugins' wrappers around it never see an event), else the result.
+   */
+  delivery<R>(result: R): R | AsyncIterableIterator<never> {
+    return this.iterator && isAsyncIterable(result) ? this.iterator : result;
+  }
+
+  /**
+   * Runs the plan in a group: with the instance's feeds, a group shared by every subscriber of equal plan key
+   * and scope (after a gap-free handoff of the subscriber's own replay); without, the subscriber's own stream,
+   * execution shared by cursor.
+   */
+  async open<K, E, T>(plan: SubscriptionPlan<K, E, T>): Promise<AsyncIterableIterator<T>> {
+    if (this.iterator || !this.args || !this.input) throw new Error('A subscription runs one plan');
+    const keyOfPlan = JSON.stringify([plan.streamKey, plan.topics, plan.key, plan.coalesce?.windowMs ?? 0]);
+    const key = `${this.host.groupKeyOf(this.input.query, this.args, this.input.principal)}|${keyOfPlan}`;
+    if (!this.host.shared) {
+      this.source = await openPlanStream(this.host.streams, plan);
+      this.joinGroup(key);
+      void this.pump();
+      return this.silent();
+    }
+    const stream = await openEventStream<E>(this.host.streams, plan);
+    const selection: SharedSelection = {
+      streamKey: plan.streamKey,
+      topics: plan.topics,
+      select: plan.select(plan.key),
+      coalesce: plan.coalesce,
+    };
+    this.source = stream;
+    const group = this.joinGroup(key, selection);
+    void this.share(group, selection, stream.handoff);
+    return this.silent();
+  }
+
+  /** The group this subscriber belongs in; what it needed to find it is not kept. */
+  private joinGroup(key: string, selection?: SharedSelection): Group {
+    const group = this.host.groupFor(this.args!, key, selection);
+    this.args = undefined;
+    this.input = undefined;
+    this.group = group;
+    if (!selection) group.members.add(this);
+    return group;
+  }
+
+  /** What the executor iterates: nothing until the end; return() releases the subscriber. */
+  private silent(): AsyncIterableIterator<never> {
+    const silent: AsyncIterableIterator<never> = {
+      next: () => {
+        if (this.failure !== undefined) return Promise.reject(this.failure);
+        if (this.ended) return Promise.resolve({ done: true, value: undefined });
+        return new Promise((resolve) => {
+          this.endWaiter = resolve;
+        });
+      },
+      return: async () => {
+        await this.release();
+        return { done: true, value: undefined };
+      },
+      throw: async (error) => {
+        await this.release();
+        throw error;
+      },
+      [Symbol.asyncIterator]: () => silent,
+    };
+    this.iterator = silent;
+    return silent;
+  }
+
+  /**
+   * Joins the group's shared stream. Once the group listens, in one synchronous step the subscriber's own
+   * stream hands over its backlog (replay and live events received so far) and the subscriber becomes a
+   * member: every event is in the backlog or reaches the group afterwards (both listen to the same feeds,
+   * which deliver in order), and what the group sends at or below the backlog's watermark is dropped.
+   */
+  private async share(
+    group: Group,
+    selection: SharedSelection,
+    handoff: () => { events: StreamEvent[]; watermark: bigint },
+  ) {
+    group.pending++;
+    try {
+      await group.listen().finally(() => group.pending--);
+      if (this.ended) {
+        group.dropIfEmpty();
+        return;
+      }
+      const taken = handoff();
+      group.members.add(this);
+      this.source = undefined;
+      this.joinedAfter = taken.watermark;
+      await this.sendBacklog(group, selection, taken.events);
+    } catch (error) {
+      await this.finish(error);
+    }
+  }
+
+  private async sendBacklog(group: Group, selection: SharedSelection, events: StreamEvent[]) {
+    const since = Date.now();
+    for (const event of events) {
+      const value = selection.select(event);
+      if (value === undefined) continue;
+      const payload = group.payloadOf(value);
+      let json: string;
+      if (typeof payload === 'string') json = payload;
+      else {
+        this.waiting ??= [];
+        json = await payload;
+      }
+      if (this.ended) return;
+      if (this.send(frameBody(json))) this.host.delivered(event.topic, event.createdAt, 1, since);
+    }
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    for (const frame of waiting ?? []) this.sendLive(frame.body, frame.event);
+  }
+
+  sendLive(body: Buffer, event: FeedEvent): boolean {
+    if (this.ended) return false; // left while a large group was being sent to
+    if (event.id <= this.joinedAfter) return false; // the member's own stream delivered it
+    if (this.waiting) {
+      this.waiting.push({ body, event });
+      return false;
+    }
+    return this.send(body);
+  }
+
+  /** Per-subscriber path: reads its own stream, shares execution with the group by cursor. */
+  private async pump() {
+    try {
+      for (;;) {
+        const result = await this.source!.next();
+        if (result.done || this.ended) break;
+        const json = await this.group!.payloadOf(result.value);
+        if (this.ended) break;
+        this.send(frameBody(json));
+      }
+      await this.finish();
+    } catch (error) {
+      await this.finish(error);
+    }
+  }
+
+  private send(body: Buffer): boolean {
+    const socket = this.socket;
+    if (socket.readyState !== socket.OPEN) return false;
+    if (socket.bufferedAmount > this.host.maxBufferedBytes) {
+      this.host.logger.warn(
+        { bufferedAmount: socket.bufferedAmount },
+        'closing a slow subscriber connection',
+      );
+      socket.close(SlowConsumerCloseCode, 'Slow consumer: resume from your last cursor');
+      void this.release();
+      return false;
+    }
+    // Bytes, not a string: one copy per socket instead of a UTF-8 encoding per socket.
+    socket.send(Buffer.concat([this.framePrefix, body], this.framePrefix.length + body.length), TEXT_FRAME);
+    return true;
+  }
+
+  fail(error: unknown) {
+    return this.finish(error);
+  }
+
+  /** The stream ended (or failed): tell the executor, which tells graphql-ws. */
+  private async finish(error?: unknown) {
+    if (error !== undefined && !this.ended) this.failure = error;
+    await this.release();
+    const waiter = this.endWaiter;
+    this.endWaiter = undefined;
+    if (!waiter) return;
+    if (this.failure !== undefined) {
+      const failure = this.failure;
+      this.failure = undefined;
+      waiter(Promise.reject(failure));
+    } else waiter({ done: true, value: undefined });
+  }
+
+  /** Leaves the group and returns the domain stream (unsubscribing it from pub/sub); idempotent. */
+  async release() {
+    if (this.ended) return;
+    this.ended = true;
+    this.waiting = undefined;
+    this.args = undefined;
+    this.input = undefined;
+    this.group?.leave(this);
+    for (const listener of this.endListeners?.splice(0) ?? []) {
+      try {
+        listener();
+      } catch (error) {
+        this.host.logger.error({ err: error }, 'a subscription end listener failed');
+      }
+    }
+    const waiter = this.endWaiter;
+    this.endWaiter = undefined;
+    if (this.failure === undefined) waiter?.({ done: true, value: undefined });
+    else this.endWaiter = waiter;
+    try {
+      await this.source?.return?.();
+    } catch (error) {
+      this.host.logger.warn({ err: error }, 'releasing a fan-out subscriber failed');
+    }
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
