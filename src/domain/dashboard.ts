@@ -2,7 +2,7 @@ import { requirePermission } from '../auth/permissions';
 import { hasAllStores } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import { badInput } from '../errors';
-import { topics } from '../events/topics';
+import { storeOfTopic, topics } from '../events/topics';
 import type { CommitListener } from '../events/unit-of-work';
 import type { Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
@@ -49,12 +49,8 @@ export const DEFAULT_DASHBOARD_OPTIONS: DashboardOptions = {
   cacheTtlMs: 10_000,
 };
 
-/** Tenant-wide metrics (every store) are pushed here; topics.ts has store topics only. */
-export const tenantDashboardTopic = (tenantId: string) => `t:${tenantId}:dashboard`;
-
 const OPEN_STATUSES: OrderStatus[] = ['PENDING', 'ACCEPTED', 'IN_PROGRESS', 'READY'];
 const TRIGGER_PREFIXES = ['order.', 'kds.', 'inventory.'];
-const STORE_TOPIC = /^t:([^:]+):store:([^:]+):/;
 const MAX_HISTORY_DAYS = 31;
 const MAX_HISTORY_ROWS = 5000;
 
@@ -74,7 +70,7 @@ function parseScopeKey(key: string): Scope {
 function scopeTopic(scope: Scope): string {
   return scope.storeId
     ? topics.storeDashboard(scope.tenantId, scope.storeId)
-    : tenantDashboardTopic(scope.tenantId);
+    : topics.tenantDashboard(scope.tenantId);
 }
 
 export class DashboardService {
@@ -97,10 +93,10 @@ export class DashboardService {
     const keys = new Set<string>();
     for (const event of events) {
       if (!TRIGGER_PREFIXES.some((prefix) => event.kind.startsWith(prefix))) continue;
-      const match = STORE_TOPIC.exec(event.topic);
-      if (!match?.[1] || !match[2]) continue;
-      keys.add(scopeKey({ tenantId: match[1], storeId: match[2] }));
-      keys.add(scopeKey({ tenantId: match[1], storeId: null }));
+      const store = storeOfTopic(event.topic);
+      if (!store) continue;
+      keys.add(scopeKey(store));
+      keys.add(scopeKey({ tenantId: store.tenantId, storeId: null }));
     }
     for (const key of keys) {
       this.cache.delete(key);

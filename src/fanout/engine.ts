@@ -2,9 +2,10 @@ import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql'
 import type { Principal } from '../auth/principal';
 import type { ReadyEventStreams } from '../events/event-streams';
 import type { TopicFeeds } from '../events/topic-feeds';
+import { topicKind } from '../events/topics';
 import type { Activity } from '../observability/activity';
 import type { Logger } from '../observability/logger';
-import { type Metrics, topicKind } from '../observability/metrics';
+import type { Metrics } from '../observability/metrics';
 import { Group, type GroupHost, type SharedSelection } from './group';
 import { Subscriber, type SubscriberHost, type SubscriberInput } from './subscriber';
 

@@ -271,24 +271,3 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     }),
   };
 }
-
-/**
- * The metric label for a topic: its last segment (`orders`, `kds`, `inventory`, `dashboard`,
- * `notifications`) or the `sys:` name. Bounded, unlike topics themselves (one per store or user).
- */
-export function topicKind(topic: string): string {
-  if (topic.startsWith('sys:')) return topic.slice(4) || 'sys';
-  const last = topic.slice(topic.lastIndexOf(':') + 1);
-  return KNOWN_KINDS.has(last) ? last : 'other';
-}
-
-const KNOWN_KINDS = new Set([
-  'orders',
-  'kds',
-  'inventory',
-  'dashboard',
-  'notifications',
-  'menu',
-  'tables',
-  'presence',
-]);

@@ -9,11 +9,12 @@ import type { EventLog } from '../events/event-log';
 import type { PubSub } from '../events/pubsub';
 import type { EventStreams, StreamEvent, StreamRequest } from '../events/streams';
 import type { FeedObserver } from '../events/topic-feeds';
+import { topicKind } from '../events/topics';
 import { engineSubscriptionOf } from '../fanout/delivered-subscription';
 import type { Activity } from '../observability/activity';
 import { newId } from '../observability/ids';
 import type { Logger } from '../observability/logger';
-import { type Metrics, topicKind } from '../observability/metrics';
+import type { Metrics } from '../observability/metrics';
 import { trustedOperationOf } from '../trusted/plugin';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DashboardService, tenantDashboardTopic } from '../../src/domain/dashboard';
+import { DashboardService } from '../../src/domain/dashboard';
 import {
   average,
   computeMetrics,
@@ -401,7 +401,7 @@ describe('DashboardService on a real database', () => {
       await stream.return?.();
       await globex.return?.();
     }
-    expect(tenantDashboardTopic('acme')).toBe('t:acme:dashboard');
+    expect(topics.tenantDashboard('acme')).toBe('t:acme:dashboard');
   });
 
   it('refuses subscriptions the caller may not see', async () => {

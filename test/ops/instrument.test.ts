@@ -5,8 +5,9 @@ import { AuthError } from '../../src/auth/errors';
 import type { Principal } from '../../src/auth/principal';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { EventStreams, StreamEvent } from '../../src/events/streams';
+import { topicKind } from '../../src/events/topics';
 import { Activity } from '../../src/observability/activity';
-import { createMetrics, topicKind } from '../../src/observability/metrics';
+import { createMetrics } from '../../src/observability/metrics';
 import { createInstrumentation, subscriptionTarget } from '../../src/server/instrument';
 
 const logger = pino({ level: 'silent' });
