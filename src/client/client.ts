@@ -1,120 +1,24 @@
-import { type DocumentNode, type FormattedExecutionResult, print } from 'graphql';
-import { type Client, type ClientOptions, createClient, type Sink, type SubscribePayload } from 'graphql-ws';
-import type { BackoffOptions } from './backoff';
+import type { DocumentNode, FormattedExecutionResult } from 'graphql';
+import { type Client, createClient, type Sink, type SubscribePayload } from 'graphql-ws';
+import type { ExpediterClient, ExpediterClientOptions, SubscriptionObserver } from './client-types';
 import { CursorTracker, cursorOf } from './cursor-tracker';
 import { ExpediterError, fromGraphQLErrors, toExpediterError } from './errors';
+import { iterateSink } from './iterate-sink';
 import { operationInfo } from './operation';
+import { payloadOf, persistedHashOf, printOnce } from './payload';
 import { asksForText, byHash, documentHash } from './persisted';
 import { Reconnection } from './reconnection';
 import { REFRESH_CONNECTION_TOKEN, REFRESH_CONNECTION_TOKEN_HASH, TokenRefresh } from './token-refresh';
 import type { TypedDocument } from './typed';
 
-export interface TokenContext {
-  /**
-   * True when the token is about to expire or was refused (4401): return a newly minted token, not a cached
-   * one.
-   */
-  refresh: boolean;
-}
-
-/**
- * Called on every connect and reconnect, and before the connection's token expires. Return null when there
- * is no session (the client stops with UNAUTHENTICATED); throw for a temporary failure (the client retries
- * with backoff).
- */
-export type TokenProvider = (
-  context: TokenContext,
-) => string | null | undefined | Promise<string | null | undefined>;
-
-export interface ExpediterClientOptions {
-  /** ws(s)://host/graphql */
-  url: string | (() => string | Promise<string>);
-  /** The token to connect with, and to renew the connection with before it expires. */
-  getToken?: TokenProvider;
-  /** @deprecated The former name of `getToken`. */
-  token?: TokenProvider;
-  /**
-   * Renew the connection's token before it expires (after 50-70 % of its lifetime), over the open socket with
-   * `refreshConnectionToken`, so the socket and its subscriptions go on; when that fails, reconnect with a new
-   * token and resume from the cursors. Default true.
-   */
-  refreshTokens?: boolean;
-  /** The current store, sent in connection_init (must be one the token allows). */
-  storeId?: string;
-  /** A WebSocket implementation where there is no global one (Node < 22: `ws`). */
-  webSocketImpl?: unknown;
-  backoff?: BackoffOptions;
-  /** Failed reconnects in a row before giving up (default: never). */
-  retryAttempts?: number;
-  /** Refreshed tokens refused in a row before giving up with UNAUTHENTICATED (default 2). */
-  maxTokenRefreshes?: number;
-  /** Ping interval that detects a dead socket (default 10 s; 0 disables). */
-  keepAliveMs?: number;
-  /** graphql-ws lifecycle listeners (connecting, connected, closed, ...). */
-  on?: ClientOptions['on'];
-  /**
-   * Send generated documents (codegen's `persistedDocuments`) by their hash instead of their text (default
-   * true): fewer bytes, and what a server with TRUSTED_DOCUMENTS=require runs. A server that does not know
-   * a hash gets the text instead. Documents without a hash are always sent as text.
-   */
-  persistedDocuments?: boolean;
-  /** Source of jitter, for tests. */
-  random?: () => number;
-}
-
-export interface SubscriptionObserver<TResult> {
-  next(data: TResult): void;
-  /** The subscription ended with an error it will not recover from. */
-  error?(error: ExpediterError): void;
-  complete?(): void;
-}
-
-/** A urql `forwardSubscription` request, typed structurally so the helper does not depend on urql. */
-export interface ForwardedOperation {
-  query?: string;
-  variables?: Record<string, unknown> | null;
-  operationName?: string | null;
-  extensions?: Record<string, unknown> | null;
-}
-
-export interface ExpediterClient {
-  /**
-   * A graphql-ws `Client` that resumes subscriptions after reconnects and drops duplicates: pass it to
-   * Apollo's `GraphQLWsLink` or use it from urql's `subscriptionExchange`.
-   */
-  readonly graphqlWs: Client;
-  /** Typed subscription; returns the function that ends it. */
-  subscribe<TResult, TVariables>(
-    document: TypedDocument<TResult, TVariables>,
-    variables: TVariables,
-    observer: SubscriptionObserver<TResult>,
-  ): () => void;
-  /** Typed subscription as an async iterator (`for await`); `return()` ends it. */
-  iterate<TResult, TVariables>(
-    document: TypedDocument<TResult, TVariables>,
-    variables: TVariables,
-  ): AsyncIterableIterator<TResult>;
-  /** A query or mutation over the socket; rejects with an ExpediterError. */
-  request<TResult, TVariables>(
-    document: TypedDocument<TResult, TVariables>,
-    variables: TVariables,
-  ): Promise<TResult>;
-  /**
-   * urql's `subscriptionExchange({ forwardSubscription })`. urql passes its operation as well: with
-   * `persistedExchange` the request may carry only a hash, and the operation's document is then what the
-   * helper reads (to resume, and to send the text if the server does not know the hash).
-   */
-  forwardSubscription(
-    request: ForwardedOperation,
-    operation?: { query?: DocumentNode },
-  ): {
-    subscribe(sink: Sink<FormattedExecutionResult>): { unsubscribe(): void };
-  };
-  on: Client['on'];
-  /** Drops the socket and reconnects (e.g. after the app switched user); subscriptions resume. */
-  reconnect(): void;
-  dispose(): Promise<void>;
-}
+export type {
+  ExpediterClient,
+  ExpediterClientOptions,
+  ForwardedOperation,
+  SubscriptionObserver,
+  TokenContext,
+  TokenProvider,
+} from './client-types';
 
 /**
  * The Expediter client: graphql-ws underneath, plus what a real-time app needs from it: a token on
@@ -351,77 +255,4 @@ export function createExpediterClient(options: ExpediterClientOptions): Expedite
     reconnect: () => base.terminate(),
     dispose,
   };
-}
-
-const printed = new WeakMap<DocumentNode, string>();
-
-function printOnce(document: DocumentNode): string {
-  let query = printed.get(document);
-  if (query === undefined) {
-    query = print(document);
-    printed.set(document, query);
-  }
-  return query;
-}
-
-function payloadOf(document: DocumentNode, variables: unknown): SubscribePayload {
-  return {
-    query: printOnce(document),
-    variables: (variables ?? undefined) as Record<string, unknown> | undefined,
-  };
-}
-
-/** The hash an Apollo-style request names (`extensions.persistedQuery.sha256Hash`), as the helper sends it. */
-function persistedHashOf(extensions: Record<string, unknown> | null | undefined): string | undefined {
-  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
-  return typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : undefined;
-}
-
-/** Adapts a push subscription to an async iterator that buffers what the consumer has not read yet. */
-function iterateSink<T>(start: (sink: Sink<T>) => () => void): AsyncIterableIterator<T> {
-  const buffer: T[] = [];
-  let failure: unknown;
-  let done = false;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const end = start({
-    next: (value) => {
-      buffer.push(value);
-      notify();
-    },
-    error: (error) => {
-      failure = error;
-      done = true;
-      notify();
-    },
-    complete: () => {
-      done = true;
-      notify();
-    },
-  });
-  const iterator: AsyncIterableIterator<T> = {
-    async next() {
-      while (buffer.length === 0 && !done) await new Promise<void>((resolve) => (wake = resolve));
-      if (buffer.length > 0) return { value: buffer.shift() as T, done: false };
-      if (failure !== undefined) {
-        const error = failure;
-        failure = undefined;
-        throw error;
-      }
-      return { value: undefined, done: true };
-    },
-    async return() {
-      done = true;
-      end();
-      notify();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
 }
