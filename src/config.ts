@@ -51,9 +51,10 @@ const EnvSchema = z.object({
   // Recent events per topic kept in memory by each topic feed, so resumes skip the Event table.
   RECENT_EVENTS_PER_TOPIC: int(0).default(200),
   RECENT_EVENTS_MAX_AGE_MS: int(0).default(120_000),
+  // Notification streams merge several topics and replay from the table: their topics keep nothing by default.
   RECENT_EVENTS_BY_KIND: z
     .string()
-    .default('')
+    .default('notifications=0')
     .transform((v, ctx) => {
       const byKind: Record<string, RecentWindow> = {};
       for (const entry of v

@@ -18,6 +18,8 @@ describe('configuration from the environment', () => {
       RECENT_EVENTS_BY_KIND: 'orders=500:300000, menu=0',
     });
     expect(config.events.recent).toEqual({ maxEvents: 200, maxAgeMs: 60000 });
+    // By default, the topics of notifications (merged streams, which replay from the table) keep nothing.
+    expect(loadConfig({}).events.recentByKind).toEqual({ notifications: { maxEvents: 0, maxAgeMs: 120000 } });
     expect(config.events.recentByKind).toEqual({
       orders: { maxEvents: 500, maxAgeMs: 300000 },
       menu: { maxEvents: 0, maxAgeMs: 60000 },

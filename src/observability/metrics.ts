@@ -50,6 +50,8 @@ export interface Metrics {
   streamResumes: Counter<'source' | 'kind'>;
   /** Statements this instance sent to read the Event table as a history (src/events/event-log), by query. */
   eventLogQueries: Counter<'query'>;
+  /** Events the topic feeds keep in memory for resumes, read at each scrape from the source given here. */
+  countRecentEvents(source: () => number): void;
   /** Events the outbox relay published because the instance that committed them did not. */
   relayPublished: Counter;
   /** Events this instance published from its own backlog once pub/sub took messages again. */
@@ -74,6 +76,15 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const name = (suffix: string) => `expediter_${suffix}`;
+  let recentEvents: () => number = () => 0;
+  new Gauge({
+    name: name('recent_events'),
+    help: 'Events the topic feeds keep in memory (recent events per topic) to answer resumes without PostgreSQL',
+    registers,
+    collect() {
+      this.set(recentEvents());
+    },
+  });
 
   return {
     registry,
@@ -212,6 +223,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       labelNames: ['source', 'kind'] as const,
       registers,
     }),
+    countRecentEvents(source) {
+      recentEvents = source;
+    },
     eventLogQueries: new Counter({
       name: name('event_log_queries_total'),
       help: 'Reads of the Event table as a history, by query: open_topic, latest_id, read_topics (gap fills, catch-ups), replay (resumes)',

@@ -123,6 +123,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     observer: instrument.feedObserver(),
     recentWindow: (topic) => recentByKind[topicKind(topic)] ?? recent,
   });
+  metrics.countRecentEvents(() => feeds.recentEvents());
   const streams = instrument.streams(
     createEventStreams({
       feeds,

@@ -35,6 +35,7 @@ async function counters(app: TestServer) {
     queries,
     total: QUERIES.reduce((sum, query) => sum + queries[query], 0),
     memory: sample(text, 'expediter_stream_resumes_total', { source: 'memory', kind: 'orders' }),
+    kept: sample(text, 'expediter_recent_events'),
     table: sample(text, 'expediter_stream_resumes_total', { source: 'table', kind: 'orders' }),
   };
 }
@@ -99,6 +100,7 @@ describe('resumes from the recent events of a topic', () => {
     const keeping = await keeper();
     const [seen, ...missed] = await place(keeping, WINDOW);
     const before = await counters(app);
+    expect(before.kept).toBe(WINDOW); // the orders topic is the only one followed, and keeps WINDOW events
 
     const resumed = await resume(seen!);
     expect(cursorsOf(await resumed.take(missed.length))).toEqual(missed);
