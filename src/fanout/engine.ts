@@ -1,4 +1,5 @@
 import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
+import { authorizationScope } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { ReadyEventStreams } from '../events/event-streams';
 import type { TopicFeeds } from '../events/topic-feeds';
@@ -147,9 +148,11 @@ export function createFanoutEngine(options: FanoutOptions) {
 
 /**
  * What decides the bytes a subscriber receives besides the event: the document, the operation, the
- * variables except `after` (a resume position only), and the caller's scope. Scope is the tenant, the
- * roles and stores, and for customers (who see their own orders only) the user: subscribers whose
- * executions could differ never share a group.
+ * variables except `after` (a resume position only), and the caller as the rules see it. That is
+ * `authorizationScope` (src/auth/policy.ts), the one definition of what every rule (scopes, the domain's checks,
+ * a plan's selection) reads of a caller, so the members of a group are allowed exactly the same fields and
+ * events; and the current store, which arguments default to. Subscribers whose executions could differ never
+ * share a group.
  */
 export function groupKeyOf(query: string, args: ExecutionArgs, principal: Principal | null): string {
   const { after: _after, ...variables } = (args.variableValues ?? {}) as Record<string, unknown>;
@@ -158,15 +161,7 @@ export function groupKeyOf(query: string, args: ExecutionArgs, principal: Princi
 
 function scopeOf(principal: Principal | null): unknown[] {
   if (!principal) return ['anonymous'];
-  const customer = principal.roles.includes('CUSTOMER');
-  return [
-    principal.tenantId,
-    [...principal.roles].sort(),
-    principal.stores,
-    principal.currentStoreId ?? null,
-    principal.stations,
-    customer ? principal.userId : null,
-  ];
+  return [authorizationScope(principal), principal.currentStoreId ?? null];
 }
 
 function sortedEntries(value: Record<string, unknown>): unknown[] {

@@ -17,6 +17,7 @@ import {
   isTableGuest,
 } from '../../src/auth/policy';
 import { type Principal, ROLES } from '../../src/auth/principal';
+import { groupKeyOf } from '../../src/fanout/engine';
 
 // "Callers with equal authorization scopes are allowed the same": the fan-out engine shares one execution per
 // event among them. Shown for every rule that decides what a row or an event shows, on small worlds where every
@@ -92,5 +93,24 @@ describe('authorizationScope', () => {
     const customer: Principal = { ...staff, roles: ['CUSTOMER'] };
     expect(authorizationScope({ ...customer, userId: 'u2' })).not.toEqual(authorizationScope(customer));
     expect(authorizationScope({ ...customer, table: 't1' })).not.toEqual(authorizationScope(customer));
+  });
+
+  it('is what the fan-out engine groups subscribers by, with the current store', () => {
+    const query =
+      'subscription ($storeId: ID!, $after: String) { orderUpdated(storeId: $storeId, after: $after) { cursor } }';
+    const args = (after: string | null) => ({ variableValues: { storeId: 's1', after } }) as never;
+    const staff: Principal = {
+      userId: 'u1',
+      tenantId: 'acme',
+      roles: ['STAFF'],
+      stores: ['s1'],
+      stations: [],
+    };
+    const key = (caller: Principal, after: string | null = null) => groupKeyOf(query, args(after), caller);
+    expect(key({ ...staff, userId: 'u2', tokenId: 't', expiresAt: 1 }, 'cursor')).toBe(key(staff));
+    expect(key(staff)).not.toBe(key({ ...staff, stations: ['st1'] }));
+    expect(key(staff)).not.toBe(key({ ...staff, currentStoreId: 's1' }));
+    const customer: Principal = { ...staff, roles: ['CUSTOMER'] };
+    expect(key(customer)).not.toBe(key({ ...customer, userId: 'u2' }));
   });
 });
