@@ -95,8 +95,8 @@ interface Waiter<P> {
 /**
  * Listen to the topics' feeds first (live events wait in a buffer), then replay committed rows after the
  * cursor (from the feed's recent events when they reach back to it, else from the table), then deliver the
- * buffer and go on live. Nothing committed after the cursor can fall between the
- * two: it is either in the replay (committed before the query) or reaches the feed afterwards. The feeds
+ * buffer and go on live. Nothing committed after the cursor can fall between the two: it is either in the
+ * replay (in the feed's memory when it joined, or committed before the query) or reaches the feed afterwards. The feeds
  * deliver in id order, once, so one watermark drops what the replay already delivered.
  */
 function openStream<P>(

@@ -427,7 +427,7 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
   async function listen(
     names: readonly string[],
     listener: FeedListener,
-    options: { after?: bigint } = {},
+    resume: { after?: bigint } = {},
   ): Promise<FeedSubscription> {
     const joined = [...new Set(names)].map(acquire);
     const results = await Promise.allSettled(joined.map((topic) => topic.active));
@@ -444,8 +444,8 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
     for (const topic of joined) topic.receivers.add(receiver);
     // Taken in the same turn as the receiver joined: nothing falls between the two.
     const recent =
-      options.after !== undefined && joined.length === 1
-        ? recentAfter(joined[0] as Topic, options.after)
+      resume.after !== undefined && joined.length === 1
+        ? recentAfter(joined[0] as Topic, resume.after)
         : undefined;
     let stopped = false;
     return {
