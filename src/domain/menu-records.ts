@@ -113,6 +113,11 @@ export async function syncAvailabilityWithStock(
   const emptied = quantityBefore > 0 && item.quantity <= 0;
   const refilled = quantityBefore <= 0 && item.quantity > 0;
   if (!emptied && !refilled) return;
+  // Wait for a change by hand in flight (it holds the product's row): without the lock, a sale emptying the stock
+  // skipped a product being brought back by hand (its committed row still said 86'd), and the product came back
+  // available with no stock and no event saying otherwise. Stock is locked first on both paths of a stock change.
+  await tx.$queryRaw`
+    SELECT "id" FROM "Product" WHERE "id" = ${item.productId} AND "tenantId" = ${item.tenantId} FOR UPDATE`;
   const at = new Date();
   const { count } = await tx.product.updateMany({
     where: emptied

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MenuEventPayload } from '../../src/domain/menu-records';
 import { as, downtownOrder, nextWithin, useDomainFixture } from '../support/domain-fixture';
+import { eventually } from '../support/eventually';
 
 // Seed: every store has Burger (1099, grill, 50 in stock), Fries (399, grill, 100), Lemonade (299, bar, 40).
 const BURGER = 'acme-downtown-burger';
@@ -438,6 +439,52 @@ describe('concurrent availability changes', () => {
     }
     if (events.length > 0) expect(events.at(-1)!.product.available).toBe(stored.available);
     expect(stored.available).toBe((stored.stockQuantity ?? 0) > 0);
+  });
+});
+
+describe('a stock change racing a change by hand', () => {
+  it('waits for the product a person is bringing back, and 86s it when it empties the stock', async () => {
+    await f.menu.setProductAvailability(staff, FRIES, false, 'checking the fryer');
+    await f.deps.db.inventoryItem.update({ where: { id: `${FRIES}-stock` }, data: { quantity: 1 } });
+    const before = await f.lastEventId();
+    // Staff bringing the fries back, caught between reading one left in stock and committing: the row is theirs.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = () => {};
+    const isHeld = new Promise<void>((resolve) => (holding = resolve));
+    const byHand = f.deps.db.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT "id" FROM "Product" WHERE "id" = ${FRIES} FOR UPDATE`;
+        holding();
+        await held;
+        await tx.product.update({
+          where: { id: FRIES },
+          data: { available: true, soldOut: false, unavailableReason: null },
+        });
+      },
+      { timeout: 60_000 },
+    );
+    await isHeld;
+    let settled = false;
+    const lastOne = f.inventory
+      .adjustInventory(manager, `${FRIES}-stock`, -1, 'the last portion went to the bin')
+      .finally(() => (settled = true));
+    // The stock change either waits for the product's row or (as it did) went past it.
+    await eventually(async () => {
+      if (settled) return true;
+      const [lockWaits] = await f.deps.db.$queryRaw<{ waiting: bigint }[]>`
+        SELECT count(*) AS "waiting" FROM pg_stat_activity
+        WHERE "datname" = current_database() AND "wait_event_type" = 'Lock'`;
+      return (lockWaits?.waiting ?? 0n) > 0n;
+    });
+    release();
+    await byHand;
+    await lastOne;
+
+    const row = await f.deps.db.product.findUniqueOrThrow({ where: { id: FRIES } });
+    expect(row).toMatchObject({ available: false, soldOut: true });
+    const events = (await menuEventsSince(before)).filter((e) => e.product.id === FRIES);
+    expect(events.at(-1)?.product).toMatchObject({ available: false, soldOut: true, stockQuantity: 0 });
   });
 });
 
