@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { PubSub } from '../events/pubsub';
+import type { Broadcasts } from '../events/publisher';
 import { topics } from '../events/topics';
 import { createLogger, type Logger } from '../observability/logger';
 import type { Principal } from './principal';
@@ -35,7 +35,8 @@ export interface RevocationStoreOptions {
   durable?: (tenantId: string, userId: string) => Promise<number | undefined>;
   /** Shared state for every instance (the fast path); without it, this process's memory is. */
   redis?: Redis;
-  pubsub: PubSub;
+  /** The publisher's ephemeral verb: a revocation is broadcast to every instance (it is stored elsewhere). */
+  broadcasts: Pick<Broadcasts, 'broadcast' | 'listen'>;
   logger?: Logger;
   /** Prepended to every key; only for a connection without its own ioredis keyPrefix (the PubSub's has one). */
   keyPrefix?: string;
@@ -199,7 +200,7 @@ const MAX_CACHE_ENTRIES = 10_000;
 export function createRedisRevocationStore(
   options: RevocationStoreOptions & { redis: Redis; logger: Logger },
 ): RevocationStore {
-  const { redis, pubsub, logger } = options;
+  const { redis, broadcasts, logger } = options;
   const cacheTtlMs = options.cacheTtlMs ?? 10_000;
   const lookupTimeoutMs = options.lookupTimeoutMs ?? 500;
   const prefix = options.keyPrefix ?? '';
@@ -232,11 +233,11 @@ export function createRedisRevocationStore(
   async function announce(revocation: Revocation) {
     learn(revocation);
     listeners.emit(revocation);
-    await pubsub.publish(topics.revocations(), { origin, revocation });
+    await broadcasts.broadcast(topics.revocations(), { origin, revocation });
   }
 
-  const subscription = pubsub
-    .subscribe(topics.revocations(), (message) => {
+  const subscription = broadcasts
+    .listen(topics.revocations(), (message) => {
       const parsed = BroadcastSchema.safeParse(message);
       if (!parsed.success) {
         logger.warn('ignoring malformed revocation broadcast');

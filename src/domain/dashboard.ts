@@ -22,7 +22,7 @@ export type { DashboardMetricsView } from './dashboard-metrics';
 /**
  * Live store metrics. Computed from the database, cached per scope (a store, or a tenant for callers with
  * every store), invalidated and recomputed after every commit that carries order, kds or inventory events,
- * and pushed on pub/sub (no outbox: a missed push is repaired by the next one) at most once per throttle
+ * and broadcast (the publisher's ephemeral verb: a missed push is repaired by the next one) at most once per throttle
  * window per scope, on the leading and the trailing edge. A snapshot per store is persisted periodically.
  *
  * Commits on another instance reach this instance's subscribers through those pushes; this instance's
@@ -165,7 +165,7 @@ export class DashboardService {
   ): Promise<AsyncIterableIterator<DashboardMetricsView>> {
     const scope = await this.authorize(principal, storeId);
     const stream = new LatestValueStream<DashboardMetricsView>();
-    const unsubscribe = await this.deps.pubsub.subscribe(scopeTopic(scope), (message) => {
+    const unsubscribe = await this.deps.publisher.listen(scopeTopic(scope), (message) => {
       const view = message as DashboardMetricsView;
       if (view.tenantId !== scope.tenantId || view.storeId !== scope.storeId) return;
       this.remember(scope, view);
@@ -189,7 +189,7 @@ export class DashboardService {
     for (const store of stores) {
       if (options.skipRecentMs && (await this.snapshotTakenSince(store.id, options.skipRecentMs))) continue;
       const metrics = await this.compute({ tenantId: store.tenantId, storeId: store.id });
-      await this.deps.uow.run((tx) =>
+      await this.deps.publisher.run((tx) =>
         tx.dashboardSnapshot.create({
           data: {
             tenantId: store.tenantId,
@@ -246,31 +246,14 @@ export class DashboardService {
   private async recomputeAndPush(key: string): Promise<void> {
     const scope = parseScopeKey(key);
     try {
-      if (!(await this.anyoneListening(scope))) return;
+      // A recomputation costs 10-20 ms of CPU, growing with the day's orders: not for nobody. A subscriber that
+      // arrives later computes its first value itself, after it listens, so it misses no commit that found
+      // nobody listening.
+      if (!(await this.deps.publisher.anyoneListening(scopeTopic(scope)))) return;
       const view = await this.compute(scope);
-      await this.deps.pubsub.publish(scopeTopic(scope), view);
+      await this.deps.publisher.broadcast(scopeTopic(scope), view);
     } catch (error) {
       this.deps.logger.warn({ err: error, scope }, 'dashboard recomputation failed');
-    }
-  }
-
-  /**
-   * Whether any instance subscribes to the scope's pushes: a recomputation costs 10-20 ms of CPU, growing
-   * with the day's orders, and used to run after every commit even with no dashboard open anywhere.
-   * Redis' PUBSUB NUMSUB counts every instance's subscription (the channel is the topic behind the
-   * connection's prefix). A subscriber that arrives later computes its first value itself, after its
-   * SUBSCRIBE was acknowledged, so it sees every commit that found nobody listening. In process, or when
-   * Redis cannot answer, the answer is yes.
-   */
-  private async anyoneListening(scope: Scope): Promise<boolean> {
-    const redis = this.deps.pubsub.redis?.();
-    if (!redis) return true;
-    try {
-      const channel = (redis.options.keyPrefix ?? '') + scopeTopic(scope);
-      const [, count] = (await redis.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
-      return Number(count) > 0;
-    } catch {
-      return true;
     }
   }
 

@@ -490,7 +490,7 @@ export class InventoryService {
       throw badInput(`reason must be 1 to ${MAX_REASON} characters`, { field: 'reason' });
     }
     await this.requireItem(principal, itemId);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const item = await changeStock(
         tx,
         { itemId, delta, field: 'delta', reason: 'ADJUSTMENT', note, actorId: principal.userId },
@@ -512,7 +512,7 @@ export class InventoryService {
     requirePermission(principal, 'inventory.restock');
     requirePositiveInt(quantity, 'quantity');
     await this.requireItem(principal, itemId);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const item = await changeStock(
         tx,
         { itemId, delta: quantity, field: 'quantity', reason: 'RESTOCK', actorId: principal.userId },
@@ -537,7 +537,7 @@ export class InventoryService {
     if (input.toStoreId === source.storeId)
       throw badInput('Pick another store to transfer to', { field: 'toStoreId' });
     const destination = await this.destinationItem(principal, source, input);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const transfer = await tx.inventoryTransfer.create({
         data: {
           tenantId: principal.tenantId,
@@ -595,7 +595,7 @@ export class InventoryService {
     if (found.status === 'RESOLVED')
       throw new DomainError('CONFLICT', 'The alert is already resolved', { alertId });
     if (found.status === 'ACKNOWLEDGED') return alertView(found, found.inventoryItem.productId);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const { count } = await tx.inventoryAlert.updateMany({
         where: { id: alertId, status: 'OPEN' },
         data: { status: 'ACKNOWLEDGED', acknowledgedAt: new Date(), acknowledgedById: principal.userId },

@@ -108,7 +108,7 @@ export class KdsService {
 
   async startItem(principal: Principal, itemId: string): Promise<KdsTicketView> {
     requirePermission(principal, 'kds.use');
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const { item, ticket, order } = await this.loadItemForKitchen(tx, principal, itemId);
       if (item.status !== 'PENDING') throw badInput(`The item is already ${item.status}`, { itemId });
       const now = new Date();
@@ -122,7 +122,7 @@ export class KdsService {
 
   async markItemReady(principal: Principal, itemId: string): Promise<KdsTicketView> {
     requirePermission(principal, 'kds.use');
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const { item, ticket, order } = await this.loadItemForKitchen(tx, principal, itemId);
       if (item.status === 'READY') throw badInput('The item is already READY', { itemId });
       const now = new Date();
@@ -147,7 +147,7 @@ export class KdsService {
   /** Takes the ticket off the display; the order's last bump makes the order READY and tells the floor staff. */
   async bumpTicket(principal: Principal, ticketId: string): Promise<KdsTicketView> {
     requirePermission(principal, 'kds.use');
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const { ticket, order } = await this.loadTicketForKitchen(tx, principal, ticketId);
       if (ticket.status === 'BUMPED') throw badInput('The ticket is already bumped', { ticketId });
       const now = new Date();
@@ -185,7 +185,7 @@ export class KdsService {
   /** Brings a bumped ticket back; a READY order goes back IN_PROGRESS. */
   async recallTicket(principal: Principal, ticketId: string): Promise<KdsTicketView> {
     requirePermission(principal, 'kds.use');
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const { ticket, order } = await this.loadTicketForKitchen(tx, principal, ticketId);
       if (ticket.status !== 'BUMPED') throw badInput('Only a bumped ticket can be recalled', { ticketId });
       const now = new Date();
@@ -215,7 +215,7 @@ export class KdsService {
       .filter((ticket) => now.getTime() - ticket.firedAt.getTime() > ticket.station.targetSeconds * 1000)
       .map((ticket) => ticket.id);
     if (due.length === 0) return 0;
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       let marked = 0;
       for (const id of due) {
         const updated = await tx.kdsTicket.updateMany({

@@ -140,7 +140,7 @@ export class MenuService {
     const stock = stockOf(input);
     const store = await requireStore(this.deps.db, principal, input.storeId);
     if (!canManageMenu(principal, store.id)) throw forbidden(`No access to store ${input.storeId}`);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       await requireStationOfStore(tx, principal.tenantId, store.id, input.stationId);
       const productId = randomUUID();
       const soldOut = stock !== null && stock.quantity === 0;
@@ -193,7 +193,7 @@ export class MenuService {
       ...(input.active != null && { active: input.active }),
       ...(input.stationId != null && { stationId: input.stationId }),
     };
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const before = await lockProduct(tx, principal, input.productId);
       if (!canManageMenu(principal, before.storeId))
         throw forbidden(`No access to product ${input.productId}`);
@@ -227,7 +227,7 @@ export class MenuService {
     requirePermission(principal, 'menu.setAvailability');
     const note =
       available || reason == null ? null : optionalText(reason, 'reason', MENU_LIMITS.maxReasonLength);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const row = await lockProduct(tx, principal, productId);
       if (!canSetAvailability(principal, row))
         throw forbidden(`You may not change the availability of ${row.name}`);

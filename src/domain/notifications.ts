@@ -340,7 +340,7 @@ export class NotificationService {
     }
     await this.checkAudience(principal, input);
     const tenantId = input.audience === 'SYSTEM' ? null : principal.tenantId;
-    return this.deps.uow.run((tx, emit) =>
+    return this.deps.publisher.run((tx, emit) =>
       storeNotification(tx, emit, {
         ...input,
         tenantId,
@@ -387,7 +387,7 @@ export class NotificationService {
   async markNotificationRead(principal: Principal, id: string): Promise<NotificationView> {
     const row = await this.deps.db.notification.findUnique({ where: { id } });
     if (!row || !canSeeNotification(principal, toView(row))) throw notFound('Notification', id);
-    const receipt = await this.deps.uow.run(async (tx) => {
+    const receipt = await this.deps.publisher.run(async (tx) => {
       await tx.notificationReceipt.createMany({
         data: [{ notificationId: id, userId: principal.userId, tenantId: principal.tenantId }],
         skipDuplicates: true,
@@ -401,7 +401,7 @@ export class NotificationService {
 
   /** Marks every notification the caller can see as read (muted ones too); returns how many were unread. */
   async markAllNotificationsRead(principal: Principal): Promise<number> {
-    return this.deps.uow.run(async (tx) => {
+    return this.deps.publisher.run(async (tx) => {
       const unread = await tx.notification.findMany({
         where: {
           ...visibleWhere(principal, DEFAULT_PREFERENCES),
@@ -484,7 +484,7 @@ export class NotificationService {
       ...(mutedKinds ? { mutedKinds } : {}),
       ...(input.minSeverity ? { minSeverity: input.minSeverity } : {}),
     };
-    const row = await this.deps.uow.run((tx) =>
+    const row = await this.deps.publisher.run((tx) =>
       tx.notificationPreference.upsert({
         where: { userId: principal.userId },
         create: {

@@ -201,7 +201,7 @@ export class OrderService {
       throw forbidden("Customers cannot set an order's priority", { field: 'priority' });
     }
     const tenantId = principal.tenantId;
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const { store, number } = await takeOrderNumber(tx, principal, input.storeId);
       const table =
         input.channel === 'TABLE'
@@ -256,7 +256,7 @@ export class OrderService {
   async updateOrderStatus(principal: Principal, orderId: string, status: OrderStatus): Promise<OrderView> {
     requirePermission(principal, 'order.updateStatus');
     if (status === 'CANCELLED') return this.cancel(principal, orderId, null);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const order = await requireVisibleOrder(tx, principal, orderId);
       assertTransition(order.status, status);
       const now = new Date();
@@ -282,7 +282,7 @@ export class OrderService {
     if (!Number.isInteger(amountCents) || amountCents <= 0) {
       throw badInput('amount must be a positive integer of minor units', { field: 'amount' });
     }
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const order = await requireVisibleOrder(tx, principal, orderId);
       if (order.status === 'CANCELLED')
         throw badInput('A cancelled order takes no payments', { field: 'orderId' });
@@ -376,7 +376,7 @@ export class OrderService {
   }
 
   private cancel(principal: Principal, orderId: string, reason: string | null): Promise<OrderView> {
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const order = await requireVisibleOrder(tx, principal, orderId);
       assertTransition(order.status, 'CANCELLED');
       const now = new Date();

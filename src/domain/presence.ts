@@ -198,7 +198,7 @@ export class PresenceService {
     await requireStore(this.deps.db, principal, storeId, { cached: true });
     const { tenantId } = principal;
     const stream = new PresenceStream((device) => canSeeDevice(principal, device));
-    const unsubscribe = await this.deps.pubsub.subscribe(
+    const unsubscribe = await this.deps.publisher.listen(
       topics.storePresence(tenantId, storeId),
       (message) => {
         const change = message as PresenceMessage;
@@ -228,7 +228,7 @@ export class PresenceService {
     this.sweepTimer = setInterval(() => void this.track(this.sweep()), this.sweepIntervalMs);
     this.sweepTimer.unref();
     // Back from a Redis outage: renew at once, before other instances' sweeps find the leases run out.
-    this.stopWatchingRedis = this.deps.pubsub.onResubscribe?.(() => void this.track(this.renew()));
+    this.stopWatchingRedis = this.deps.publisher.onReconnect?.(() => void this.track(this.renew()));
   }
 
   /** Stops renewing and sweeping, and waits for registrations and announcements under way. */
@@ -266,7 +266,7 @@ export class PresenceService {
       changes.map((change) => {
         const { tenantId, storeId } = change.device;
         const message: PresenceMessage = { ...change, tenantId, storeId };
-        return this.deps.pubsub.publish(topics.storePresence(tenantId, storeId), message);
+        return this.deps.publisher.broadcast(topics.storePresence(tenantId, storeId), message);
       }),
     );
   }

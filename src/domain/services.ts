@@ -1,17 +1,18 @@
 import type { Config } from '../config';
 import type { Db } from '../db/types';
 import type { ReadyEventStreams } from '../events/event-streams';
-import type { PubSub } from '../events/pubsub';
-import type { UnitOfWork } from '../events/unit-of-work';
+import type { Publisher } from '../events/publisher';
 import type { Logger } from '../observability/logger';
 
 /** What every domain service is constructed with. Services never see GraphQL. */
 export interface ServiceDeps {
   db: Db;
-  uow: UnitOfWork;
+  /**
+   * The one way out (src/events/publisher.ts): `run(work)` with its `emit` for changes subscribers follow
+   * (durable: the outbox), `broadcast` for messages a later one repairs (ephemeral: dashboard, presence).
+   */
+  publisher: Publisher;
   streams: ReadyEventStreams;
-  /** For ephemeral messages that need no outbox (dashboard pushes). */
-  pubsub: PubSub;
   config: Config;
   logger: Logger;
 }

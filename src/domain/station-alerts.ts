@@ -140,7 +140,7 @@ export class StationOfflineAlerts {
   }): Promise<void> {
     const seconds = Math.round(station.offlineForMs / 1000);
     const tickets = station.openTickets === 1 ? '1 open ticket' : `${station.openTickets} open tickets`;
-    await this.deps.uow.run((tx, emit) =>
+    await this.deps.publisher.run((tx, emit) =>
       raiseNotification(tx, emit, {
         tenantId: station.tenantId,
         audience: 'ROLE',

@@ -86,7 +86,7 @@ export class TableService {
    */
   async seatTable(principal: Principal, tableId: string, partySize: number): Promise<TableView> {
     requireFloorStaff(principal);
-    const seated = await this.deps.uow.run(async (tx, emit) => {
+    const seated = await this.deps.publisher.run(async (tx, emit) => {
       const table = await this.lockOwnTable(tx, principal, tableId);
       if (!Number.isInteger(partySize) || partySize < 1 || partySize > table.seats) {
         throw badInput(`partySize must be from 1 to the table's ${table.seats} seats`, {
@@ -153,7 +153,7 @@ export class TableService {
    */
   async setTableStatus(principal: Principal, tableId: string, status: TableStatus): Promise<TableView> {
     requireFloorStaff(principal);
-    return this.deps.uow.run(async (tx, emit) => {
+    return this.deps.publisher.run(async (tx, emit) => {
       const table = await this.lockOwnTable(tx, principal, tableId);
       if (table.status === status) return (await toTableViews(tx, [table]))[0] as TableView;
       assertManualTransition(table, status);

@@ -18,6 +18,7 @@ import { createPubSub } from '../events/create-pubsub';
 import { createEventLog } from '../events/event-log';
 import { createEventStreams } from '../events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
+import { createPublisher } from '../events/publisher';
 import { createOutboxRelay } from '../events/relay';
 import { schedulePruning } from '../events/retention';
 import { createTopicFeeds } from '../events/topic-feeds';
@@ -101,17 +102,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }),
   );
   const commitListeners: CommitListener[] = [];
-  const publisher = createOutboxPublisher(pubsub, {
+  const outbox = createOutboxPublisher(pubsub, {
     db,
     logger,
     onCaughtUp: (count) => metrics.outboxCaughtUp.inc(count),
   });
   const uow = createUnitOfWork({
     db,
-    publisher,
+    publisher: outbox,
     logger,
     onCommit: [(events) => commitListeners.forEach((listener) => void listener(events))],
   });
+  // The one way out: the unit of work (durable) and broadcasts (ephemeral), on the same pub/sub.
+  const publisher = createPublisher(uow, pubsub);
   // One feed per topic and instance: events in order, gaps filled from the table (src/events/topic-feeds).
   const eventLog = instrument.eventLog(createEventLog(db));
   const { recent, recentByKind } = config.events;
@@ -147,7 +150,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const revocations = createRevocationStore({
     durable: tenancy.sessionsRevokedBefore,
     redis: pubsub.redis?.(),
-    pubsub,
+    broadcasts: publisher,
     logger,
   });
   // Presence: in Redis when instances share one, else in this instance's memory (docs/presence.md).
@@ -155,7 +158,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ? createRedisPresenceRegistry({ redis: pubsub.redis(), leaseMs: config.presence.leaseMs })
     : createMemoryPresenceRegistry({ leaseMs: config.presence.leaseMs });
   const sessions = createSessions({ revocations, logger });
-  const services = createServices({ db, uow, streams, pubsub, config, logger }, { revocations, presence });
+  const services = createServices({ db, publisher, streams, config, logger }, { revocations, presence });
   commitListeners.push(services.dashboard.onCommit);
   const authenticator = instrument.authenticator(
     createAuthenticator({
@@ -327,7 +330,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await services.stop();
     await relay.stop();
     stopPruning();
-    publisher.close();
+    outbox.close();
     await relay.sweepOnce().catch(() => 0);
     feeds.close();
     health.stop();

@@ -12,6 +12,7 @@ import {
   revokes,
 } from '../../src/auth/revocation';
 import { createPubSub } from '../../src/events/create-pubsub';
+import { broadcastsOver } from '../../src/events/publisher';
 import type { PubSub } from '../../src/events/pubsub';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import { createLogger } from '../../src/observability/logger';
@@ -45,7 +46,7 @@ describe('user revocations from the source of truth (PostgreSQL)', () => {
 
   it('refuses tokens issued at or before the durable revocation, even when the fast path never heard of it', async () => {
     const store = createRevocationStore({
-      pubsub,
+      broadcasts: broadcastsOver(pubsub),
       durable: async (_tenant, user) => (user === 'acme-staff' ? 1_000 : undefined),
     });
     expect(await store.isRevoked(principal({ issuedAt: 1_000 }))).toBe(true);
@@ -54,7 +55,7 @@ describe('user revocations from the source of truth (PostgreSQL)', () => {
   });
 
   it('keeps the fast path: a revoked jti, or a user revoked later than the source has it yet', async () => {
-    const store = createRevocationStore({ pubsub, durable: async () => 1_000 });
+    const store = createRevocationStore({ broadcasts: broadcastsOver(pubsub), durable: async () => 1_000 });
     const token = principal({ issuedAt: 5_000 });
     await store.revokeToken(token.tokenId!, now() + 60);
     expect(await store.isRevoked(token)).toBe(true);
@@ -65,7 +66,7 @@ describe('user revocations from the source of truth (PostgreSQL)', () => {
   it('answers from the fast path (and logs) when the source cannot be asked', async () => {
     const { logger, lines } = captureLogs();
     const store = createRevocationStore({
-      pubsub,
+      broadcasts: broadcastsOver(pubsub),
       logger,
       durable: async () => {
         throw new Error('database down');
@@ -132,7 +133,7 @@ describe('in-memory revocation store', () => {
 
   it('is what the factory returns without Redis', async () => {
     const store = createRevocationStore({
-      pubsub: createMemoryPubSub({ logger: pino({ level: 'silent' }) }),
+      broadcasts: broadcastsOver(createMemoryPubSub({ logger: pino({ level: 'silent' }) })),
     });
     await store.revokeUser('acme', 'acme-staff');
     expect(await store.isRevoked(principal())).toBe(true);
@@ -166,7 +167,11 @@ describe('Redis revocation store across instances', () => {
   /** One instance's revocation store, wired like the server: on the PubSub's own Redis connection. */
   async function instance(options: { cacheTtlMs?: number; logger?: pino.Logger } = {}) {
     const pubsub = await redisPubSub();
-    const store = createRevocationStore({ redis: pubsub.redis?.(), pubsub, ...options });
+    const store = createRevocationStore({
+      redis: pubsub.redis?.(),
+      broadcasts: broadcastsOver(pubsub),
+      ...options,
+    });
     stores.push(store);
     await store.ready();
     return { store, pubsub };
@@ -311,7 +316,7 @@ describe('Redis revocation store across instances', () => {
       connections.push(hanging);
       const store = createRevocationStore({
         redis: hanging,
-        pubsub: await redisPubSub(),
+        broadcasts: broadcastsOver(await redisPubSub()),
         keyPrefix: prefix,
         lookupTimeoutMs: 100,
       });

@@ -17,6 +17,7 @@ import {
 } from '../../src/domain/dashboard-metrics';
 import type { CreateOrderInput } from '../../src/domain/orders';
 import { createPubSub } from '../../src/events/create-pubsub';
+import { createPublisher } from '../../src/events/publisher';
 import { topics } from '../../src/events/topics';
 import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
@@ -351,7 +352,10 @@ describe('DashboardService on a real database', () => {
   it('pushes a burst of commits once at its start and once at the end of the window', async () => {
     // A service of its own, with a window far longer than the burst, publishing on a pub/sub of its own.
     const pubsub = await createPubSub({ logger: f.deps.logger });
-    const slow = new DashboardService({ ...f.deps, pubsub }, { throttleMs: 3000 });
+    const slow = new DashboardService(
+      { ...f.deps, publisher: createPublisher(f.deps.publisher, pubsub) },
+      { throttleMs: 3000 },
+    );
     const pushes: DashboardMetricsView[] = [];
     const unsubscribe = await pubsub.subscribe(topics.storeDashboard('acme', 'acme-downtown'), (message) => {
       pushes.push(message as DashboardMetricsView);

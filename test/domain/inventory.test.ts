@@ -54,7 +54,7 @@ async function setQuantity(itemId: string, value: number): Promise<void> {
 function sell(productId: string, count: number, storeId = 'acme-downtown') {
   orderSeq += 1;
   const orderId = `order-${orderSeq}`;
-  return f.deps.uow
+  return f.deps.publisher
     .run((tx, emit) =>
       consumeStockForOrder(tx, emit, {
         tenantId: 'acme',
@@ -297,7 +297,7 @@ describe('alert rules under sales', () => {
 describe('consumeStockForOrder and releaseStockForOrder', () => {
   it('fails the whole order when one line lacks stock, naming the product', async () => {
     await setQuantity(LEMONADE, 2);
-    const attempt = f.deps.uow.run((tx, emit) =>
+    const attempt = f.deps.publisher.run((tx, emit) =>
       consumeStockForOrder(tx, emit, {
         tenantId: 'acme',
         storeId: 'acme-downtown',
@@ -330,7 +330,7 @@ describe('consumeStockForOrder and releaseStockForOrder', () => {
   it('gives back what a cancelled order took, once', async () => {
     const orderId = await sell('acme-downtown-burger', 45); // 5: LOW_STOCK
     const release = () =>
-      f.deps.uow.run((tx, emit) =>
+      f.deps.publisher.run((tx, emit) =>
         releaseStockForOrder(tx, emit, {
           tenantId: 'acme',
           storeId: 'acme-downtown',

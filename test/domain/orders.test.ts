@@ -517,7 +517,7 @@ describe('subscribeOrders', () => {
   });
 
   it('releases its pub/sub subscription when the subscriber leaves a quiet stream', async () => {
-    const handlers = () => fx.deps.pubsub.stats!().handlers;
+    const handlers = () => fx.pubsub.stats!().handlers;
     const before = handlers();
     const stream = await fx.orders.subscribeOrders(manager, 'acme-uptown');
     expect(handlers()).toBe(before + 1);

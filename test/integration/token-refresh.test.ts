@@ -7,6 +7,7 @@ import { signToken, type TokenClaimsInput } from '../../src/auth/tokens';
 import { createExpediterClient } from '../../src/client/client';
 import { OrderUpdatesDocument, type OrderUpdatesSubscription } from '../../src/client/gql/graphql';
 import { createPubSub } from '../../src/events/create-pubsub';
+import { broadcastsOver } from '../../src/events/publisher';
 import type { PubSub } from '../../src/events/pubsub';
 import { createLogger } from '../../src/observability/logger';
 import { createOrder, sample, scrape } from '../ops/support';
@@ -117,7 +118,7 @@ describe('refreshConnectionToken on two instances', () => {
     revocationPubSub = await createPubSub({ redisUrl: TEST_REDIS_URL, keyPrefix: redisPrefix, logger });
     revocations = createRevocationStore({
       redis: revocationPubSub.redis?.(),
-      pubsub: revocationPubSub,
+      broadcasts: broadcastsOver(revocationPubSub),
       logger,
     });
   });

@@ -15,6 +15,8 @@ import { createPubSub } from '../../src/events/create-pubsub';
 import { createEventLog } from '../../src/events/event-log';
 import { createEventStreams } from '../../src/events/event-streams';
 import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
+import { createPublisher } from '../../src/events/publisher';
+import type { PubSub } from '../../src/events/pubsub';
 import { createTopicFeeds } from '../../src/events/topic-feeds';
 import type { CommitListener } from '../../src/events/unit-of-work';
 import { createLogger } from '../../src/observability/logger';
@@ -36,6 +38,8 @@ export interface StoredEvent {
 export interface DomainFixture {
   database: TestDatabase;
   deps: ServiceDeps;
+  /** The pub/sub under the publisher and the feeds (leak checks count its handlers). */
+  pubsub: PubSub;
   stores: StoreService;
   orders: OrderService;
   menu: MenuService;
@@ -90,7 +94,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
   const replayMaxEvents = config.events.replayMaxEvents;
   const feeds = createTopicFeeds({ pubsub, log, logger, maxFillEvents: replayMaxEvents });
   const streams = createEventStreams({ feeds, log, logger, replayMaxEvents });
-  const deps: ServiceDeps = { db, uow, streams, pubsub, config, logger };
+  const deps: ServiceDeps = { db, publisher: createPublisher(uow, pubsub), streams, config, logger };
   const revocations = createMemoryRevocationStore();
   const kds = new KdsService(deps, options.kds);
   const dashboard = new DashboardService(deps, options.dashboard);
@@ -98,6 +102,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
   return {
     database,
     deps,
+    pubsub,
     stores: new StoreService(deps),
     orders: new OrderService(deps, options.orders),
     menu: new MenuService(deps),
