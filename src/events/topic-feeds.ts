@@ -1,11 +1,34 @@
-import type { RecentWindow } from '../config';
-import { DomainError } from '../errors';
-import type { Logger } from '../observability/logger';
-import { encodeCursor } from './cursor';
-import type { EventLog } from './event-log';
-import type { PubSub } from './pubsub';
+import {
+  asEnvelope,
+  FeedEvent,
+  type FeedListener,
+  type FeedPath,
+  type FeedSubscription,
+  follows,
+  NO_WINDOW,
+  type ReadWanted,
+  recentAfter,
+  single,
+  type Topic,
+  type TopicFeedsOptions,
+  type TopicReceiver,
+  tooManyMissed,
+  trimRecent,
+  unreadable,
+} from './feed-types';
+import { MergedStream } from './merged-stream';
 import { tenantOfTopic } from './topics';
 import type { EventEnvelope } from './types';
+
+export {
+  asEnvelope,
+  FeedEvent,
+  type FeedListener,
+  type FeedObserver,
+  type FeedPath,
+  type FeedSubscription,
+  type TopicFeedsOptions,
+} from './feed-types';
 
 /**
  * Topic feeds: the one place where an instance receives events, and where their order is kept.
@@ -38,109 +61,7 @@ import type { EventEnvelope } from './types';
  * that history is durable, no epoch is needed to tell that it was lost.
  */
 
-/** An event as a feed delivers it, with what every receiver would otherwise compute again. */
-export class FeedEvent {
-  readonly id: bigint;
-  private cursorKey?: string;
-  private cursorText?: string;
-
-  constructor(readonly envelope: EventEnvelope) {
-    this.id = BigInt(envelope.id);
-  }
-
-  /** The cursor of this event in a stream; cached for the last stream key (groups of a topic share it). */
-  cursor(streamKey: string): string {
-    if (this.cursorKey !== streamKey) {
-      this.cursorText = encodeCursor(streamKey, this.envelope.id);
-      this.cursorKey = streamKey;
-    }
-    return this.cursorText as string;
-  }
-}
-
-export interface FeedListener {
-  /** The events of the listened topics with an id above `startedAfter`, in id order, each once. */
-  onEvent(event: FeedEvent): void;
-  /** The feed can no longer vouch for what follows (too much missed, the table unreadable): end. */
-  onBroken(error: unknown): void;
-}
-
-export interface FeedSubscription {
-  /** Every event of the topics with an id above this reaches the listener; none at or below it does. */
-  readonly startedAfter: bigint;
-  /**
-   * When listening with `after` and the topic's recent events reach back to it: every event of the topic
-   * above `after` through `startedAfter`, in id order (what a resume would otherwise read from the table).
-   * Undefined when they do not (the cursor is older than the window, the window is off, or the stream
-   * merges several topics): replay from the table then.
-   */
-  readonly recent?: readonly FeedEvent[];
-  /** Removes the listener (at once; a topic nobody listens to any more releases its subscription). */
-  stop(): void;
-}
-
-/** How a feed got an event it delivers: on pub/sub, or from the table to fill a gap or catch up. */
-export type FeedPath = 'live' | 'gap_fill' | 'catch_up';
-
-export interface FeedObserver {
-  /** An event arrived ahead of its predecessor. */
-  gapDetected(topic: string): void;
-  /** Delivered in order, `path` telling how: lateness is now minus the event's commit. */
-  delivered(event: EventEnvelope, path: FeedPath): void;
-}
-
-export interface TopicFeedsOptions {
-  pubsub: PubSub;
-  log: EventLog;
-  logger: Logger;
-  /** A gap or catch-up of more events than this ends the topic's listeners (they resume from a cursor). */
-  maxFillEvents: number;
-  /** How long an event ahead of its predecessor waits for it on pub/sub before the table fills the gap. */
-  gapHoldMs?: number;
-  observer?: FeedObserver;
-  /** How many of a topic's newest events its feed keeps in memory, and how long (maxEvents 0, or absent: none). */
-  recentWindow?: (topic: string) => RecentWindow;
-}
-
 export type TopicFeeds = ReturnType<typeof createTopicFeeds>;
-
-/** What a topic delivers to: a listener of that topic alone, or a stream merging it with others. */
-interface TopicReceiver {
-  deliver(event: FeedEvent): void;
-  /** The topic's position moved without an event (a read found nothing more): a merge may go on. */
-  advanced(): void;
-  broken(error: unknown): void;
-}
-
-interface ReadWanted {
-  through: bigint | 'end';
-  path: FeedPath;
-}
-
-interface Topic {
-  readonly name: string;
-  /** Tenant whose lock orders the topic's ids (null: system topics); reads are batched by it. */
-  readonly tenantId: string | null;
-  readonly receivers: Set<TopicReceiver>;
-  /** Listeners waiting for the feed to start (the topic is kept for them). */
-  joining: number;
-  /** Valid once started: every event at or below it was delivered (or predates the feed). */
-  position: bigint;
-  started: boolean;
-  released: boolean;
-  /** Resolves once subscribed and positioned. */
-  active: Promise<void>;
-  unsubscribe?: () => void;
-  /** Events that arrived ahead of their predecessor (or before the start), in id order. */
-  held: FeedEvent[];
-  holdTimer?: NodeJS.Timeout;
-  readonly window: RecentWindow;
-  /** The newest events delivered, in id order: every event of the topic in (floor, position]. */
-  recent: Array<{ event: FeedEvent; at: number }>;
-  floor: bigint;
-}
-
-const NO_WINDOW: RecentWindow = { maxEvents: 0, maxAgeMs: 0 };
 
 const READ_RETRY_MS = 500;
 const READ_ATTEMPTS = 5;
@@ -173,16 +94,11 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
     hold(topic, event);
   }
 
-  function follows(event: FeedEvent, position: bigint): boolean {
-    const prevId = event.envelope.prevId;
-    return prevId === null || prevId === undefined || BigInt(prevId) <= position;
-  }
-
   function advance(topic: Topic, event: FeedEvent, path: FeedPath) {
     topic.position = event.id;
     if (topic.window.maxEvents > 0) {
       topic.recent.push({ event, at: Date.parse(event.envelope.createdAt) });
-      trim(topic, Date.now());
+      trimRecent(topic, Date.now());
     }
     observer?.delivered(event.envelope, path);
     for (const receiver of topic.receivers) {
@@ -192,27 +108,6 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
         logger.error({ err: error, topic: topic.name }, 'event feed receiver failed');
       }
     }
-  }
-
-  /** Drops the oldest recent events past the window's count or age; the floor follows them. */
-  function trim(topic: Topic, now: number) {
-    const { recent, window } = topic;
-    let drop = Math.max(0, recent.length - window.maxEvents);
-    while (drop < recent.length && now - (recent[drop] as { at: number }).at > window.maxAgeMs) drop++;
-    if (drop === 0) return;
-    topic.floor = (recent[drop - 1] as { event: FeedEvent }).event.id;
-    recent.splice(0, drop);
-  }
-
-  /** The topic's events above `after` from memory, or undefined when the window does not reach back to it. */
-  function recentAfter(topic: Topic, after: bigint): FeedEvent[] | undefined {
-    if (topic.window.maxEvents === 0) return undefined;
-    trim(topic, Date.now());
-    if (after < topic.floor) return undefined;
-    const { recent } = topic;
-    let at = recent.length;
-    while (at > 0 && (recent[at - 1] as { event: FeedEvent }).event.id > after) at--;
-    return recent.slice(at).map((entry) => entry.event);
   }
 
   function hold(topic: Topic, event: FeedEvent) {
@@ -391,7 +286,7 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
           event: new FeedEvent(envelope),
           at: Date.parse(envelope.createdAt),
         }));
-        trim(topic, Date.now());
+        trimRecent(topic, Date.now());
       } else {
         topic.position = await log.latestId(topic.tenantId);
         topic.floor = topic.position;
@@ -440,7 +335,7 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
     const receiver: TopicReceiver & { startedAfter: bigint } =
       joined.length === 1
         ? single(listener, (joined[0] as Topic).position)
-        : new MergedStream(joined, listener);
+        : new MergedStream(joined, listener, requestRead);
     for (const topic of joined) topic.receivers.add(receiver);
     // Taken in the same turn as the receiver joined: nothing falls between the two.
     const recent =
@@ -460,71 +355,6 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
         }
       },
     };
-  }
-
-  function single(listener: FeedListener, startedAfter: bigint): TopicReceiver & { startedAfter: bigint } {
-    return {
-      startedAfter,
-      deliver: (event) => listener.onEvent(event),
-      advanced: () => {},
-      broken: (error) => listener.onBroken(error),
-    };
-  }
-
-  /**
-   * Several topics in id order: events wait in `pending` until every topic is known through their id; quiet
-   * topics are read from the table through it.
-   */
-  class MergedStream implements TopicReceiver {
-    readonly startedAfter: bigint;
-    private delivered: bigint;
-    private readonly pending: FeedEvent[] = [];
-    private ended = false;
-
-    constructor(
-      private readonly merged: Topic[],
-      private readonly listener: FeedListener,
-    ) {
-      let newest = 0n;
-      for (const topic of merged) if (topic.position > newest) newest = topic.position;
-      this.startedAfter = newest;
-      this.delivered = newest;
-    }
-
-    deliver(event: FeedEvent) {
-      if (this.ended || event.id <= this.delivered) return;
-      const pending = this.pending;
-      let at = pending.length;
-      while (at > 0 && (pending[at - 1] as FeedEvent).id > event.id) at--;
-      pending.splice(at, 0, event);
-      this.release();
-    }
-
-    advanced() {
-      if (!this.ended) this.release();
-    }
-
-    broken(error: unknown) {
-      if (this.ended) return;
-      this.ended = true;
-      this.pending.length = 0;
-      this.listener.onBroken(error);
-    }
-
-    private release() {
-      while (this.pending.length > 0) {
-        const next = this.pending[0] as FeedEvent;
-        const behind = this.merged.filter((topic) => topic.position < next.id);
-        if (behind.length > 0) {
-          for (const topic of behind) requestRead(topic, next.id, 'gap_fill');
-          return;
-        }
-        this.pending.shift();
-        this.delivered = next.id;
-        this.listener.onEvent(next);
-        if (this.ended) return;
-      }
-    }
   }
 
   // Redis dropped what was published while this instance's subscriber connection was away: read it.
@@ -551,44 +381,4 @@ export function createTopicFeeds(options: TopicFeedsOptions) {
       return events;
     },
   };
-}
-
-const tooManyMissed = (max: number) =>
-  new DomainError('SLOW_CONSUMER', 'Too many events missed; resume with the last cursor', {
-    reason: 'RESYNC_REQUIRED',
-    maxFillEvents: max,
-  });
-
-const unreadable = () =>
-  new DomainError('SLOW_CONSUMER', 'Events could not be read; resume with the last cursor', {
-    reason: 'RESYNC_REQUIRED',
-  });
-
-/** The message as an event envelope when it is a well-formed one (id, topic of its tenant...), else undefined. */
-export function asEnvelope(message: unknown): EventEnvelope | undefined {
-  if (typeof message !== 'object' || message === null) return undefined;
-  const m = message as Partial<EventEnvelope>;
-  const valid =
-    typeof m.id === 'string' &&
-    EVENT_ID.test(m.id) &&
-    typeof m.topic === 'string' &&
-    typeof m.kind === 'string' &&
-    typeof m.createdAt === 'string' &&
-    (m.prevId === undefined ||
-      m.prevId === null ||
-      (typeof m.prevId === 'string' && EVENT_ID.test(m.prevId))) &&
-    (m.tenantId === null || typeof m.tenantId === 'string') &&
-    m.tenantId === tenantOfTopicOrNull(m.topic);
-  if (!valid) return undefined;
-  return m.prevId === undefined ? ({ ...m, prevId: null } as EventEnvelope) : (m as EventEnvelope);
-}
-
-const EVENT_ID = /^[1-9][0-9]{0,18}$/;
-
-function tenantOfTopicOrNull(topic: string): string | null | undefined {
-  try {
-    return tenantOfTopic(topic);
-  } catch {
-    return undefined;
-  }
 }
