@@ -7,7 +7,7 @@ import { badInput, DomainError, forbidden, notFound } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import type { OrderChannel, OrderStatus, Severity, StationKind } from '../generated/prisma/enums';
 import { INT_COLUMN_MAX } from './column-ranges';
-import { consumeStockForOrder, releaseStockForOrder } from './inventory';
+import { consumeStockForOrder, releaseStockForOrder } from './inventory-stock';
 import { raiseNotification } from './notifications';
 import {
   closeOpenTickets,

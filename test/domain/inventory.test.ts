@@ -1,9 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  consumeStockForOrder,
-  type InventoryAlertEventView,
-  releaseStockForOrder,
-} from '../../src/domain/inventory';
+import type { InventoryAlertEventView } from '../../src/domain/inventory';
+import { consumeStockForOrder, releaseStockForOrder } from '../../src/domain/inventory-stock';
 import { as, createDomainFixture, type DomainFixture, drainFor, nextWithin } from '../support/domain-fixture';
 
 // Seed: every store has Burger (50, threshold 10), Fries (100, threshold 20), Lemonade (40, threshold 8).
