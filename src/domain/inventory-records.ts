@@ -1,7 +1,7 @@
 import { topics } from '../events/topics';
 import type { InventoryAlert, InventoryItem } from '../generated/prisma/client';
 import type { AlertKind, AlertStatus, Severity } from '../generated/prisma/enums';
-import type { Emit } from './notifications';
+import type { Emit } from './notification-records';
 
 /** Inventory as clients see it: the views of items, alerts and transfers, and the events of a store's stock. */
 

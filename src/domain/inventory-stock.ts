@@ -6,7 +6,7 @@ import { INT_COLUMN_MAX } from './column-ranges';
 import { evaluateStock, highestSeverity, openAlertKey, severityRank } from './inventory-alerts';
 import { alertView, emitInventoryEvent } from './inventory-records';
 import { syncAvailabilityWithStock } from './menu-records';
-import { type Emit, raiseNotification } from './notifications';
+import { type Emit, raiseNotification } from './notification-records';
 
 /**
  * Stock per store: every change is a StockMovement written in the same transaction as the new quantity,

@@ -6,7 +6,7 @@ import { badInput, DomainError, forbidden, notFound } from '../errors';
 import { topics } from '../events/topics';
 import type { KdsTicket, OrderItem, Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
-import { raiseNotification } from './notifications';
+import { raiseNotification } from './notification-records';
 import {
   compareTickets,
   type Emit,

@@ -7,7 +7,7 @@ import type { Prisma } from '../generated/prisma/client';
 import type { OrderChannel, OrderStatus } from '../generated/prisma/enums';
 import { INT_COLUMN_MAX } from './column-ranges';
 import { consumeStockForOrder, releaseStockForOrder } from './inventory-stock';
-import { raiseNotification } from './notifications';
+import { raiseNotification } from './notification-records';
 import {
   type CreateOrderInput,
   draftOrder,

@@ -1,6 +1,6 @@
 import type { OrderStatus } from '../generated/prisma/enums';
 import type { PresenceRegistry, StationRef } from '../presence/registry';
-import { raiseNotification } from './notifications';
+import { raiseNotification } from './notification-records';
 import { isStationOnline } from './presence';
 import type { ServiceDeps } from './services';
 
