@@ -110,7 +110,7 @@ export function createFanoutEngine(options: FanoutOptions) {
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     groupKeyOf,
     delivered,
-    groupFor(args: ExecutionArgs, key: string, selection?: SharedSelection): Group {
+    groupFor(args: ExecutionArgs, key: string, selection?: () => SharedSelection): Group {
       let group = groups.get(key);
       if (!group) {
         const { schema, document, operationName, variableValues, contextValue } = args;
@@ -119,7 +119,7 @@ export function createFanoutEngine(options: FanoutOptions) {
           groupHost,
           key,
           { schema, document, operationName, variableValues, contextValue: contextOfGroup },
-          selection,
+          selection?.(),
         );
         groups.set(key, group);
       }

@@ -38,7 +38,7 @@ export interface SubscriberHost {
   /** What besides the plan decides the bytes a member receives (document, variables, scope). */
   groupKeyOf(query: string, args: ExecutionArgs, principal: Principal | null): string;
   /** The group for this key, made with these args and selection if there is none yet. */
-  groupFor(args: ExecutionArgs, key: string, selection?: SharedSelection): Group;
+  groupFor(args: ExecutionArgs, key: string, selection?: () => SharedSelection): Group;
   delivered(topic: string, createdAt: string, count: number, since: number): void;
 }
 
@@ -133,20 +133,20 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
       return this.silent();
     }
     const stream = await openEventStream<E>(this.host.streams, plan);
-    const selection: SharedSelection = {
+    this.source = stream;
+    // The selection is made from the plan's key once, by the group's first member: equal keys select equally.
+    const group = this.joinGroup(key, () => ({
       streamKey: plan.streamKey,
       topics: plan.topics,
       select: plan.select(plan.key),
       coalesce: plan.coalesce,
-    };
-    this.source = stream;
-    const group = this.joinGroup(key, selection);
-    void this.share(group, selection, stream.handoff);
+    }));
+    void this.share(group, () => stream.handoff());
     return this.silent();
   }
 
   /** The group this subscriber belongs in; what it needed to find it is not kept. */
-  private joinGroup(key: string, selection?: SharedSelection): Group {
+  private joinGroup(key: string, selection?: () => SharedSelection): Group {
     const group = this.host.groupFor(this.args!, key, selection);
     this.args = undefined;
     this.input = undefined;
@@ -185,11 +185,7 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
    * member: every event is in the backlog or reaches the group afterwards (both listen to the same feeds,
    * which deliver in order), and what the group sends at or below the backlog's watermark is dropped.
    */
-  private async share(
-    group: Group,
-    selection: SharedSelection,
-    handoff: () => { events: StreamEvent[]; watermark: bigint },
-  ) {
+  private async share(group: Group, handoff: () => { events: StreamEvent[]; watermark: bigint }) {
     group.pending++;
     try {
       await group.listen().finally(() => group.pending--);
@@ -201,7 +197,8 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
       group.members.add(this);
       this.source = undefined;
       this.joinedAfter = taken.watermark;
-      await this.sendBacklog(group, selection, taken.events);
+      // listen() resolved, so the group has a shared selection.
+      await this.sendBacklog(group, group.selection!, taken.events);
     } catch (error) {
       await this.finish(error);
     }

@@ -72,7 +72,9 @@ export function createGraphqlApp(options: GraphqlAppOptions) {
         connection: (initial.connection as LiveConnection | undefined) ?? null,
         services,
         // graphql-ws with the fan-out engine passes its subscriber; everything else runs plans privately.
-        subscriptions: (initial.subscriptions as SubscriptionRunner | undefined) ?? services.subscriptions,
+        subscriptions: isSubscriptionRunner(initial.subscriptions)
+          ? initial.subscriptions
+          : services.subscriptions,
         requestId: newId(),
         access: {
           platformTenants: config.platformTenants,
@@ -96,4 +98,9 @@ function stationAccessCache(services: Services) {
     }
     return decision;
   };
+}
+
+/** What graphql-ws puts on an operation's initial context for the fan-out engine (src/server/graphql-ws.ts). */
+function isSubscriptionRunner(value: unknown): value is SubscriptionRunner {
+  return typeof value === 'object' && value !== null && 'open' in value && typeof value.open === 'function';
 }

@@ -9,7 +9,7 @@ import {
 } from 'graphql';
 import { describe, expect, it, vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
-import type { SubscriptionPlan, SubscriptionRunner } from '../../src/domain/subscription-plans';
+import type { Selector, SubscriptionPlan, SubscriptionRunner } from '../../src/domain/subscription-plans';
 import type { EventLog } from '../../src/events/event-log';
 import type { EventStreamIterator, ReadyEventStreams } from '../../src/events/event-streams';
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
@@ -61,9 +61,9 @@ function stream(
 }
 
 /** A schema whose one subscription field, `tick`, runs `plan` through the context's subscription runner. */
-function tickSchema(
+function tickSchema<K>(
   Tick: GraphQLObjectType,
-  plan: () => SubscriptionPlan<null, TickPayload, unknown>,
+  plan: () => SubscriptionPlan<K, TickPayload, unknown>,
 ): GraphQLSchema {
   return new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: { ok: { type: GraphQLInt } } }),
@@ -316,7 +316,10 @@ describe('fan-out engine with shared streams', () => {
     return { schema, engine, pubsub, selected, handedOff };
   }
 
-  async function join(f: ReturnType<typeof sharedFixture>, id: string) {
+  async function join(
+    f: Pick<ReturnType<typeof sharedFixture>, 'schema' | 'engine' | 'handedOff'>,
+    id: string,
+  ) {
     const socket = fakeSocket();
     const handedOff = f.handedOff.count;
     const { iterable } = await engineSubscribe(f.engine, f.schema, id, socket);
@@ -376,6 +379,50 @@ describe('fan-out engine with shared streams', () => {
     await until(() => {
       for (const member of members) expect(member.ns()).toEqual([1, 2]);
     });
+  });
+
+  it("groups by the plan's key: one selection per key, made from the key alone", async () => {
+    const pubsub = createMemoryPubSub({ logger: createLogger('silent') });
+    const logger = createLogger('silent');
+    const feeds = createTopicFeeds({ pubsub, log: emptyLog, logger, maxFillEvents: 1000 });
+    const handedOff = { count: 0 };
+    const streams = fakeStreams(() =>
+      stream(() => {
+        handedOff.count++;
+        return { events: [], watermark: 0n };
+      }),
+    );
+    const madeFor: Array<{ min: number }> = [];
+    const atLeast: Selector<{ min: number }, TickPayload, unknown> = (key) => {
+      madeFor.push(key);
+      return (event) => (event.payload.n >= key.min ? { ...event.payload, cursor: event.cursor } : undefined);
+    };
+    const keys = [{ min: 1 }, { min: 1 }, { min: 5 }];
+    const Tick = new GraphQLObjectType({
+      name: 'Tick',
+      fields: { cursor: { type: GraphQLString }, n: { type: GraphQLInt } },
+    });
+    const schema = tickSchema(Tick, () => ({
+      streamKey: TOPIC,
+      topics: [TOPIC],
+      after: null,
+      key: keys.shift() as { min: number },
+      select: atLeast,
+    }));
+    const f = { schema, engine: createFanoutEngine({ logger, feeds, streams }), pubsub, handedOff };
+    const [a, b, c] = [await join(f, 'a'), await join(f, 'b'), await join(f, 'c')];
+    expect(f.engine.stats()).toEqual({ groups: 2, subscribers: 3 });
+    expect(madeFor).toEqual([{ min: 1 }, { min: 5 }]);
+
+    await pubsub.publish(TOPIC, envelope(3));
+    await pubsub.publish(TOPIC, envelope(7));
+    await until(() => expect(c.ns()).toEqual([7]));
+    await until(() =>
+      expect([a.ns(), b.ns()]).toEqual([
+        [3, 7],
+        [3, 7],
+      ]),
+    );
   });
 
   it('coalesces a burst once for the group, keeping the newest value per key', async () => {
