@@ -172,7 +172,8 @@ describe('guest tokens at a table', () => {
   });
 });
 
-describe('token command', () => {
+// Each test starts the CLI in a process of its own (tsx compiles it first): slow on a busy machine.
+describe('token command', { timeout: 120_000 }, () => {
   const env = { JWT_SECRET: SECRET, JWT_ISSUER: 'expediter', JWT_AUDIENCE: 'expediter-api' };
 
   it('prints just the token, signed with the configured secret, issuer and audience', async () => {

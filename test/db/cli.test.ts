@@ -22,7 +22,8 @@ async function cli(args: string[], env: Record<string, string>) {
   }
 }
 
-describe('db CLI', () => {
+// Each test starts the CLI in a process of its own (tsx compiles it first): slow on a busy machine.
+describe('db CLI', { timeout: 120_000 }, () => {
   let database: TestDatabase;
 
   beforeAll(async () => {

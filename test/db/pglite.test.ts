@@ -41,5 +41,5 @@ describe('embedded PGlite mode', () => {
     } finally {
       await reopened.close();
     }
-  }, 60_000);
+  }, 180_000); // WebAssembly PostgreSQL, migrated and seeded twice: minutes on a busy machine
 });

@@ -14,7 +14,8 @@ import { eventually } from '../support/eventually';
 import { startTestServer, type TestServer, uniqueRedisPrefix } from '../support/server';
 
 /** Two instances on a Redis of this test's own, which the test stops and starts again. */
-describe('degraded mode: Redis goes away and comes back', () => {
+// Redis is stopped and started again by PID, and two instances reconnect: slow on a busy machine.
+describe('degraded mode: Redis goes away and comes back', { timeout: 120_000 }, () => {
   let redis: ReturnType<typeof ownRedis>;
   let a: TestServer;
   let b: TestServer;
