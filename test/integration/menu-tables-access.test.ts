@@ -89,6 +89,17 @@ async function subscribeAs(transport: Transport, user: string, query: string, va
   return outcomeOf(first);
 }
 
+/** Every role of acme-downtown, a table guest included, and a manager of another store of the tenant. */
+const EVERYONE_OF_THE_STORE: Record<string, Outcome> = {
+  'acme-admin': 'ok',
+  'acme-manager': 'ok',
+  'acme-staff': 'ok',
+  'acme-kitchen': 'ok',
+  'acme-customer': 'ok',
+  guest: 'ok',
+  'uptown-manager': 'FORBIDDEN',
+};
+
 function outcomeOf(result: Result): Outcome {
   if (!result.errors) {
     expect(result.data).toBeTruthy();
@@ -181,16 +192,7 @@ describe.each(['http', 'ws'] as const)('over %s', (transport) => {
   });
 
   it('the menu: everyone of the store reads the active menu; archived products only staff', async () => {
-    const store: Record<string, Outcome> = {
-      'acme-admin': 'ok',
-      'acme-manager': 'ok',
-      'acme-staff': 'ok',
-      'acme-kitchen': 'ok',
-      'acme-customer': 'ok',
-      guest: 'ok',
-      'uptown-manager': 'FORBIDDEN',
-      'globex-customer': 'NOT_FOUND',
-    };
+    const store: Record<string, Outcome> = { ...EVERYONE_OF_THE_STORE, 'globex-customer': 'NOT_FOUND' };
     await expectOutcomes(store, async (user) => outcomeOf(await run(transport, user, MENU, { id: STORE })));
     await expectOutcomes({ ...store, 'acme-customer': 'FORBIDDEN', guest: 'FORBIDDEN' }, async (user) =>
       outcomeOf(await run(transport, user, MENU, { id: STORE, all: true })),
@@ -200,13 +202,7 @@ describe.each(['http', 'ws'] as const)('over %s', (transport) => {
   it('menuUpdated: everyone of the store, customers and table guests included', async () => {
     await expectOutcomes(
       {
-        'acme-admin': 'ok',
-        'acme-manager': 'ok',
-        'acme-staff': 'ok',
-        'acme-kitchen': 'ok',
-        'acme-customer': 'ok',
-        guest: 'ok',
-        'uptown-manager': 'FORBIDDEN',
+        ...EVERYONE_OF_THE_STORE,
         // Outside the stores a token lists, as for a store that does not exist; a tenant-wide token finds none.
         'globex-customer': 'FORBIDDEN',
         'globex-manager': 'NOT_FOUND',
