@@ -63,7 +63,14 @@ describe('the /demo page in Chromium', () => {
       page.locator(`.ticket[data-order-number="${order.number}"]`),
     );
     await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 7');
-    await expect(ticket.locator('li').allInnerTexts()).resolves.toEqual(['2 × Burger\nno onions']);
+    // Each line's item and its notes, read from the DOM (innerText depends on whether layout has run yet).
+    const lines = ticket.locator('li').evaluateAll((items) =>
+      items.map((item) => ({
+        item: item.firstChild?.textContent,
+        notes: item.querySelector('.notes')?.textContent,
+      })),
+    );
+    await expect(lines).resolves.toEqual([{ item: '2 × Burger', notes: 'no onions' }]);
     await expect(ticket.locator('.notes').textContent()).resolves.toBe('no onions');
     await expect.poll(() => metric(page, 'salesTodayCents'), PATIENCE).toMatch(/^\$\d+\.\d\d$/);
     await expect.poll(() => page.locator('#feed li').count(), PATIENCE).toBeGreaterThan(0);
