@@ -59,13 +59,23 @@ export interface ReadyEventStreams extends EventStreams {
 export function createEventStreams(opts: EventStreamsOptions): ReadyEventStreams {
   return {
     subscribe<P>(request: StreamRequest) {
-      const topics = [...new Set(request.topics)];
-      if (topics.length === 0) throw badInput('No topics to subscribe to');
-      assertSingleTenant(topics);
-      const after = request.after == null ? undefined : decodeCursor(request.streamKey, request.after);
+      const { topics, after } = checkStreamRequest(request);
       return openStream<P>(opts, { streamKey: request.streamKey, topics, after });
     },
   };
+}
+
+/**
+ * What every stream request must be, whoever serves it (a stream here, or a fan-out group joined live): some
+ * topics, of one tenant (and the system), and a cursor of this stream key. Returns the topics without repeats and
+ * the cursor's event id.
+ */
+export function checkStreamRequest(request: StreamRequest): { topics: string[]; after: bigint | undefined } {
+  const topics = [...new Set(request.topics)];
+  if (topics.length === 0) throw badInput('No topics to subscribe to');
+  assertSingleTenant(topics);
+  const after = request.after == null ? undefined : decodeCursor(request.streamKey, request.after);
+  return { topics, after };
 }
 
 function ownerOf(topic: string): string | null {

@@ -27,8 +27,9 @@ export { SlowConsumerCloseCode, type Subscriber, type SubscriberInput } from './
  * selected value as root, as mapSourceToResponse does), and sends each member `{"id":<id>,"type":"next",
  * "payload":<shared JSON>}` built by string concatenation, straight to its socket (src/fanout/group.ts).
  *
- * A subscriber joins with its own event stream, which has replayed the events after its `after` cursor, and
- * hands it over to its group without a gap or a duplicate (src/fanout/subscriber.ts). Without feeds, each
+ * A subscriber without a cursor becomes a member once its group listens. One resuming from a cursor joins with its
+ * own event stream, which has replayed the events after it, and hands that over to its group without a gap or a
+ * duplicate (src/fanout/subscriber.ts). Without feeds, each
  * subscriber keeps its own stream and only execution and serialisation are shared per group (by cursor).
  *
  * graphql-ws gets the subscriber's own iterable (`delivery()`), without the executor's and plugins' per-event

@@ -7,7 +7,7 @@ import {
   type SubscriptionPlan,
   type SubscriptionRunner,
 } from '../domain/subscription-plans';
-import type { ReadyEventStreams } from '../events/event-streams';
+import { checkStreamRequest, type ReadyEventStreams } from '../events/event-streams';
 import type { StreamEvent } from '../events/streams';
 import type { FeedEvent } from '../events/topic-feeds';
 import type { Logger } from '../observability/logger';
@@ -119,7 +119,7 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
 
   /**
    * Runs the plan in a group: with the instance's feeds, a group shared by every subscriber of equal plan key
-   * and scope (after a gap-free handoff of the subscriber's own replay); without, the subscriber's own stream,
+   * and scope (at once, or after a gap-free handoff of the replay after its cursor); without, its own stream,
    * execution shared by cursor.
    */
   async open<K, E, T>(plan: SubscriptionPlan<K, E, T>): Promise<AsyncIterableIterator<T>> {
@@ -132,17 +132,35 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
       void this.pump();
       return this.silent();
     }
-    const stream = await openEventStream<E>(this.host.streams, plan);
-    this.source = stream;
     // The selection is made from the plan's key once, by the group's first member: equal keys select equally.
-    const group = this.joinGroup(key, () => ({
+    const selection = () => ({
       streamKey: plan.streamKey,
       topics: plan.topics,
       select: plan.select(plan.key),
       coalesce: plan.coalesce,
-    }));
-    void this.share(group, () => stream.handoff());
+    });
+    if (plan.after == null) {
+      // Nothing to replay: the group's own stream is this subscriber's from the moment it is a member.
+      checkStreamRequest(plan);
+      await this.joinLive(this.joinGroup(key, selection));
+      return this.silent();
+    }
+    const stream = await openEventStream<E>(this.host.streams, plan);
+    this.source = stream;
+    void this.share(this.joinGroup(key, selection), () => stream.handoff());
     return this.silent();
+  }
+
+  /** Becomes a member once the group listens to its topics: live from then on, like a stream once ready. */
+  private async joinLive(group: Group) {
+    group.pending++;
+    try {
+      await group.listen();
+    } finally {
+      group.pending--;
+    }
+    if (this.ended) group.dropIfEmpty();
+    else group.members.add(this);
   }
 
   /** The group this subscriber belongs in; what it needed to find it is not kept. */

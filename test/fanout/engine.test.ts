@@ -284,7 +284,8 @@ describe('fan-out engine with shared streams', () => {
     replay: async () => ({ events: [], prunedThrough: null }),
   };
 
-  function sharedFixture(options: { coalesceMs?: number; handoff?: () => Handoff } = {}) {
+  /** With `after`, every subscriber resumes: it replays on a stream of its own, then hands that over. */
+  function sharedFixture(options: { coalesceMs?: number; after?: string; handoff?: () => Handoff } = {}) {
     const pubsub = createMemoryPubSub({ logger: createLogger('silent') });
     const selected = { count: 0 };
     const handedOff = { count: 0 };
@@ -298,6 +299,7 @@ describe('fan-out engine with shared streams', () => {
     };
     const schema = tickSchema(Tick, () => ({
       ...tickPlan(select),
+      after: options.after ?? null,
       coalesce: {
         windowMs: options.coalesceMs ?? 0,
         coalesceKey: (value: unknown) => ((value as TickPayload).key === 'coalesced' ? 'coalesced' : null),
@@ -316,16 +318,13 @@ describe('fan-out engine with shared streams', () => {
     return { schema, engine, pubsub, selected, handedOff };
   }
 
-  async function join(
-    f: Pick<ReturnType<typeof sharedFixture>, 'schema' | 'engine' | 'handedOff'>,
-    id: string,
-  ) {
+  async function join(f: Pick<ReturnType<typeof sharedFixture>, 'schema' | 'engine'>, id: string) {
     const socket = fakeSocket();
-    const handedOff = f.handedOff.count;
+    const members = f.engine.stats().subscribers;
     const { iterable } = await engineSubscribe(f.engine, f.schema, id, socket);
     void iterable.next();
-    // Joined its group once its own stream was handed over.
-    await until(() => expect(f.handedOff.count).toBe(handedOff + 1));
+    // A member of its group: at once without a cursor, after its own stream's handoff with one.
+    await until(() => expect(f.engine.stats().subscribers).toBe(members + 1));
     return { socket, iterable, ns: () => socket.sent.map((frame) => JSON.parse(frame).payload.data.tick.n) };
   }
 
@@ -335,7 +334,7 @@ describe('fan-out engine with shared streams', () => {
     const b = await join(f, 'b');
     expect(f.pubsub.stats?.() ?? { handlers: 1 }).toMatchObject({ handlers: 1 });
     expect(f.engine.hubStats()).toEqual({ topics: 1, listeners: 1 });
-    expect(f.handedOff.count).toBe(2); // each subscriber's own stream was handed over (and so ended)
+    expect(f.handedOff.count).toBe(0); // live from the group's stream: no stream of their own
 
     await f.pubsub.publish(TOPIC, envelope(1));
     await f.pubsub.publish(TOPIC, envelope(2, 'order.SECRET'));
@@ -355,9 +354,11 @@ describe('fan-out engine with shared streams', () => {
   it('delivers the handed-off backlog first, then live events, dropping what the stream already delivered', async () => {
     const backlog = [envelope(5), envelope(6)].map((e) => ({ ...e, cursor: `c${e.id}` }));
     const f = sharedFixture({
+      after: 'c4',
       handoff: () => ({ events: backlog, watermark: 6n }),
     });
     const a = await join(f, 'a');
+    expect(f.handedOff.count).toBe(1);
     expect(a.ns()).toEqual([5, 6]);
 
     await f.pubsub.publish(TOPIC, envelope(6)); // received by the stream before the handoff
@@ -385,13 +386,9 @@ describe('fan-out engine with shared streams', () => {
     const pubsub = createMemoryPubSub({ logger: createLogger('silent') });
     const logger = createLogger('silent');
     const feeds = createTopicFeeds({ pubsub, log: emptyLog, logger, maxFillEvents: 1000 });
-    const handedOff = { count: 0 };
-    const streams = fakeStreams(() =>
-      stream(() => {
-        handedOff.count++;
-        return { events: [], watermark: 0n };
-      }),
-    );
+    const streams = fakeStreams(() => {
+      throw new Error('a subscriber without a cursor opens no stream of its own');
+    });
     const madeFor: Array<{ min: number }> = [];
     const atLeast: Selector<{ min: number }, TickPayload, unknown> = (key) => {
       madeFor.push(key);
@@ -409,7 +406,7 @@ describe('fan-out engine with shared streams', () => {
       key: keys.shift() as { min: number },
       select: atLeast,
     }));
-    const f = { schema, engine: createFanoutEngine({ logger, feeds, streams }), pubsub, handedOff };
+    const f = { schema, engine: createFanoutEngine({ logger, feeds, streams }), pubsub };
     const [a, b, c] = [await join(f, 'a'), await join(f, 'b'), await join(f, 'c')];
     expect(f.engine.stats()).toEqual({ groups: 2, subscribers: 3 });
     expect(madeFor).toEqual([{ min: 1 }, { min: 5 }]);
