@@ -79,6 +79,7 @@ export function pointOfSale(urql: Client, storeId: string, store: Store, money: 
     .then(({ data, error }) => {
       if (error) return showError(error);
       for (const { node } of data?.orders.edges ?? []) if (!orders.has(node.id)) update(node);
+      render(); // also when there is none: "No open orders"
     });
 
   function update(order: OrderSummaryFragment) {
