@@ -1,6 +1,8 @@
 import { Client, fetchExchange, subscriptionExchange } from '@urql/core';
+import { persistedExchange } from '@urql/exchange-persisted';
 import { OrderUpdatesDocument, StoreCatalogDocument } from '../client/gql/graphql';
 import { createExpediterClient } from '../client/index';
+import { documentHash } from '../client/persisted';
 import { tag } from './dom';
 import { DEMO_SIGN_IN_PATH, type DemoSignInUser } from './graphiql/page';
 import { kitchenDisplay } from './kitchen-display';
@@ -84,7 +86,18 @@ async function start(token: string) {
     url: '/graphql',
     preferGetMethod: false,
     fetchOptions: { headers: { authorization: `Bearer ${token}`, 'x-store-id': storeId } },
-    exchanges: [fetchExchange, subscriptionExchange({ forwardSubscription: expediter.forwardSubscription })],
+    exchanges: [
+      // Every document goes by the hash codegen gave it (docs/clients.md "Trusted documents"), so the page also
+      // runs where only registered documents do (TRUSTED_DOCUMENTS=require, production's default); a server
+      // that takes no hashes (off) is sent the text.
+      persistedExchange({
+        enableForMutation: true,
+        enableForSubscriptions: true,
+        generateHash: async (_text, document) => documentHash(document) ?? '',
+      }),
+      fetchExchange,
+      subscriptionExchange({ forwardSubscription: expediter.forwardSubscription }),
+    ],
   });
   const { data, error } = await urql.query(StoreCatalogDocument, { id: storeId }).toPromise();
   if (error || !data) return showError(error ?? 'The store could not be loaded');
