@@ -1,4 +1,5 @@
 import type { GraphQLFormattedError } from 'graphql';
+import { retryAfterOf } from './backoff';
 
 /**
  * Codes an ExpediterError can carry: the server's `extensions.code` values (docs/api.md "Errors") and
@@ -55,6 +56,7 @@ const CLOSE_CODE_ERRORS: Record<number, ExpediterErrorCode> = {
   4401: 'UNAUTHENTICATED',
   4403: 'FORBIDDEN',
   4429: 'RATE_LIMITED',
+  1013: 'RATE_LIMITED', // the server shed the connection: over its admission limit, come back after retryAfter
 };
 
 export interface CloseEventLike {
@@ -72,9 +74,11 @@ export function toExpediterError(error: unknown): ExpediterError {
   if (Array.isArray(error)) return fromGraphQLErrors(error as GraphQLFormattedError[]);
   if (isCloseEvent(error)) {
     const reason = error.reason ? `: ${error.reason}` : '';
+    const retryAfterMs = retryAfterOf(error);
     return new ExpediterError(`Connection closed with ${error.code}${reason}`, {
       code: CLOSE_CODE_ERRORS[error.code] ?? 'CONNECTION_CLOSED',
       closeCode: error.code,
+      retryAfter: retryAfterMs === undefined ? undefined : retryAfterMs / 1000,
       cause: error,
     });
   }

@@ -1,4 +1,4 @@
-import { type BackoffOptions, backoffDelay } from './backoff';
+import { type BackoffOptions, backoffDelay, delayAfterShed, retryAfterOf } from './backoff';
 import { ExpediterError, isCloseEvent, toExpediterError } from './errors';
 
 /** Close codes after which reconnecting cannot help (docs/api.md "WebSocket close codes", graphql-ws). */
@@ -12,7 +12,8 @@ const FATAL_CLOSE_CODES = new Set([
   4409, // subscriber already exists
   4500, // internal server error
 ]);
-// 4429 is not among them: Expediter closes a connection flood with it, which backing off resolves.
+// 4429 is not among them: Expediter closes a connection flood with it, which backing off resolves. Nor is
+// 1013 (Try Again Later): a server over its admission limit sheds with it and says when to come back.
 
 export const UNAUTHORIZED_CLOSE_CODE = 4401;
 
@@ -73,7 +74,14 @@ export class Reconnection {
     if (this.attempt >= (this.options.retryAttempts ?? Number.POSITIVE_INFINITY)) {
       return Promise.reject(toExpediterError(error));
     }
-    const delay = backoffDelay(this.attempt++, this.options.backoff, this.options.random);
+    // A shedding server's retryAfter schedules the return (it spreads the clients it sheds over the time it
+    // needs to admit them); otherwise full-jitter backoff.
+    const retryAfter = isCloseEvent(error) ? retryAfterOf(error) : undefined;
+    const attempt = this.attempt++;
+    const delay =
+      retryAfter === undefined
+        ? backoffDelay(attempt, this.options.backoff, this.options.random)
+        : delayAfterShed(retryAfter, this.options.random);
     this.waiting = this.sleep(delay).finally(() => {
       this.waiting = undefined;
     });

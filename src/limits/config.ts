@@ -38,6 +38,9 @@ export const LimitsEnvShape = {
   WS_CONNECTION_ATTEMPTS_PER_IP: int(1).default(30),
   WS_CONNECTION_ATTEMPTS_WINDOW_MS: int(100).default(10_000),
   WS_MESSAGES_PER_CONNECTION: int(1).default(100),
+  WS_MAX_HANDSHAKES: int(1).default(200),
+  WS_SHED_MIN_RETRY_AFTER_MS: int(0).default(500),
+  WS_SHED_MAX_RETRY_AFTER_MS: int(1).default(30_000),
   WS_MESSAGES_WINDOW_MS: int(100).default(1000),
   MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1).default(20),
   MAX_SUBSCRIPTIONS_PER_USER: int(1).default(50),
@@ -71,6 +74,11 @@ export interface LimitsConfig {
     connectionAttemptsWindowMs: number;
     messagesPerConnection: number;
     messagesWindowMs: number;
+    /** Connections between upgrade and connection_ack at once, per instance; more are shed with 1013. */
+    maxHandshakes: number;
+    /** Range of the `retryAfter` a shed connection is told. */
+    shedMinRetryAfterMs: number;
+    shedMaxRetryAfterMs: number;
   };
   subscriptions: { maxPerConnection: number; maxPerUser: number };
   rates: {
@@ -106,6 +114,9 @@ export function limitsFromEnv(e: LimitsEnv): LimitsConfig {
       connectionAttemptsWindowMs: e.WS_CONNECTION_ATTEMPTS_WINDOW_MS,
       messagesPerConnection: e.WS_MESSAGES_PER_CONNECTION,
       messagesWindowMs: e.WS_MESSAGES_WINDOW_MS,
+      maxHandshakes: e.WS_MAX_HANDSHAKES,
+      shedMinRetryAfterMs: e.WS_SHED_MIN_RETRY_AFTER_MS,
+      shedMaxRetryAfterMs: Math.max(e.WS_SHED_MAX_RETRY_AFTER_MS, e.WS_SHED_MIN_RETRY_AFTER_MS),
     },
     subscriptions: {
       maxPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,

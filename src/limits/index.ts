@@ -1,6 +1,7 @@
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
+import { type Admission, createAdmission } from './admission';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from './concurrency-limiter';
 import { defaultLimits, type LimitsConfig } from './config';
 import { type ConnectionGuard, createConnectionGuard } from './connection-limits';
@@ -9,6 +10,7 @@ import { operationLimitPlugins } from './operation-limits';
 import { rateLimitPlugin } from './rate-limit-plugin';
 import { createRateLimiter, type RateLimiter } from './rate-limiter';
 
+export { TRY_AGAIN_LATER } from './admission';
 export { TOO_MANY_CONNECTIONS } from './connection-limits';
 export type { LimiterMode } from './limiter-redis';
 
@@ -17,6 +19,8 @@ export interface Limits {
   plugins: Plugin<Record<string, unknown>>[];
   /** WebSocket server options, flood guard and per-user/per-IP connection admission. */
   connections: ConnectionGuard;
+  /** Handshakes in progress per instance, over the limit shed with 1013 and a retryAfter. */
+  admission: Admission;
   rateLimiter: RateLimiter;
   concurrency: ConcurrencyLimiter;
   /** 'redis' while limits are shared through Redis, 'local' while they are per instance (degraded or no Redis). */
@@ -32,7 +36,7 @@ type LimitsSettings = Pick<Config, 'env' | 'redisUrl' | 'redisPrefix' | 'allowed
 
 export async function createLimits(
   config: LimitsSettings,
-  deps: { logger: Logger; onRefusal?: (scope: string) => void },
+  deps: { logger: Logger; onRefusal?: (scope: string) => void; onShed?: () => void },
 ): Promise<Limits> {
   const limits = config.limits ?? defaultLimits();
   const redis = createLimiterRedis({
@@ -55,6 +59,12 @@ export async function createLimits(
       rateLimitPlugin({ ...shared, onRefusal: deps.onRefusal }),
     ],
     connections: createConnectionGuard({ ...shared, logger: deps.logger }),
+    admission: createAdmission({
+      maxHandshakes: limits.ws.maxHandshakes,
+      minRetryAfterMs: limits.ws.shedMinRetryAfterMs,
+      maxRetryAfterMs: limits.ws.shedMaxRetryAfterMs,
+      onShed: deps.onShed,
+    }),
     rateLimiter,
     concurrency,
     mode: () => redis.mode(),

@@ -13,6 +13,7 @@ export interface Metrics {
   connectionCloses: Counter<'code'>;
   /** Sockets the heartbeat terminated because they did not answer a ping in time. */
   staleConnectionsTerminated: Counter;
+  connectionsShed: Counter;
   /** From socket open to connection_ack. */
   connectDuration: Histogram;
   authDuration: Histogram;
@@ -102,6 +103,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       name: name('ws_closes_total'),
       help: 'WebSocket closes by close code',
       labelNames: ['code'] as const,
+      registers,
+    }),
+    connectionsShed: new Counter({
+      name: name('ws_connections_shed_total'),
+      help: 'WebSocket connections closed with 1013 (retryAfter) because the instance was at WS_MAX_HANDSHAKES',
       registers,
     }),
     staleConnectionsTerminated: new Counter({

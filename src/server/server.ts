@@ -202,6 +202,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const limits = await createLimits(config, {
     logger,
     onRefusal: (scope) => metrics.rateLimitRefusals.inc({ scope }),
+    onShed: () => metrics.connectionsShed.inc(),
   });
   const limitsShared = (mode: string) => metrics.limitsShared.set(mode === 'redis' ? 1 : 0);
   limitsShared(limits.mode());
@@ -251,6 +252,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ...limits.connections.serverOptions,
   });
   limits.connections.attach(wsServer);
+  // Attached after the guard, so it runs first (both prepend): a shed upgrade costs nothing more.
+  limits.admission.attach(wsServer);
   instrument.trackConnections(wsServer);
   refuseUpgradesWhileDraining(wsServer, drain);
   const heartbeat = startHeartbeat({
@@ -279,6 +282,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     connectionInitTimeoutMs: config.ws.connectionInitTimeoutMs,
     onAcknowledged: (socket, principal) => {
+      limits.admission.admitted(socket);
       instrument.connectionAcknowledged(socket, principal);
       services.presence.connected(socket, principal);
     },

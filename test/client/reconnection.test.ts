@@ -59,6 +59,22 @@ describe('Reconnection', () => {
     await expect(reconnection.retry({ code: 1006 })).rejects.toMatchObject({ code: 'CONNECTION_CLOSED' });
   });
 
+  it('waits what a shedding server (1013) asked, not the backoff, and keeps backing off after it', async () => {
+    vi.useFakeTimers();
+    const reconnection = new Reconnection({ backoff: { initialMs: 100 }, random: () => 0 });
+    const shed = { code: 1013, reason: 'Server busy, retryAfter=1.5' };
+    expect(await timed(reconnection.retry(shed))).toBe(1500);
+    // The attempt still counted: a later plain loss backs off from the next ceiling (random 0: no wait).
+    expect(await timed(reconnection.retry({ code: 1006 }))).toBeLessThanOrEqual(10);
+  });
+
+  it('reports a 1013 it gives up on as RATE_LIMITED with its retryAfter in seconds', async () => {
+    const reconnection = new Reconnection({ retryAttempts: 0 });
+    await expect(
+      reconnection.retry({ code: 1013, reason: 'Server busy, retryAfter=2' }),
+    ).rejects.toMatchObject({ code: 'RATE_LIMITED', closeCode: 1013, retryAfter: 2 });
+  });
+
   it('cancels a pending wait when disposed', async () => {
     const reconnection = new Reconnection({ backoff: { initialMs: 60_000 } });
     const waiting = reconnection.retry({ code: 1006 });

@@ -21,6 +21,9 @@ describe('limit settings', () => {
       connectionAttemptsWindowMs: 10000,
       messagesPerConnection: 100,
       messagesWindowMs: 1000,
+      maxHandshakes: 200,
+      shedMinRetryAfterMs: 500,
+      shedMaxRetryAfterMs: 30000,
     });
     expect(limits.subscriptions).toEqual({ maxPerConnection: 20, maxPerUser: 50 });
     expect(limits.rates).toEqual({
