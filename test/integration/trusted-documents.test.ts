@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
 import { PersistedQueryLink } from '@apollo/client/link/persisted-queries';
@@ -14,6 +15,7 @@ import { persistedExchange } from '@urql/exchange-persisted';
 import { type DocumentNode, OperationTypeNode } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createApolloClient } from '../../src/client/examples/apollo';
@@ -592,6 +594,100 @@ describe('manifests in TRUSTED_DOCUMENTS_DIR reload while the server runs', () =
     await expect
       .poll(async () => codeOf(await run()), { interval: 100, timeout: 10_000 })
       .toBe('PERSISTED_QUERY_NOT_IN_LIST');
+  });
+});
+
+describe('limits, logs and metrics see the operation a hash names', () => {
+  /** require, at most two aliases, two createOrder calls per window, logging at debug into `lines`. */
+  let limited: TestServer;
+  let limitedDir: string;
+  const lines: Array<Record<string, unknown>> = [];
+  /** Registered by an app's manifest, and over MAX_ALIASES=2 (no codegen document has an alias). */
+  const ALIASED = 'query ThreeTimesMe { a: me { id } b: me { id } c: me { id } }';
+
+  beforeAll(async () => {
+    limitedDir = await mkdtemp(join(tmpdir(), 'expediter-manifests-limited-'));
+    await writeFile(
+      join(limitedDir, 'app-1.0.json'),
+      JSON.stringify({ [`sha256:${sha256(ALIASED)}`]: ALIASED }),
+    );
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        callback();
+      },
+    });
+    limited = await startTestServer({
+      databaseUrl: database.url,
+      env: {
+        TRUSTED_DOCUMENTS: 'require',
+        TRUSTED_DOCUMENTS_DIR: limitedDir,
+        MAX_ALIASES: '2',
+        RATE_LIMIT_OVERRIDES: 'createOrder=2',
+      },
+      serverOptions: { logger: pino({ level: 'debug' }, sink) },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await limited?.close();
+    if (limitedDir) await rm(limitedDir, { recursive: true, force: true });
+  });
+
+  it('the document limits measure the registered document, over HTTP and graphql-ws', async () => {
+    const byHash = { documentId: `sha256:${sha256(ALIASED)}` };
+    const overHttp = await post(limited, byHash);
+    expect(overHttp.data ?? null).toBeNull();
+    expect(overHttp.errors?.[0]?.extensions).toMatchObject({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'aliases',
+    });
+    const overWs = await overWebSocket(limited, { query: '', extensions: persistedQuery(sha256(ALIASED)) });
+    expect(overWs.errors?.[0]?.extensions).toMatchObject({
+      code: 'GRAPHQL_VALIDATION_FAILED',
+      limit: 'aliases',
+    });
+  });
+
+  it("the rate limits count a hash's mutation fields as they count text's", async () => {
+    const user = await limited.token('acme-staff'); // a budget no other test of this server spends
+    const create = async () =>
+      answer(
+        await fetch(`${limited.url}/graphql`, {
+          method: 'POST',
+          headers: { ...ACCEPT, 'content-type': 'application/json', authorization: `Bearer ${user}` },
+          body: JSON.stringify({ documentId: hashOf(CreateOrderDocument), variables: { input: burger() } }),
+        }),
+      );
+    expect((await create()).errors).toBeUndefined();
+    expect((await create()).errors).toBeUndefined();
+    const third = await create();
+    expect(codeOf(third)).toBe('RATE_LIMITED');
+    expect(third.data?.createOrder ?? null).toBeNull();
+  });
+
+  it('log lines name the hash the client sent and the operation; metrics count it by manifest and name', async () => {
+    const before = await metric(
+      limited,
+      'expediter_persisted_operations_total',
+      'manifest="codegen",operation="Me"',
+    );
+    const me = await get(limited, { documentId: hashOf(MeDocument) });
+    expect(me.data).toMatchObject({ me: { id: 'acme-manager' } });
+    await expect
+      .poll(() =>
+        lines.find((line) => line.msg === 'operation completed' && line.documentId === hashOf(MeDocument)),
+      )
+      .toMatchObject({ operationName: 'Me', operationType: 'query' });
+    expect(
+      await metric(limited, 'expediter_persisted_operations_total', 'manifest="codegen",operation="Me"'),
+    ).toBe(before + 1);
+
+    const unknownBefore = await metric(limited, 'expediter_unregistered_hashes_total');
+    expect(codeOf(await post(limited, { documentId: `sha256:${UNKNOWN}` }))).toBe(
+      'PERSISTED_QUERY_NOT_IN_LIST',
+    );
+    expect(await metric(limited, 'expediter_unregistered_hashes_total')).toBe(unknownBefore + 1);
   });
 });
 
