@@ -31,7 +31,13 @@ beforeAll(async () => {
     startTestServer({ databaseUrl: database.url, env: { NODE_ENV: 'development', JWT_SECRET: '' } }),
     startTestServer({
       databaseUrl: database.url,
-      env: { NODE_ENV: 'production', JWT_SECRET: 'a-real-production-secret', GRAPHIQL: 'true' },
+      // GraphiQL next to production's TRUSTED_DOCUMENTS=require, as docs/clients.md says to run them together.
+      env: {
+        NODE_ENV: 'production',
+        JWT_SECRET: 'a-real-production-secret',
+        GRAPHIQL: 'true',
+        INTROSPECTION: 'true',
+      },
     }),
     launchChromium(),
   ]);
@@ -236,7 +242,7 @@ describe('GraphiQL with a token pasted into the Headers tab', () => {
   }, 180_000);
 });
 
-describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
+describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true, INTROSPECTION=true)', () => {
   it('offers no demo sign-in, and its refusals point at a token from the identity provider', async () => {
     const { context, page } = await openGraphiQL(production, 'graphiql-production');
     await expect(page.locator('#demo-sign-in').count()).resolves.toBe(0);
@@ -249,7 +255,8 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
     expect(shown).not.toContain('Sign in');
     await close(context);
 
-    // With a token, the document text is what production refuses (trusted documents), readably too.
+    // With a token, the document text is what production refuses (trusted documents), readably too; GraphiQL's
+    // introspection is text as well, and passes: the schema explorer and autocompletion keep working.
     const token = await tokenForDemoUser('acme-manager', { secret: 'a-real-production-secret' });
     const signedIn = await newContext(browser);
     await signedIn.addInitScript(
@@ -258,7 +265,14 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true)', () => {
     );
     const page2 = await signedIn.newPage();
     screenshotOnFailure(page2, 'graphiql-production-trusted');
+    const introspection = page2.waitForResponse(
+      (answer) =>
+        new URL(answer.url()).pathname === '/graphql' && /__schema/.test(answer.request().postData() ?? ''),
+    );
     await page2.goto(`${originOf(production)}/graphql`);
+    expect(await (await introspection).json()).toMatchObject({
+      data: { __schema: { queryType: { name: 'Query' }, subscriptionType: { name: 'Subscription' } } },
+    });
     await run(page2);
     await expect.poll(() => responseText(page2), PATIENCE).toContain('PERSISTED_QUERY_ID_REQUIRED');
     expect(await responseText(page2)).toContain('TRUSTED_DOCUMENTS=allow');
