@@ -765,3 +765,153 @@ describe('TRUSTED_DOCUMENTS=allow', () => {
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/**
+ * A generated document whose hash the server has no manifest for: an app version newer than the server's
+ * manifests (the same document, another hash).
+ */
+function unregistered<T extends DocumentNode>(document: T): T {
+  return { ...document, __meta__: { hash: `sha256:${'e'.repeat(64)}` } };
+}
+
+/** expediter/client, sending `documents` by hash over the socket and HTTP, against `server`: what it received. */
+async function expediterFallsBackToText(
+  server: TestServer,
+  documents: {
+    me: typeof MeDocument;
+    orderUpdates: typeof OrderUpdatesDocument;
+    create: typeof CreateOrderDocument;
+  },
+) {
+  const sent: Array<{ query?: unknown; documentId?: unknown }> = [];
+  const recordingFetch: typeof fetch = async (input, init) => {
+    sent.push(
+      init?.method === 'GET'
+        ? { documentId: new URL(String(input)).searchParams.get('documentId') }
+        : JSON.parse(String(init?.body)),
+    );
+    return fetch(input, init);
+  };
+  const expediter = createExpediterClient({
+    url: server.wsUrl,
+    token: () => token,
+    webSocketImpl: WebSocket,
+  });
+  const kinds: string[] = [];
+  const failures: unknown[] = [];
+  const stop = expediter.subscribe(
+    documents.orderUpdates,
+    { storeId: STORE },
+    { next: ({ orderUpdated }) => kinds.push(orderUpdated.kind), error: (e) => failures.push(e) },
+  );
+  try {
+    expect((await expediter.request(documents.me, {})).me.id).toBe('acme-manager');
+    const overHttp = await httpRequest(
+      `${server.url}/graphql`,
+      documents.me,
+      {},
+      { token, fetch: recordingFetch },
+    );
+    expect(overHttp.me.id).toBe('acme-manager');
+    // Sent by hash first, then as text once the server asked for it.
+    expect(sent.map((request) => (request.query ? 'text' : 'hash'))).toEqual(['hash', 'text']);
+    await expect
+      .poll(
+        async () => {
+          await httpRequest(`${server.url}/graphql`, documents.create, { input: burger() }, { token });
+          return kinds.length + failures.length;
+        },
+        { interval: 200, timeout: 15_000 },
+      )
+      .toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+    expect(kinds[0]).toBe('CREATED');
+  } finally {
+    stop();
+    await expediter.dispose();
+  }
+}
+
+describe('expediter/client where its hashes are not known', () => {
+  it('TRUSTED_DOCUMENTS=allow without the hash (PERSISTED_QUERY_NOT_FOUND): sends the text once, over the socket and HTTP', async () => {
+    const before = await metric(allowing, 'expediter_unregistered_hashes_total');
+    await expediterFallsBackToText(allowing, {
+      me: unregistered(MeDocument),
+      orderUpdates: unregistered(OrderUpdatesDocument),
+      create: CreateOrderDocument,
+    });
+    // The socket's query, the subscription and the HTTP query each asked by hash first.
+    expect(await metric(allowing, 'expediter_unregistered_hashes_total')).toBeGreaterThanOrEqual(before + 3);
+  });
+
+  describe('TRUSTED_DOCUMENTS=off', () => {
+    let off: TestServer;
+    beforeAll(async () => {
+      off = await startTestServer({ databaseUrl: database.url, env: { TRUSTED_DOCUMENTS: 'off' } });
+    }, 90_000);
+    afterAll(async () => {
+      await off?.close();
+    });
+
+    it('a hash alone is answered PersistedQueryNotSupported on every transport', async () => {
+      const refused = await post(off, { documentId: hashOf(MeDocument) });
+      expect(refused.errors?.[0]).toMatchObject({
+        message: 'PersistedQueryNotSupported',
+        extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED' },
+      });
+      expect(
+        codeOf(await overWebSocket(off, { query: '', extensions: persistedQuery(hexOf(MeDocument)) })),
+      ).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+      expect(
+        codeOf(await overSse(off, { query: '', extensions: persistedQuery(hexOf(OrderUpdatesDocument)) })),
+      ).toBe('PERSISTED_QUERY_NOT_SUPPORTED');
+      // A hash sent with text is ignored: the text runs.
+      const withText = await post(off, { query: '{ me { id } }', extensions: persistedQuery(UNKNOWN) });
+      expect(withText.data).toEqual({ me: { id: 'acme-manager' } });
+    });
+
+    it('expediter/client, Apollo Client 4 and urql send the text from then on', async () => {
+      await expediterFallsBackToText(off, {
+        me: MeDocument,
+        orderUpdates: OrderUpdatesDocument,
+        create: CreateOrderDocument,
+      });
+
+      const sent: string[] = [];
+      const recordingFetch: typeof fetch = async (input, init) => {
+        sent.push(init?.method === 'GET' ? String(input) : String(init?.body));
+        return fetch(input, {
+          ...init,
+          headers: { ...(init?.headers as Record<string, string>), authorization: `Bearer ${token}` },
+        });
+      };
+      const apollo = new ApolloClient({
+        cache: new InMemoryCache(),
+        link: ApolloLink.from([
+          new PersistedQueryLink({ sha256: (text: string) => sha256(text) }),
+          new HttpLink({ uri: `${off.url}/graphql`, fetch: recordingFetch }),
+        ]),
+      });
+      expect((await apollo.query({ query: MeDocument })).data?.me.id).toBe('acme-manager');
+      expect(sent.map((body) => (JSON.parse(body).query ? 'text' : 'hash'))).toEqual(['hash', 'text']);
+
+      sent.length = 0;
+      const urql = new Client({
+        url: `${off.url}/graphql`,
+        preferGetMethod: false,
+        fetch: recordingFetch,
+        exchanges: [persistedExchange({ preferGetForPersistedQueries: false }), fetchExchange],
+      });
+      const first = await urql.query('query UrqlOff { me { id } }', {}).toPromise();
+      expect(first.data).toEqual({ me: { id: 'acme-manager' } });
+      const second = await urql.query('query UrqlOffAgain { me { id } }', {}).toPromise();
+      expect(second.data).toEqual({ me: { id: 'acme-manager' } });
+      // urql asked by hash once, and sends only text after PersistedQueryNotSupported.
+      expect(sent.map((body) => (JSON.parse(body).query ? 'text' : 'hash'))).toEqual([
+        'hash',
+        'text',
+        'text',
+      ]);
+    });
+  });
+});
