@@ -266,6 +266,17 @@ describe('TRUSTED_DOCUMENTS=require over HTTP', () => {
       expect(codeOf(refusal)).toBe('PERSISTED_QUERY_NOT_IN_LIST');
     }
     expect(await metric(required, 'expediter_unregistered_hashes_total')).toBe(before + 3);
+
+    // A client accepting only application/json gets the same refusal with 200 (GraphQL over HTTP), uncached too.
+    const plain = await answer(
+      await fetch(`${required.url}/graphql`, {
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ documentId: `sha256:${UNKNOWN}` }),
+      }),
+    );
+    expect(plain).toMatchObject({ status: 200, cacheControl: 'no-store' });
+    expect(codeOf(plain)).toBe('PERSISTED_QUERY_NOT_IN_LIST');
   });
 
   it('refuses malformed ids as BAD_USER_INPUT', async () => {
