@@ -5,6 +5,7 @@ import { signToken } from '../../src/auth/tokens';
 import { createOrder } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
+import { databaseFingerprint } from '../support/fingerprint';
 import { startNetworkProxy } from '../support/network';
 import {
   connectClient,
@@ -289,7 +290,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     }
   }, 90_000);
 
-  it('lets managers and admins see every device, staff the staff and kitchen devices, customers nothing, on HTTP, WebSocket and SSE', async () => {
+  it('lets managers and admins see every device, staff the staff and kitchen devices, customers and table guests nothing, on HTTP, WebSocket and SSE', async () => {
     const secondKitchen = await signToken(
       {
         sub: 'acme-kitchen-2',
@@ -300,6 +301,20 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
       },
       { secret: TEST_JWT_SECRET },
     );
+    // A table guest's phone (a CUSTOMER of one table) connects first: it never appears either.
+    const seated = await a.gql(
+      'mutation { seatTable(tableId: "acme-downtown-4", partySize: 2) { status } }',
+      {},
+      { token: tokens['acme-staff'] },
+    );
+    expect(seated.errors).toBeUndefined();
+    const issued = await a.gql<{ issueTableToken: { token: string } }>(
+      'mutation { issueTableToken(tableId: "acme-downtown-4") { token } }',
+      {},
+      { token: tokens['acme-staff'] },
+    );
+    const guest = issued.data!.issueTableToken.token;
+    const guestPhone = await open(b, guest);
     const devices = await Promise.all([
       open(a, tokens['acme-staff']),
       open(b, tokens['acme-kitchen']),
@@ -320,14 +335,17 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     expect(users(await presenceOf(b)(null, tokens['acme-staff']!))).toEqual(['acme-kitchen', 'acme-staff']);
     expect(await presenceErrorCode(a, 'acme-downtown', tokens['acme-kitchen']!)).toBe('FORBIDDEN');
     expect(await presenceErrorCode(a, 'acme-downtown', tokens['acme-customer']!)).toBe('FORBIDDEN');
+    expect(await presenceErrorCode(a, 'acme-downtown', guest)).toBe('FORBIDDEN');
     expect(await presenceErrorCode(a, 'acme-uptown', tokens['acme-staff']!)).toBe('FORBIDDEN');
     expect(await presenceErrorCode(a, 'acme-downtown', tokens['globex-manager']!)).toBe('NOT_FOUND');
     expect(await presenceOf(a)(null, tokens['globex-manager']!)).toEqual([]);
 
     // Station.online: kitchen devices may read it, customers may not.
     expect(await stationsOnline(a, tokens['acme-kitchen'])).toMatchObject({ 'acme-downtown-grill': true });
-    const customerStations = await a.gql(STATIONS, {}, { token: tokens['acme-customer'] });
-    expect(customerStations.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    for (const token of [tokens['acme-customer'], guest]) {
+      const customerStations = await a.gql(STATIONS, {}, { token });
+      expect(customerStations.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    }
 
     // WebSocket: staff hear of the second kitchen device, and not of the admin's second socket before it.
     const staffClient = await open(a, tokens['acme-staff']);
@@ -350,27 +368,41 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
         [b, 'globex-manager'],
         [b, 'acme-kitchen'],
       ].map(async ([app, user]) => {
-        const client = await (app as TestServer).connect(tokens[user as string]);
+        const client = await open(app as TestServer, tokens[user as string]);
         devices.push(client);
         return firstErrorCodes(client.subscribe(PRESENCE_CHANGED, { storeId: 'acme-downtown' }));
       }),
     );
     expect(refusals).toEqual([['FORBIDDEN'], ['NOT_FOUND'], ['FORBIDDEN']]);
+    expect(
+      await firstErrorCodes(guestPhone.subscribe(PRESENCE_CHANGED, { storeId: 'acme-downtown' })),
+    ).toEqual(['FORBIDDEN']);
 
     // SSE: the same rules; a stream starts with the current state.
     expect(await sseFirst(a, tokens['acme-customer']!)).toEqual({ errors: ['FORBIDDEN'] });
+    expect(await sseFirst(a, guest)).toEqual({ errors: ['FORBIDDEN'] });
     expect(await sseFirst(b, tokens['globex-manager']!)).toEqual({ errors: ['NOT_FOUND'] });
     const viaSse = await sseFirst(a, tokens['acme-staff']!);
     expect(['acme-kitchen', 'acme-kitchen-2', 'acme-staff']).toContain(viaSse.userId);
+
+    // Long after the guest's phone connected, nobody lists it (and its socket is still open).
+    expect(users(await managerView())).toEqual([
+      'acme-admin',
+      'acme-kitchen',
+      'acme-kitchen-2',
+      'acme-manager',
+      'acme-staff',
+    ]);
+    expect((await guestPhone.subscribe('{ store(id: "acme-downtown") { id } }').next()).data).toEqual({
+      store: { id: 'acme-downtown' },
+    });
 
     await Promise.all(devices.map((device: WsClient) => device.dispose()));
     await storeEmptied();
   });
 
-  it('is state, not history: no event row is written, and a new subscriber gets the current state, not past changes', async () => {
-    const events = async () =>
-      (await a.server.db.query<{ n: string }>('SELECT count(*) AS n FROM "Event"'))[0]!.n;
-    const before = await events();
+  it('is state, not history: connecting writes no row to PostgreSQL, and a new subscriber gets the current state, not past changes', async () => {
+    const before = await databaseFingerprint(a.server.db);
     const staff = await open(a, tokens['acme-staff']);
     for (const app of [a, b, a]) {
       const kitchen = await open(app, tokens['acme-kitchen']);
@@ -378,7 +410,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
       await kitchen.dispose();
       await eventually(async () => (await deviceOf('acme-kitchen')) === undefined);
     }
-    expect(await events()).toBe(before);
+    expect(await databaseFingerprint(a.server.db)).toEqual(before);
 
     const client = await open(b, tokens['acme-manager']);
     const changes = client.subscribe<{ presenceChanged: PresenceEvent }>(PRESENCE_CHANGED, {
@@ -426,9 +458,13 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
     const alerts = manager.subscribe<{ notifications: { notification: Record<string, unknown> } }>(
       NOTIFICATIONS,
     );
+    const orderedAt = Date.now();
     await createOrder(a, tokens['acme-staff']!); // fries: a ticket at the grill, where no device is connected
 
     const first = await alerts.next(20_000);
+    // Not before the grill was dark for STATION_OFFLINE_ALERT_SECONDS (1 s here), counted from the check that saw it.
+    const alertedAt = Date.now();
+    expect(alertedAt - orderedAt).toBeGreaterThanOrEqual(1000);
     expect(first.data?.notifications.notification).toMatchObject({
       kind: 'STATION_OFFLINE',
       targetRole: 'MANAGER',
@@ -436,6 +472,9 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
       title: 'Grill: no screen connected',
       data: { stationId: 'acme-downtown-grill', storeId: 'acme-downtown', openTickets: 1 },
     });
+    const { offlineSince } = first.data!.notifications.notification.data as { offlineSince: string };
+    expect(Date.parse(offlineSince)).toBeGreaterThanOrEqual(orderedAt - 1000); // this order's ticket started it
+    expect(alertedAt - Date.parse(offlineSince)).toBeGreaterThanOrEqual(1000);
     // Three more checks while the grill stays dark raise nothing more.
     const afterFirst = checks();
     await eventually(() => checks() >= afterFirst + 3, 20_000);
