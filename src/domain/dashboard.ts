@@ -14,9 +14,10 @@ import {
   mergeInputs,
   startOfDay,
 } from './dashboard-metrics';
-import { LatestValueStream } from './latest-value-stream';
 import type { ServiceDeps } from './services';
+import { openStatePlanStream } from './state-stream';
 import { requireStore } from './stores';
+import type { StatePlan } from './subscription-plans';
 
 export type { DashboardMetricsView } from './dashboard-metrics';
 
@@ -160,27 +161,30 @@ export class DashboardService {
   }
 
   /** The current metrics at once, then every push; a slow reader only ever gets the latest value. */
+  async dashboardMetricsPlan(
+    principal: Principal,
+    storeId?: string | null,
+  ): Promise<StatePlan<DashboardMetricsView, DashboardMetricsView>> {
+    const scope = await this.authorize(principal, storeId);
+    return {
+      topic: scopeTopic(scope),
+      current: async () => [await this.metrics(scope)],
+      select: (view) => {
+        if (view.tenantId !== scope.tenantId || view.storeId !== scope.storeId) return undefined;
+        this.remember(scope, view); // the newest push is what the next subscriber starts from
+        return view;
+      },
+      keyOf: () => 'metrics',
+      isNewer: (view, than) => view.computedAt >= than.computedAt,
+    };
+  }
+
+  /** dashboardMetricsPlan as a private stream. */
   async subscribeDashboardMetrics(
     principal: Principal,
     storeId?: string | null,
   ): Promise<AsyncIterableIterator<DashboardMetricsView>> {
-    const scope = await this.authorize(principal, storeId);
-    const stream = new LatestValueStream<DashboardMetricsView>();
-    const unsubscribe = await this.deps.publisher.listen(scopeTopic(scope), (message) => {
-      const view = message as DashboardMetricsView;
-      if (view.tenantId !== scope.tenantId || view.storeId !== scope.storeId) return;
-      this.remember(scope, view);
-      stream.push(view);
-    });
-    stream.onReturn(unsubscribe);
-    try {
-      const first = await this.metrics(scope);
-      stream.pushFirst(first);
-    } catch (error) {
-      await stream.return();
-      throw error;
-    }
-    return stream;
+    return openStatePlanStream(this.deps.publisher, await this.dashboardMetricsPlan(principal, storeId));
   }
 
   /** Persists one snapshot per store of every tenant; `skipRecentMs` skips stores another instance just did. */

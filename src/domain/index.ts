@@ -61,7 +61,7 @@ export function createServices(
     sessions: new SessionService({ db: deps.db, revocations: infrastructure.revocations }),
     presence,
     stationAlerts,
-    subscriptions: privateSubscriptions(deps.streams),
+    subscriptions: privateSubscriptions({ streams: deps.streams, broadcasts: deps.publisher }),
     start() {
       kds.start?.();
       dashboard.start?.();

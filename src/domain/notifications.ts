@@ -1,5 +1,5 @@
 import { requirePermission } from '../auth/permissions';
-import { canAccessStore, hasAllStores, isPlatformAdmin } from '../auth/policy';
+import { authorizationScope, canAccessStore, hasAllStores, isPlatformAdmin } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Db } from '../db/types';
 import { badInput, forbidden, notFound } from '../errors';
@@ -23,8 +23,7 @@ import {
 } from './notification-records';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
-import { filterStream } from './stream-iterators';
-import { openEventStream } from './subscription-plans';
+import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
 
 export {
   canSeeNotification,
@@ -250,25 +249,27 @@ export class NotificationService {
   /**
    * The caller's live notifications, merged from every topic that can reach them (their user topic,
    * each store x role, each store, the tenant, the system) into one resumable stream. Each event is
-   * checked again (tenant, audience, current preferences) before delivery.
+   * checked again (tenant, audience) and, per subscriber, against its current preferences before delivery.
    */
+  async notificationsPlan(principal: Principal, after?: string | null): Promise<NotificationsPlan> {
+    return {
+      streamKey: `notifications:${principal.tenantId}:${principal.userId}`,
+      topics: await this.notificationTopics(principal),
+      after: after ?? null,
+      // The user's own id besides the scope: notifications addressed to one user are for that user only.
+      key: { viewer: { ...authorizationScope(principal), userId: principal.userId } },
+      select: selectNotification,
+      admit: async ({ notification }) =>
+        passesPreferences(await loadPreferences(this.deps.db, principal), notification),
+    };
+  }
+
+  /** notificationsPlan as a private stream. */
   async subscribeNotifications(
     principal: Principal,
     after?: string | null,
   ): Promise<AsyncIterableIterator<NotificationEventView>> {
-    const source = await openEventStream<{ notification: NotificationView }>(this.deps.streams, {
-      streamKey: `notifications:${principal.tenantId}:${principal.userId}`,
-      topics: await this.notificationTopics(principal),
-      after: after ?? null,
-    });
-    return filterStream(source, async (event) => {
-      const notification = event.payload.notification;
-      if (event.tenantId !== notification.tenantId) return null;
-      if (!canSeeNotification(principal, notification)) return null;
-      const preferences = await loadPreferences(this.deps.db, principal);
-      if (!passesPreferences(preferences, notification)) return null;
-      return { cursor: event.cursor, notification };
-    });
+    return openPlanStream(this.deps.streams, await this.notificationsPlan(principal, after));
   }
 
   private async notificationTopics(principal: Principal): Promise<string[]> {
@@ -293,3 +294,24 @@ async function loadPreferences(db: Db, principal: Principal): Promise<Notificati
   });
   return row ? { mutedKinds: row.mutedKinds, minSeverity: row.minSeverity } : { ...DEFAULT_PREFERENCES };
 }
+
+type NotificationsKey = { viewer: Viewer };
+type NotificationsPlan = SubscriptionPlan<
+  NotificationsKey,
+  { notification: NotificationView },
+  NotificationEventView
+>;
+
+/** A notification event as the viewer receives it: one of its tenant's (or the system's) it may see. */
+const selectNotification: Selector<
+  NotificationsKey,
+  { notification: NotificationView },
+  NotificationEventView
+> =
+  ({ viewer }) =>
+  (event) => {
+    const notification = event.payload.notification;
+    if (event.tenantId !== notification.tenantId) return undefined;
+    if (!canSeeNotification(viewer, notification)) return undefined;
+    return { cursor: event.cursor, notification };
+  };

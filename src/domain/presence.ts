@@ -15,11 +15,14 @@ import {
   type DevicePresenceView,
   type PresenceEventKind,
   type PresenceEventView,
-  PresenceStream,
+  presenceEvent,
+  presenceMerge,
   toDeviceView,
 } from './presence-stream';
 import type { ServiceDeps } from './services';
+import { openStatePlanStream } from './state-stream';
 import { requireStore } from './stores';
+import type { StatePlan } from './subscription-plans';
 
 export type { DevicePresenceView, PresenceEventKind, PresenceEventView } from './presence-stream';
 
@@ -46,7 +49,7 @@ export interface PresenceOptions {
 }
 
 /** What crosses pub/sub on a store's presence topic. */
-interface PresenceMessage {
+export interface PresenceMessage {
   kind: PresenceEventKind;
   tenantId: string;
   storeId: string;
@@ -190,30 +193,35 @@ export class PresenceService {
    * The store's devices the caller may see: first one ONLINE event per device present now (occurredAt is
    * its `since`), then every change. Only the latest unread change per device is kept for a slow reader.
    */
+  async presencePlan(
+    principal: Principal,
+    storeId: string,
+  ): Promise<StatePlan<PresenceMessage, PresenceEventView>> {
+    requireViewer(principal);
+    await requireStore(this.deps.db, principal, storeId, { cached: true });
+    const { tenantId } = principal;
+    const visible = (device: DeviceEntry) => canSeeDevice(principal, device);
+    return {
+      topic: topics.storePresence(tenantId, storeId),
+      current: async () =>
+        (await this.registry.devices(tenantId, storeId))
+          .filter(visible)
+          .sort(bySinceThenUser)
+          .map((device) => presenceEvent('ONLINE', device, device.since)),
+      select: (change) =>
+        change.tenantId === tenantId && change.storeId === storeId && visible(change.device)
+          ? presenceEvent(change.kind, change.device, change.occurredAt)
+          : undefined,
+      ...presenceMerge,
+    };
+  }
+
+  /** presencePlan as a private stream. */
   async subscribePresence(
     principal: Principal,
     storeId: string,
   ): Promise<AsyncIterableIterator<PresenceEventView>> {
-    requireViewer(principal);
-    await requireStore(this.deps.db, principal, storeId, { cached: true });
-    const { tenantId } = principal;
-    const stream = new PresenceStream((device) => canSeeDevice(principal, device));
-    const unsubscribe = await this.deps.publisher.listen(
-      topics.storePresence(tenantId, storeId),
-      (message) => {
-        const change = message as PresenceMessage;
-        if (change.tenantId !== tenantId || change.storeId !== storeId) return;
-        stream.receive(change.kind, change.device, change.occurredAt);
-      },
-    );
-    stream.onReturn(unsubscribe);
-    try {
-      stream.start(await this.registry.devices(tenantId, storeId));
-    } catch (error) {
-      await stream.return();
-      throw error;
-    }
-    return stream;
+    return openStatePlanStream(this.deps.publisher, await this.presencePlan(principal, storeId));
   }
 
   // Background work.

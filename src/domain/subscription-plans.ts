@@ -1,7 +1,12 @@
 import type { Principal } from '../auth/principal';
 import type { EventStreamIterator, ReadyEventStreams } from '../events/event-streams';
+import type { Broadcasts } from '../events/publisher';
 import type { StreamEvent, StreamRequest } from '../events/streams';
-import { type CoalescePolicy, coalesce, filterMap } from './stream-iterators';
+import { openStatePlanStream, type StatePlan } from './state-stream';
+
+export type { StatePlan } from './state-stream';
+
+import { type CoalescePolicy, coalesce, filterMap, filterStream } from './stream-iterators';
 
 /**
  * Subscriptions as plans (docs/architecture.md, "Subscriptions as plans").
@@ -15,6 +20,11 @@ import { type CoalescePolicy, coalesce, filterMap } from './stream-iterators';
  * What lets the engine share: `select` is built from the plan's `key` and nothing else (`Selector`), so two
  * subscribers whose plans have equal keys (compared by their JSON) select exactly the same events and values.
  * Selectors are module-level constants; anything the filter needs goes into the key.
+ *
+ * Two kinds of plan: an event plan (`SubscriptionPlan`) follows durable events, with cursors and replay; a state
+ * plan (`StatePlan`) follows state that ephemeral broadcasts change (dashboard metrics, presence): the current
+ * state first, then changes, never replayed. State plans, and event plans with a per-subscriber `admit` check,
+ * always run as private streams: what they deliver depends on the subscriber's own history or data.
  */
 
 /** The per-event check and shape of a plan, made from its key only: `(key) => (event) => value | undefined`. */
@@ -33,11 +43,28 @@ export interface SubscriptionPlan<Key = unknown, E = unknown, T = unknown> {
   select: Selector<Key, E, T>;
   /** Bursts of replaceable values (same non-null coalesce key) delivered as their newest only. */
   coalesce?: CoalescePolicy<T>;
+  /**
+   * A last check of each selected value against the subscriber's own current data (e.g. its notification
+   * preferences, which may change while it listens). A plan with one runs as a private stream.
+   */
+  admit?(value: T): Promise<boolean>;
+}
+
+/** A plan of either kind, as a subscription field's resolver hands it to `ctx.subscriptions`. */
+export type AnyPlan<K, E, T> = SubscriptionPlan<K, E, T> | StatePlan<E, T>;
+
+export function isStatePlan<K, E, T>(plan: AnyPlan<K, E, T>): plan is StatePlan<E, T> {
+  return 'current' in plan;
+}
+
+/** Whether a plan can be shared by a fan-out group: an event plan without a per-subscriber check. */
+export function isSharable<K, E, T>(plan: AnyPlan<K, E, T>): plan is SubscriptionPlan<K, E, T> {
+  return !isStatePlan(plan) && plan.admit === undefined;
 }
 
 /** Turns a plan into the stream of values its subscriber receives; what a GraphQL context carries. */
 export interface SubscriptionRunner {
-  open<K, E, T>(plan: SubscriptionPlan<K, E, T>): Promise<AsyncIterableIterator<T>>;
+  open<K, E, T>(plan: AnyPlan<K, E, T>): Promise<AsyncIterableIterator<T>>;
 }
 
 /**
@@ -71,10 +98,23 @@ export async function openPlanStream<K, E, T>(
 ): Promise<AsyncIterableIterator<T>> {
   const source = await openEventStream<E>(streams, plan);
   const selected = filterMap(source, plan.select(plan.key));
-  return plan.coalesce ? coalesce(selected, plan.coalesce) : selected;
+  const coalesced = plan.coalesce ? coalesce(selected, plan.coalesce) : selected;
+  const admit = plan.admit?.bind(plan);
+  return admit ? filterStream(coalesced, async (value) => ((await admit(value)) ? value : null)) : coalesced;
 }
 
-/** Every plan as a private stream: HTTP and SSE operations, and graphql-ws when the engine is off. */
-export function privateSubscriptions(streams: ReadyEventStreams): SubscriptionRunner {
-  return { open: (plan) => openPlanStream(streams, plan) };
+/** What private streams are opened from: the instance's event streams and broadcasts. */
+export interface PlanSources {
+  streams: ReadyEventStreams;
+  broadcasts: Pick<Broadcasts, 'listen'>;
+}
+
+/** Every plan as a private stream: HTTP and SSE operations, graphql-ws when the engine is off, and plans no group shares. */
+export function privateSubscriptions(sources: PlanSources): SubscriptionRunner {
+  return {
+    open: (plan) =>
+      isStatePlan(plan)
+        ? openStatePlanStream(sources.broadcasts, plan)
+        : openPlanStream(sources.streams, plan),
+  };
 }

@@ -1,6 +1,7 @@
 import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
 import { authorizationScope } from '../auth/policy';
 import type { Principal } from '../auth/principal';
+import { privateSubscriptions, type SubscriptionRunner } from '../domain/subscription-plans';
 import type { ReadyEventStreams } from '../events/event-streams';
 import type { TopicFeeds } from '../events/topic-feeds';
 import { topicKind } from '../events/topics';
@@ -41,8 +42,13 @@ export { SlowConsumerCloseCode, type Subscriber, type SubscriberInput } from './
 
 export interface FanoutOptions {
   logger: Logger;
-  /** The instance's event streams: a subscriber's own stream (its replay) before it joins its group. */
+  /** The instance's event streams: a resuming subscriber's own stream (its replay) before it joins its group. */
   streams: ReadyEventStreams;
+  /**
+   * Runs the plans no group shares (state plans, plans with a per-subscriber check) as private streams: the
+   * services' runner. Default: event plans only, on `streams`.
+   */
+  privately?: SubscriptionRunner;
   /** The instance's topic feeds (shared subscriptions); without them every subscriber reads its own stream. */
   feeds?: Pick<TopicFeeds, 'listen' | 'stats'>;
   /** ops: delivery counters and latency, as the instrumented streams count them for unshared subscribers. */
@@ -107,6 +113,12 @@ export function createFanoutEngine(options: FanoutOptions) {
   const subscriberHost: SubscriberHost = {
     logger,
     streams: options.streams,
+    privately:
+      options.privately ??
+      privateSubscriptions({
+        streams: options.streams,
+        broadcasts: { listen: () => Promise.reject(new Error('This engine has no broadcasts')) },
+      }),
     shared: feeds !== undefined,
     maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
     groupKeyOf,
@@ -132,8 +144,8 @@ export function createFanoutEngine(options: FanoutOptions) {
     /**
      * The subscription runner of one graphql-ws subscription operation: put it on the operation's context
      * (`subscriptions`), `bind` the operation's execution args, subscribe, and hand graphql-ws
-     * `delivery(result)`. An operation whose resolver runs no plan (it returns an iterator of its own) is
-     * executed as usual.
+     * `delivery(result)`. Every subscription field runs a plan (a test runs each one); an operation whose
+     * resolver did not would be executed as usual, per subscriber.
      */
     subscriber: (input: SubscriberInput): Subscriber => new Subscriber(subscriberHost, input),
     /** Groups and subscribers currently registered, and the hub's shared topics (metrics, leak tests). */

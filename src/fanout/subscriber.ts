@@ -2,9 +2,10 @@ import type { ExecutionArgs } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Principal } from '../auth/principal';
 import {
+  type AnyPlan,
+  isSharable,
+  isStatePlan,
   openEventStream,
-  openPlanStream,
-  type SubscriptionPlan,
   type SubscriptionRunner,
 } from '../domain/subscription-plans';
 import { checkStreamRequest, type ReadyEventStreams } from '../events/event-streams';
@@ -32,6 +33,8 @@ export interface SubscriberInput {
 export interface SubscriberHost {
   logger: Logger;
   streams: ReadyEventStreams;
+  /** Plans no group shares, as private streams. */
+  privately: SubscriptionRunner;
   /** Whether groups may listen to the instance's topic feeds (a shared stream per group). */
   shared: boolean;
   maxBufferedBytes: number;
@@ -122,12 +125,15 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
    * and scope (at once, or after a gap-free handoff of the replay after its cursor); without, its own stream,
    * execution shared by cursor.
    */
-  async open<K, E, T>(plan: SubscriptionPlan<K, E, T>): Promise<AsyncIterableIterator<T>> {
+  async open<K, E, T>(plan: AnyPlan<K, E, T>): Promise<AsyncIterableIterator<T>> {
     if (this.iterator || !this.args || !this.input) throw new Error('A subscription runs one plan');
-    const keyOfPlan = JSON.stringify([plan.streamKey, plan.topics, plan.key, plan.coalesce?.windowMs ?? 0]);
+    const keyOfPlan = isStatePlan(plan)
+      ? JSON.stringify(['state', plan.topic])
+      : JSON.stringify([plan.streamKey, plan.topics, plan.key, plan.coalesce?.windowMs ?? 0]);
     const key = `${this.host.groupKeyOf(this.input.query, this.args, this.input.principal)}|${keyOfPlan}`;
-    if (!this.host.shared) {
-      this.source = await openPlanStream(this.host.streams, plan);
+    if (!this.host.shared || !isSharable(plan)) {
+      // A private stream; execution is shared with the group by cursor (values without one: per member).
+      this.source = await this.host.privately.open(plan);
       this.joinGroup(key);
       void this.pump();
       return this.silent();

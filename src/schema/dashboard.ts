@@ -83,10 +83,12 @@ builder.subscriptionField('dashboardMetrics', (t) =>
     type: DashboardMetricsRef,
     description: 'The current metrics at once, then after changes, at most once per second per store.',
     args: { storeId: t.arg.id() },
-    subscribe: (_root, args, ctx) =>
-      ctx.services.dashboard.subscribeDashboardMetrics(
-        ctx.principal,
-        args.storeId == null ? null : String(args.storeId),
+    subscribe: async (_root, args, ctx) =>
+      ctx.subscriptions.open(
+        await ctx.services.dashboard.dashboardMetricsPlan(
+          ctx.principal,
+          args.storeId == null ? null : String(args.storeId),
+        ),
       ),
     resolve: (metrics) => metrics,
   }),

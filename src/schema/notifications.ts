@@ -168,8 +168,8 @@ builder.subscriptionField('notifications', (t) =>
     description:
       'Your notifications as they are sent (to you, your roles in your stores, your stores, your tenant, everyone), with your preferences applied. Resume with `after`.',
     args: { after: t.arg.string() },
-    subscribe: (_root, args, ctx) =>
-      ctx.services.notifications.subscribeNotifications(ctx.principal, args.after),
+    subscribe: async (_root, args, ctx) =>
+      ctx.subscriptions.open(await ctx.services.notifications.notificationsPlan(ctx.principal, args.after)),
     resolve: (event) => event,
   }),
 );

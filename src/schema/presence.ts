@@ -60,8 +60,8 @@ builder.subscriptionField('presenceChanged', (t) =>
     description:
       'First one ONLINE event per device connected now, then every change. Not replayed (presence is state, not history): after a reconnect, the current state comes first again.',
     args: { storeId: t.arg.id({ required: true }) },
-    subscribe: (_root, args, ctx) =>
-      ctx.services.presence.subscribePresence(ctx.principal, String(args.storeId)),
+    subscribe: async (_root, args, ctx) =>
+      ctx.subscriptions.open(await ctx.services.presence.presencePlan(ctx.principal, String(args.storeId))),
     resolve: (event) => event,
   }),
 );

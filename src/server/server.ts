@@ -268,6 +268,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       : createFanoutEngine({
           logger,
           streams,
+          privately: services.subscriptions,
           feeds,
           metrics: instrument.metrics,
           activity: instrument.activity,

@@ -3,7 +3,9 @@ import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
+import { DEFAULT_SCOPE, EXAMPLES } from '../../src/demo/graphiql/examples';
 import { type GraphQLContext, resolverContextOf } from '../../src/schema/context';
+import { buildSchema } from '../../src/schema/index';
 import { eventually } from '../support/eventually';
 import {
   startTestServer,
@@ -55,6 +57,23 @@ describe('fan-out engine on a real server', () => {
     expect(result.errors).toBeUndefined();
     return result.data!.createOrder.id;
   }
+
+  it('runs every subscription field as a plan: each example subscription joins the engine', async () => {
+    const subscriptions = EXAMPLES.filter((example) => example.kind === 'subscription');
+    const fields = new Set(subscriptions.map((example) => example.field));
+    expect([...fields].sort()).toEqual(Object.keys(buildSchema().getSubscriptionType()!.getFields()).sort());
+    await eventually(() => app.server.fanout?.stats().subscribers === 0); // no other test's subscribers left
+    const client = await app.connect(await app.token('acme-manager'));
+    const opened = [];
+    for (const example of subscriptions) {
+      // A field returning a stream of its own would be executed beside the engine, never join a group.
+      opened.push(await client.live(example.document, example.variables(DEFAULT_SCOPE)));
+      await eventually(() => app.server.fanout?.stats().subscribers === opened.length);
+    }
+    for (const subscription of opened) await subscription.close();
+    await client.dispose();
+    await eventually(() => app.server.fanout?.stats().subscribers === 0);
+  });
 
   it('never sends a subscriber what its own scope would not allow, and keeps each shape', async () => {
     const otherCustomer = await signToken(
