@@ -301,6 +301,16 @@ describe('TRUSTED_DOCUMENTS=require over HTTP', () => {
     expect(smuggled.data ?? null).toBeNull();
     const overWs = await overWebSocket(required, { query: 'query { __typename me { id } }' });
     expect(codeOf(overWs)).toBe('PERSISTED_QUERY_ID_REQUIRED');
+    // Nor through a fragment, an inline fragment, or a second operation beside the introspection one.
+    for (const [query, operationName] of [
+      ['{ __schema { queryType { name } } ...Me } fragment Me on Query { me { id } }'],
+      ['{ __schema { queryType { name } } ... on Query { me { id } } }'],
+      ['query Schema { __schema { queryType { name } } } query Me { me { id } }', 'Schema'],
+    ]) {
+      const result = await post(required, { query, operationName });
+      expect(codeOf(result), query).toBe('PERSISTED_QUERY_ID_REQUIRED');
+      expect(result.data ?? null, query).toBeNull();
+    }
   });
 
   it('counts operations by the manifest and name of their document', async () => {
