@@ -43,6 +43,11 @@ export function isStaff(principal: Principal): boolean {
   return hasAnyRole(principal, STAFF_ROLES);
 }
 
+/** Signed-in customers act for themselves only, whatever else their token says. */
+export function isCustomerOnly(principal: Principal): boolean {
+  return principal.roles.includes('CUSTOMER') && !isStaff(principal);
+}
+
 /**
  * Customers see only their own orders; a table guest only the orders of its table's party (`guestSeating`,
  * the seating the domain resolved for it: none, nothing); every other role the orders of stores it may access.

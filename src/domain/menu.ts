@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { requirePermission } from '../auth/permissions';
+import { deniedMessage, requirePermission } from '../auth/permissions';
 import {
   authorizationScope,
   canAccessStore,
@@ -113,7 +113,7 @@ export class MenuService {
     const store = await requireStore(this.deps.db, principal, storeId);
     const includeArchived = options.includeArchived === true;
     if (includeArchived && !canSeeProduct(principal, { storeId: store.id, active: false })) {
-      throw forbidden('Only staff see archived products');
+      throw forbidden(deniedMessage('menu.readArchived'));
     }
     const rows = await this.deps.db.product.findMany({
       where: {

@@ -1,5 +1,5 @@
 import { requirePermission } from '../auth/permissions';
-import { authorizationScope, canSeeOrder, isStaff, isTableGuest } from '../auth/policy';
+import { authorizationScope, canSeeOrder, isCustomerOnly, isTableGuest } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { Db, Tx } from '../db/types';
 import { badInput, DomainError, forbidden, notFound } from '../errors';
@@ -98,11 +98,6 @@ const updatesOfOneOrder = (event: OrderStreamEvent) => (event.kind === 'UPDATED'
 export interface OrderServiceOptions {
   /** Window in which bursts of UPDATED events of one order collapse into the newest (0 disables). */
   updateCoalesceMs?: number;
-}
-
-/** Signed-in customers act for themselves only, whatever else their token says. */
-export function isCustomerOnly(principal: Principal): boolean {
-  return principal.roles.includes('CUSTOMER') && !isStaff(principal);
 }
 
 /** The order if the caller may see it; another tenant's or another customer's order does not exist. */
