@@ -20,5 +20,7 @@ export async function serveBench(start: () => Promise<{ port: number; close(): P
     if (message.cmd === 'close') void close();
   });
   process.on('disconnect', () => void close());
+  // The storm scenario stops an instance as an orchestrator would: SIGTERM, the graceful close (or SIGKILL).
+  process.on('SIGTERM', () => void close());
   await tell({ type: 'ready', port: server.port });
 }

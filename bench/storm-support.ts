@@ -1,0 +1,111 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import type { Redis } from 'ioredis';
+import type { createTestDatabase } from '../test/support/db';
+import { nowMs, type ServerReply, type ServerRequest, type ServerStats } from './protocol';
+import type { StormReply, StormRequest, StormSystem } from './storm-protocol';
+
+/** bench/storm.ts's child processes (servers A and B, client processes) and its PostgreSQL and Redis readings. */
+
+export type Database = Awaited<ReturnType<typeof createTestDatabase>>;
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes
+
+export class Child<Req, Rep extends { type: string }> {
+  private waiting = new Map<string, (reply: Rep) => void>();
+  readonly ready: Promise<Rep>;
+
+  constructor(readonly process: ChildProcess) {
+    this.ready = this.expect('ready');
+    process.on('message', (reply: Rep) => {
+      const waiter = this.waiting.get(reply.type);
+      this.waiting.delete(reply.type);
+      waiter?.(reply);
+    });
+  }
+
+  expect<T extends Rep>(type: string): Promise<T> {
+    return new Promise((resolve) => this.waiting.set(type, resolve as (reply: Rep) => void));
+  }
+
+  ask<T extends Rep>(request: Req, type: string): Promise<T> {
+    const answer = this.expect<T>(type);
+    this.process.send(request as never);
+    return answer;
+  }
+
+  exited(): Promise<void> {
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => this.process.once('exit', () => resolve()));
+  }
+
+  stop() {
+    if (this.process.connected) this.process.send({ cmd: 'close' } as never);
+    return this.exited();
+  }
+}
+
+export type Server = Child<ServerRequest, ServerReply & { type: string }> & { url: string; wsUrl: string };
+export type Client = Child<StormRequest, StormReply>;
+
+export function spawn(file: string, env: Record<string, string> = {}) {
+  return fork(new URL(file, import.meta.url).pathname, [], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+}
+
+export async function startServer(system: StormSystem, env: Record<string, string>): Promise<Server> {
+  const file = system === 'expediter' ? './servers/expediter.ts' : './servers/socketio-recovery.ts';
+  const child = new Child<ServerRequest, ServerReply & { type: string }>(spawn(file, env));
+  const { port } = (await child.ready) as { port: number };
+  const base = `127.0.0.1:${port}`;
+  return Object.assign(child, {
+    url: `http://${base}`,
+    wsUrl: system === 'expediter' ? `ws://${base}/graphql` : `ws://${base}`,
+  });
+}
+
+export const stats = (server: Server) => server.ask<ServerReply & ServerStats>({ cmd: 'stats' }, 'stats');
+
+// ---------------------------------------------------------------------------------------------------------
+// What the storm costs PostgreSQL and Redis
+
+export interface Load {
+  at: number;
+  /** Transactions of the bench database (pg_stat_database: commits + rollbacks). */
+  xacts: number;
+  /** Commands Redis processed (INFO stats), every client of the server together. */
+  redisCommands: number;
+  /** Expediter B's own counters (/metrics): Event-table reads, resumes by source, connections shed. */
+  eventLogQueries: number;
+  resumesFromMemory: number;
+  resumesFromTable: number;
+  shed: number;
+}
+
+export async function load(database: Database, redis: Redis, b: Server, system: StormSystem): Promise<Load> {
+  await database.handle.query('SELECT pg_stat_clear_snapshot()');
+  const rows = (await database.handle.query(
+    'SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = $1',
+    [database.name],
+  )) as Array<{ n: string }>;
+  const info = await redis.info('stats');
+  const metrics = system === 'expediter' ? await (await fetch(`${b.url}/metrics`)).text() : '';
+  const sum = (name: string, label = '') =>
+    metrics
+      .split('\n')
+      .filter((line) => line.startsWith(name) && line.includes(label))
+      .reduce((total, line) => total + Number(line.split(' ').at(-1)), 0);
+  return {
+    at: nowMs(),
+    xacts: Number(rows[0]?.n ?? 0),
+    redisCommands: Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? 0),
+    eventLogQueries: sum('expediter_event_log_queries_total'),
+    resumesFromMemory: sum('expediter_stream_resumes_total', 'source="memory"'),
+    resumesFromTable: sum('expediter_stream_resumes_total', 'source="table"'),
+    shed: sum('expediter_ws_connections_shed_total'),
+  };
+}
