@@ -24,7 +24,9 @@ import { BENCH_JWT_SECRET, BENCH_STORE, cpuMicros, nowMs, tell } from './protoco
 
 const USAGE = `npx tsx bench/mutation.ts [--count 200] [--warmup 50] [--rate 20] [--profile out.cpuprofile]
   [--summarize file.cpuprofile] [--top 30]
-  [--phases create,update,floor,create-rated,update-rated,create-text,create-hash]`;
+  [--phases create,update,floor,create-rated,update-rated,create-text,create-hash]
+  (more phases: ready, bump, pay, adjust (each on the orders of 'create'), saturate (createOrder from
+  --clients 50 concurrent clients for --seconds 10: orders/s))`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -38,12 +40,22 @@ const { values: flags } = parseArgs({
       type: 'string',
       default: 'create,update,floor,create-rated,update-rated,create-text,create-hash',
     },
+    clients: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '10' },
     child: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 
-const CREATE_ORDER = /* GraphQL */ `mutation ($input: CreateOrderInput!) { createOrder(input: $input) { id status } }`;
+const CREATE_ORDER = /* GraphQL */ `mutation ($input: CreateOrderInput!) {
+  createOrder(input: $input) { id status items { id ticketId } }
+}`;
+const MARK_READY = /* GraphQL */ `mutation ($itemId: ID!) { markItemReady(itemId: $itemId) { id status } }`;
+const BUMP = /* GraphQL */ `mutation ($ticketId: ID!) { bumpTicket(ticketId: $ticketId) { id status } }`;
+const PAY = /* GraphQL */ `mutation ($orderId: ID!) { recordPayment(orderId: $orderId, amount: 100) { id paidCents } }`;
+const ADJUST = /* GraphQL */ `mutation ($itemId: ID!) {
+  adjustInventory(itemId: $itemId, delta: 1, reason: "bench") { id quantity }
+}`;
 const UPDATE_STATUS = /* GraphQL */ `mutation ($orderId: ID!, $status: OrderStatus!) {
   updateOrderStatus(orderId: $orderId, status: $status) { id status }
 }`;
@@ -244,12 +256,18 @@ async function drive() {
     const { port } = await child.ready;
     const token = await tokenForDemoUser('acme-staff', { secret: BENCH_JWT_SECRET, expiresIn: '2h' });
     const gql = graphqlClient(`http://127.0.0.1:${port}/graphql`, token);
-    const createOrder = async () =>
-      (
-        await gql<{ createOrder: { id: string } }>(CREATE_ORDER, {
-          input: { storeId: BENCH_STORE, channel: 'POS', items: ORDER_ITEMS },
-        })
-      ).createOrder.id;
+    const created: { id: string; items: { id: string; ticketId: string }[] }[] = [];
+    const createOrder = async () => {
+      const { createOrder: order } = await gql<{ createOrder: (typeof created)[number] }>(CREATE_ORDER, {
+        input: { storeId: BENCH_STORE, channel: 'POS', items: ORDER_ITEMS },
+      });
+      created.push(order);
+      return order.id;
+    };
+    const manager = graphqlClient(
+      `http://127.0.0.1:${port}/graphql`,
+      await tokenForDemoUser('acme-manager', { secret: BENCH_JWT_SECRET, expiresIn: '2h' }),
+    );
     const accept = (id: string) => gql(UPDATE_STATUS, { orderId: id, status: 'ACCEPTED' });
     // The same createOrder two ways: the document's text (as a client without trusted documents sends it), or its
     // hash, which the server looks up in the codegen manifest. Same variables, same result fields.
@@ -278,6 +296,8 @@ async function drive() {
 
     const ids: string[] = [];
     const rated: string[] = [];
+    // The orders 'create' placed, for the kitchen and payment phases (each acts once on each order).
+    const placed = () => created.filter((order) => ids.includes(order.id));
     const phases: Record<string, () => Promise<PhaseResult>> = {
       create: () =>
         runPhase('createOrder, sequential', count, null, async () => ids.push(await createOrder()), ...meter),
@@ -295,9 +315,72 @@ async function drive() {
         ),
       'update-rated': () =>
         runPhase(`updateOrderStatus at ${rate}/s`, rated.length, rate, (i) => accept(rated[i]!), ...meter),
+      ready: () =>
+        runPhase(
+          'markItemReady, sequential',
+          ids.length,
+          null,
+          (i) => gql(MARK_READY, { itemId: placed()[i]!.items[0]!.id }),
+          ...meter,
+        ),
+      bump: () =>
+        runPhase(
+          'bumpTicket, sequential',
+          ids.length,
+          null,
+          (i) => gql(BUMP, { ticketId: placed()[i]!.items[1]!.ticketId }),
+          ...meter,
+        ),
+      pay: () =>
+        runPhase(
+          'recordPayment, sequential',
+          ids.length,
+          null,
+          (i) => gql(PAY, { orderId: ids[i]! }),
+          ...meter,
+        ),
+      adjust: () =>
+        runPhase(
+          'adjustInventory, sequential',
+          count,
+          null,
+          () => manager(ADJUST, { itemId: `${BENCH_STORE}-burger-stock` }),
+          ...meter,
+        ),
+      saturate: () => saturate(Number(flags.clients), Number(flags.seconds) * 1000),
       'create-text': () => byForm('text'),
       'create-hash': () => byForm('hash'),
     };
+    /** createOrders from `clients` concurrent clients for `ms`: throughput at saturation, CPU and SQL per order. */
+    async function saturate(clients: number, ms: number): Promise<PhaseResult> {
+      const latencies: number[] = [];
+      const start = await child.cpu();
+      const startedAt = nowMs();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (nowMs() - startedAt < ms) {
+            const at = nowMs();
+            await createOrder();
+            latencies.push(nowMs() - at);
+          }
+        }),
+      );
+      const elapsed = nowMs() - startedAt;
+      const end = await child.cpu();
+      latencies.sort((a, b) => a - b);
+      const n = latencies.length;
+      console.log(
+        `saturate: ${clients} clients, ${n} createOrders in ${(elapsed / 1000).toFixed(1)} s = ${((n * 1000) / elapsed).toFixed(0)}/s, server CPU ${(((end.micros - start.micros) / 1000 / elapsed) * 100).toFixed(0)}% of a core`,
+      );
+      return {
+        label: `createOrder, ${clients} clients (${((n * 1000) / elapsed).toFixed(0)}/s)`,
+        count: n,
+        cpuMsPerOp: (end.micros - start.micros) / 1000 / n,
+        queriesPerOp: (end.queries - start.queries) / n,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+      };
+    }
     /**
      * One form's CPU per createOrder: both forms alternate in blocks of 10 (text, hash, text, ...) so that a
      * machine busy with other work weighs on both alike; the CPU of each block is metered on its own.

@@ -335,7 +335,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await services.stop();
     await relay.stop();
     stopPruning();
-    outbox.close();
+    await outbox.close();
     await relay.sweepOnce().catch(() => 0);
     feeds.close();
     health.stop();

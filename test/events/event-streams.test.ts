@@ -82,7 +82,7 @@ async function commit(
       emit({ tenantId, topic, kind: 'order.CREATED', payload: { i } });
     }
   });
-  publisher.close(); // what it could not publish stays for the relay (as if its process had died)
+  void publisher.close(); // what it could not publish stays for the relay (as if its process had died)
   return envelopes;
 }
 

@@ -31,7 +31,7 @@ async function commitUnpublished(n: number): Promise<string[]> {
     for (let i = 0; i < n; i++)
       emit({ tenantId: 'acme', topic: TOPIC, kind: 'order.CREATED', payload: { i } });
   });
-  publisher.close(); // the process "died": nothing of it retries
+  void publisher.close(); // the process "died": nothing of it retries
   const rows = await db.event.findMany({ where: { publishedAt: null }, orderBy: { id: 'asc' } });
   return rows.map((row) => row.id.toString());
 }

@@ -80,9 +80,10 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', PLATFORM_TENANTS: 'acme' });
   const pubsub = await createPubSub({ logger });
   const listeners: CommitListener[] = [];
+  const outbox = createOutboxPublisher(pubsub, { db, logger });
   const uow = createUnitOfWork({
     db,
-    publisher: createOutboxPublisher(pubsub, { db, logger }),
+    publisher: outbox,
     logger,
     onCommit: [
       (events) => {
@@ -126,6 +127,7 @@ export async function createDomainFixture(options: DomainFixtureOptions = {}): P
     async close() {
       await kds.stop();
       await dashboard.stop();
+      await outbox.close();
       await pubsub.close();
       await database.handle.close();
       await connectionsClosed(database.name);
