@@ -8,6 +8,7 @@ import type { OrderChannel, OrderStatus } from '../generated/prisma/enums';
 import { INT_COLUMN_MAX } from './column-ranges';
 import { consumeStockForOrder, releaseStockForOrder } from './inventory-stock';
 import { raiseNotification } from './notification-records';
+import { PlacementCache, placeOrderInOneStatement } from './order-fast-path';
 import {
   type CreateOrderInput,
   draftOrder,
@@ -122,6 +123,8 @@ function decodeCursor(cursor: string): number {
 
 export class OrderService {
   private readonly updateCoalesceMs: number;
+  /** What the one-statement createOrder relies on (checked by the statement itself): order-fast-path.ts. */
+  private readonly placement = new PlacementCache();
 
   constructor(
     private readonly deps: ServiceDeps,
@@ -144,8 +147,15 @@ export class OrderService {
       throw forbidden("Customers cannot set an order's priority", { field: 'priority' });
     }
     const tenantId = principal.tenantId;
+    if (!guest && (customerOnly || !input.customerId)) {
+      const customerId = customerOnly ? principal.userId : null;
+      const args = { principal, input, lines, customerId };
+      const placed = await placeOrderInOneStatement(this.deps.publisher, this.placement, args);
+      if (placed) return placed;
+    }
     return this.deps.publisher.run(async (tx, emit) => {
       const { store, number } = await takeOrderNumber(tx, principal, input.storeId);
+      this.placement.rememberStore(tenantId, store);
       const table =
         input.channel === 'TABLE'
           ? await tableForNewOrder(tx, {
@@ -156,6 +166,7 @@ export class OrderService {
           : null;
       if (guest && table) assertGuestParty(guest, table);
       const products = await loadOrderableProducts(tx, tenantId, store.id, lines);
+      this.placement.rememberProducts(tenantId, store.id, products);
       // A guest's order is the table's, not a customer account's.
       const customerId = guest
         ? null

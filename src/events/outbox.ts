@@ -1,6 +1,7 @@
 import type { Db, Tx } from '../db/types';
 import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../observability/logger';
+import { runStatement, type SqlQuery } from './one-statement';
 import { type PubSub, toJson } from './pubsub';
 import { tenantOfTopic } from './topics';
 import type { EventEnvelope, NewEvent } from './types';
@@ -57,6 +58,8 @@ export interface OutboxPublisherOptions {
    * period (2 s), or the relay would publish the events again (receivers drop the copies by id, at a cost).
    */
   markDelayMs?: number;
+  /** How marks are sent: the pg pool in PostgreSQL mode (Prisma wraps a raw UPDATE in BEGIN/COMMIT); else Prisma. */
+  sql?: SqlQuery;
 }
 
 export function createOutboxPublisher(pubsub: PubSub, options: OutboxPublisherOptions): OutboxPublisher {
@@ -69,7 +72,10 @@ export function createOutboxPublisher(pubsub: PubSub, options: OutboxPublisherOp
   let retryMs = firstRetryMs;
   let closed = false;
   const stopWatching = pubsub.onPublisherUp?.(() => flushSoon(0));
-  const marks = createMarkBatcher(db, logger, options.markDelayMs ?? 100);
+  const mark: (ids: string[]) => Promise<unknown> = options.sql
+    ? (ids) => (options.sql as SqlQuery)(MARK_PUBLISHED_SQL, [ids])
+    : (ids) => markPublished(db, ids);
+  const marks = createMarkBatcher(mark, logger, options.markDelayMs ?? 100);
   const markSafely = (ids: readonly string[]) => marks.add(ids);
 
   function enqueue(events: readonly EventEnvelope[]) {
@@ -153,7 +159,7 @@ export function createOutboxPublisher(pubsub: PubSub, options: OutboxPublisherOp
  * UPDATE, never on a mutation's request path. Every mutation used to pay a round trip (and ~0.3 ms of CPU) for its
  * own mark. A mark that fails is only logged: the relay publishes the events again, and receivers drop the copies.
  */
-function createMarkBatcher(db: Db, logger: Logger, delayMs: number) {
+function createMarkBatcher(mark: (ids: string[]) => Promise<unknown>, logger: Logger, delayMs: number) {
   let pending: string[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> | undefined;
@@ -163,7 +169,8 @@ function createMarkBatcher(db: Db, logger: Logger, delayMs: number) {
     if (writing || pending.length === 0) return writing ?? Promise.resolve();
     const ids = pending;
     pending = [];
-    writing = markPublished(db, ids)
+    writing = mark(ids)
+      .then(() => undefined)
       .catch((error: unknown) =>
         logger.warn({ err: error }, 'could not mark events published; the relay may publish them again'),
       )
@@ -200,10 +207,17 @@ export interface UnitOfWorkOptions {
   onCommit?: CommitListener[];
   /** Prisma interactive transaction limits (ms). */
   transaction?: { maxWait?: number; timeout?: number };
+  /**
+   * How one-statement units of work are sent: the pg pool under the adapter in PostgreSQL mode (no client
+   * runtime on the way); Prisma's raw query otherwise (PGlite's one backend is shared through the adapter).
+   */
+  sql?: SqlQuery;
 }
 
 export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
   const { db, publisher, logger } = opts;
+  const query: SqlQuery =
+    opts.sql ?? ((text, values) => db.$queryRawUnsafe<Record<string, unknown>[]>(text, ...values));
   return {
     async run(work) {
       let envelopes: EventEnvelope[] = [];
@@ -225,6 +239,12 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
       }, opts.transaction);
       if (envelopes.length > 0) await afterCommit(envelopes);
       return result;
+    },
+    async runStatement(work) {
+      for (const event of work.events) assertTopicOfEventTenant(event);
+      const outcome = await runStatement(query, work);
+      if (outcome.envelopes.length > 0) await afterCommit(outcome.envelopes);
+      return outcome;
     },
   };
 
@@ -322,6 +342,9 @@ async function insertEvents(tx: Tx, events: readonly NewEvent[]): Promise<EventE
     };
   });
 }
+
+const MARK_PUBLISHED_SQL = `UPDATE "Event" SET "publishedAt" = now() AT TIME ZONE 'UTC'
+  WHERE "id" = ANY($1::bigint[]) AND "publishedAt" IS NULL`;
 
 export async function markPublished(db: Db | Tx, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;

@@ -58,6 +58,7 @@ export function broadcastsOver(pubsub: PubSub): Broadcasts {
 export function createPublisher(uow: UnitOfWork, pubsub: PubSub): Publisher {
   return {
     run: <T>(work: (tx: Tx, emit: (event: NewEvent) => void) => Promise<T>) => uow.run(work),
+    runStatement: (work) => uow.runStatement(work),
     ...broadcastsOver(pubsub),
   };
 }

@@ -1,4 +1,5 @@
 import type { Tx } from '../db/types';
+import type { StatementOutcome, StatementWork } from './one-statement';
 import type { EventEnvelope, NewEvent } from './types';
 
 /**
@@ -9,6 +10,11 @@ import type { EventEnvelope, NewEvent } from './types';
  */
 export interface UnitOfWork {
   run<T>(work: (tx: Tx, emit: (event: NewEvent) => void) => Promise<T>): Promise<T>;
+  /**
+   * The same as ONE statement (src/events/one-statement.ts): the work's CTEs and its events, committed together
+   * in one round trip, published after; when the statement's "go" says no, nothing changed (`ok` false).
+   */
+  runStatement(work: StatementWork): Promise<StatementOutcome>;
 }
 
 /** Called with the committed envelopes of each unit of work (in id order), e.g. by the dashboard. */

@@ -17,6 +17,7 @@ import { isCleanClose } from '../domain/presence';
 import { createPubSub } from '../events/create-pubsub';
 import { createEventLog } from '../events/event-log';
 import { createEventStreams } from '../events/event-streams';
+import type { SqlQuery } from '../events/one-statement';
 import { createOutboxPublisher, createUnitOfWork } from '../events/outbox';
 import { createPublisher } from '../events/publisher';
 import { createOutboxRelay } from '../events/relay';
@@ -102,14 +103,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }),
   );
   const commitListeners: CommitListener[] = [];
+  // PostgreSQL: one-statement units of work and marks go straight to the pg pool under the adapter.
+  const sql: SqlQuery | undefined =
+    dbHandle.mode === 'postgres' ? (text, values) => dbHandle.query(text, values) : undefined;
   const outbox = createOutboxPublisher(pubsub, {
     db,
+    ...(sql ? { sql } : {}),
     logger,
     onCaughtUp: (count) => metrics.outboxCaughtUp.inc(count),
   });
   const uow = createUnitOfWork({
     db,
     publisher: outbox,
+    ...(sql ? { sql } : {}),
     logger,
     onCommit: [(events) => commitListeners.forEach((listener) => void listener(events))],
   });
