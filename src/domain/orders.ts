@@ -32,6 +32,7 @@ import {
   toOrderView,
 } from './order-records';
 import { assertTransition } from './order-status';
+import { moveOrderInOneStatement } from './order-status-fast-path';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
 import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
@@ -210,6 +211,8 @@ export class OrderService {
   async updateOrderStatus(principal: Principal, orderId: string, status: OrderStatus): Promise<OrderView> {
     requirePermission(principal, 'order.updateStatus');
     if (status === 'CANCELLED') return this.cancel(principal, orderId, null);
+    const moved = await moveOrderInOneStatement(this.deps.publisher, principal, orderId, status);
+    if (moved) return moved;
     return this.deps.publisher.run(async (tx, emit) => {
       const order = await requireVisibleOrder(tx, principal, orderId);
       assertTransition(order.status, status);

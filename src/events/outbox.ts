@@ -246,6 +246,7 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
       if (outcome.envelopes.length > 0) await afterCommit(outcome.envelopes);
       return outcome;
     },
+    read: (text, values) => query(text, values),
   };
 
   async function afterCommit(envelopes: EventEnvelope[]) {

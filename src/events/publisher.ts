@@ -59,6 +59,7 @@ export function createPublisher(uow: UnitOfWork, pubsub: PubSub): Publisher {
   return {
     run: <T>(work: (tx: Tx, emit: (event: NewEvent) => void) => Promise<T>) => uow.run(work),
     runStatement: (work) => uow.runStatement(work),
+    read: (text, values) => uow.read(text, values),
     ...broadcastsOver(pubsub),
   };
 }

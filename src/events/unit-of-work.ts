@@ -15,6 +15,8 @@ export interface UnitOfWork {
    * in one round trip, published after; when the statement's "go" says no, nothing changed (`ok` false).
    */
   runStatement(work: StatementWork): Promise<StatementOutcome>;
+  /** A read outside any transaction on the same connection pool: what a hot path reads before its one statement. */
+  read(text: string, values: unknown[]): Promise<Record<string, unknown>[]>;
 }
 
 /** Called with the committed envelopes of each unit of work (in id order), e.g. by the dashboard. */

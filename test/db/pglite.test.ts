@@ -5,6 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client';
 import { DEFAULT_MIGRATIONS_DIR, migrate, readMigrations } from '../../src/db/migrate';
 import { seed } from '../../src/db/seed';
+import { createPubSub } from '../../src/events/create-pubsub';
+import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
+import { Prisma } from '../../src/generated/prisma/client';
+import { createLogger } from '../../src/observability/logger';
 
 describe('embedded PGlite mode', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'expediter-pglite-'));
@@ -38,6 +42,37 @@ describe('embedded PGlite mode', () => {
         where: { id: 'acme-uptown-burger-stock' },
       });
       expect(burger.quantity).toBe(3);
+
+      // The one-statement unit of work (the hot mutations' path) through the adapter: CTEs, outbox, patched payload.
+      const logger = createLogger('silent');
+      const pubsub = await createPubSub({ logger });
+      const uow = createUnitOfWork({
+        db: reopened.db,
+        publisher: createOutboxPublisher(pubsub, { db: reopened.db, logger }),
+        logger,
+      });
+      const topic = 't:acme:store:acme-uptown:orders';
+      const outcome = await uow.runStatement({
+        ctes: Prisma.sql`"go" AS MATERIALIZED (SELECT true AS "ok", to_jsonb(7) AS "patch"),
+          "touched" AS (UPDATE "Store" SET "nextOrderNumber" = "nextOrderNumber" + 1
+            WHERE "id" = 'acme-uptown' AND (SELECT "ok" FROM "go"))`,
+        events: [
+          {
+            tenantId: 'acme',
+            topic,
+            kind: 'order.CREATED',
+            payload: { order: { number: 0 } },
+            patch: ['order', 'number'],
+          },
+        ],
+      });
+      expect(outcome.ok).toBe(true);
+      expect(outcome.envelopes.map((e) => [e.topic, e.payload])).toEqual([[topic, { order: { number: 7 } }]]);
+      const stored = await reopened.db.event.findMany({ where: { topic } });
+      expect(stored.map((e) => [e.id.toString(), e.payload])).toEqual([
+        [outcome.envelopes[0]?.id, { order: { number: 7 } }],
+      ]);
+      await pubsub.close();
     } finally {
       await reopened.close();
     }

@@ -140,3 +140,33 @@ describe('createOrder in one statement', () => {
     expect(await stockOf('acme-downtown-burger')).toBe(item.lowStockThreshold - 1);
   });
 });
+
+describe('updateOrderStatus in one statement', () => {
+  it('moves the order and announces it as the transaction does', async () => {
+    const order = await fx.orders.createOrder(staff, downtownOrder());
+    const after = await fx.lastEventId();
+    statements = [];
+    const moved = await fx.orders.updateOrderStatus(staff, order.id, 'ACCEPTED');
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(await fx.orders.order(staff, order.id)).toEqual(moved);
+    const events = await fx.events(after);
+    expect(events.map((e) => [e.kind, e.payload.previousStatus, e.payload.order])).toEqual([
+      ['order.STATUS_CHANGED', 'PENDING', moved],
+    ]);
+  });
+
+  it('changes nothing and takes the transaction when the order changed after it was read', async () => {
+    const order = await fx.orders.createOrder(staff, downtownOrder());
+    const read = fx.deps.publisher.read;
+    vi.spyOn(fx.deps.publisher, 'read').mockImplementationOnce(async (text, values) => {
+      const rows = await read(text, values);
+      await db().order.update({ where: { id: order.id }, data: { paidCents: 100 } }); // a payment in between
+      return rows;
+    });
+    statements = [];
+    const moved = await fx.orders.updateOrderStatus(staff, order.id, 'ACCEPTED');
+    expect(statements.map((outcome) => outcome.ok)).toEqual([false]);
+    expect(moved).toMatchObject({ status: 'ACCEPTED', paidCents: 100 });
+    expect(await fx.orders.order(staff, order.id)).toEqual(moved);
+  });
+});
