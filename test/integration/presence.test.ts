@@ -3,7 +3,6 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { signToken } from '../../src/auth/tokens';
 import { createOrder } from '../ops/support';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import { databaseFingerprint } from '../support/fingerprint';
 import { startNetworkProxy } from '../support/network';
@@ -16,6 +15,7 @@ import {
   type TestServer,
   tokensFor,
   uniqueRedisPrefix,
+  useInstances,
   type WsClient,
 } from '../support/server';
 import { clusterMemberEnv, startServerProcess } from '../support/server-process';
@@ -139,22 +139,12 @@ async function watch(app: TestServer, token: string): Promise<Changes> {
 const TEST_TIMEOUT = { timeout: 90_000 };
 
 describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
-  let database: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
-  let tokens: Record<string, string>;
   const redisPrefix = uniqueRedisPrefix();
+  const [a, b] = useInstances(2, { redisPrefix, env: ENV }) as [TestServer, TestServer];
+  let tokens: Record<string, string>;
 
   beforeAll(async () => {
-    database = await createTestDatabase({ seed: true });
-    await database.handle.close();
-    const options = { databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix, env: ENV };
-    [a, b] = await Promise.all([startTestServer(options), startTestServer(options)]);
     tokens = await tokensFor(a, USERS);
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await database?.drop();
   });
 
   const managerView = (app: TestServer = a) => presenceOf(app)('acme-downtown', tokens['acme-manager']!);
@@ -266,7 +256,7 @@ describe('presence across two instances sharing Redis', TEST_TIMEOUT, () => {
 
   it('takes the devices of a SIGKILLed instance OFFLINE within its lease', async () => {
     const child = await startServerProcess({
-      ...clusterMemberEnv(database.url, redisPrefix),
+      ...clusterMemberEnv(a.databaseUrl, redisPrefix),
       ...ENV,
       PRESENCE_LEASE_MS: String(CHILD_LEASE_MS),
     });

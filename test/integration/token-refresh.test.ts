@@ -11,16 +11,15 @@ import { broadcastsOver } from '../../src/events/publisher';
 import type { PubSub } from '../../src/events/pubsub';
 import { createLogger } from '../../src/observability/logger';
 import { createOrder, sample, scrape } from '../ops/support';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import {
   connectClient,
   type Subscription,
-  startTestServer,
   TEST_JWT_SECRET,
   TEST_REDIS_URL,
   type TestServer,
   uniqueRedisPrefix,
+  useInstances,
   type WsClient,
 } from '../support/server';
 
@@ -99,19 +98,13 @@ async function placeOrdersUntilLive(
 }
 
 describe('refreshConnectionToken on two instances', () => {
-  let database: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
+  const redisPrefix = uniqueRedisPrefix();
+  const [a, b] = useInstances(2, { redisPrefix, env: ENV }) as [TestServer, TestServer];
   let staffToken: string;
   let revocationPubSub: PubSub;
   let revocations: RevocationStore;
-  const redisPrefix = uniqueRedisPrefix();
 
   beforeAll(async () => {
-    database = await createTestDatabase({ seed: true });
-    await database.handle.close();
-    const options = { databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix, env: ENV };
-    [a, b] = await Promise.all([startTestServer(options), startTestServer(options)]);
     staffToken = await a.token('acme-staff');
     // Revocations made elsewhere (another instance, an admin tool), broadcast to every instance through Redis.
     const logger = createLogger('silent');
@@ -125,8 +118,6 @@ describe('refreshConnectionToken on two instances', () => {
   afterAll(async () => {
     await revocations?.close();
     await revocationPubSub?.close();
-    await Promise.all([a?.close(), b?.close()]);
-    await database?.drop();
   });
 
   it('replaces the token: subscriptions go on past the old expiry, and the socket closes at the new one', async () => {
@@ -274,20 +265,12 @@ describe('refreshConnectionToken on two instances', () => {
 });
 
 describe('expediter/client renews its token before it expires', () => {
-  let database: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
+  // The client's instance (a) runs trusted documents only, as in production: the renewal is sent by hash.
+  const trustedOnly = { TRUSTED_DOCUMENTS: 'require' };
+  const [a, b] = useInstances([trustedOnly, {}], { env: ENV }) as [TestServer, TestServer];
   let staff: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase({ seed: true });
-    await database.handle.close();
-    const options = { databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix: uniqueRedisPrefix() };
-    // The client's instance runs trusted documents only, as in production: the renewal is sent by hash.
-    [a, b] = await Promise.all([
-      startTestServer({ ...options, env: { ...ENV, TRUSTED_DOCUMENTS: 'require' } }),
-      startTestServer({ ...options, env: ENV }),
-    ]);
     staff = await b.token('acme-staff');
     // Tens of seconds of orders outlast the demo's fries: stock them for every run.
     const restocked = await b.gql(
@@ -296,10 +279,6 @@ describe('expediter/client renews its token before it expires', () => {
       { token: await b.token('acme-manager') },
     );
     expect(restocked.errors).toBeUndefined();
-  });
-  afterAll(async () => {
-    await Promise.all([a?.close(), b?.close()]);
-    await database?.drop();
   });
 
   /**

@@ -520,30 +520,37 @@ export function useTestServer(options: TestServerOptions = {}): {
 }
 
 /**
- * Instances of one cluster for a test file: sharing a database and a Redis prefix, so a mutation on one
- * reaches subscribers on all; closed after the file's tests, the last started first.
+ * Instances of one cluster for a test file: sharing a database and a Redis prefix (give one to reach them
+ * from outside, e.g. another process joining the cluster), so a mutation on one reaches subscribers on all;
+ * closed after the file's tests, the last started first. `instances` is how many, or each one's own
+ * environment settings (on top of `options.env`).
  */
 export function useInstances(
-  count: number,
-  options: Omit<TestServerOptions, 'databaseUrl' | 'redisPrefix'> = {},
+  instances: number | readonly Record<string, string>[],
+  options: Omit<TestServerOptions, 'databaseUrl'> = {},
 ) {
-  const redisPrefix = uniqueRedisPrefix();
-  const instances: TestServer[] = [];
-  const startInstance = async () => {
-    const first = instances[0];
+  const redisPrefix = options.redisPrefix ?? uniqueRedisPrefix();
+  const envs = typeof instances === 'number' ? Array.from({ length: instances }, () => ({})) : instances;
+  const running: TestServer[] = [];
+  const startInstance = async (env: Record<string, string>) => {
+    const first = running[0];
     const instance = await startTestServer({
       redisUrl: TEST_REDIS_URL,
       ...options,
+      env: { ...options.env, ...env },
       redisPrefix,
       ...(first ? { databaseUrl: first.databaseUrl } : {}),
     });
-    instances.push(instance);
+    running.push(instance);
     return instance;
   };
-  return Array.from({ length: count }, () =>
-    started(startInstance, async (instance) => {
-      await instance.close();
-    }),
+  return envs.map((env) =>
+    started(
+      () => startInstance(env),
+      async (instance) => {
+        await instance.close();
+      },
+    ),
   );
 }
 
