@@ -116,6 +116,7 @@ describe('variables that do not fit their declared types', () => {
   );
 
   it('an unknown enum value and a malformed DateTime are BAD_USER_INPUT, on queries and subscriptions', async () => {
+    const logged = errorLogs().length;
     const history = /* GraphQL */ `
       query History($from: DateTime!, $to: DateTime!) {
         dashboardHistory(storeId: "acme-downtown", from: $from, to: $to) { takenAt }
@@ -142,6 +143,7 @@ describe('variables that do not fit their declared types', () => {
     expect(results[2]?.errors?.[0]?.message).toBe(
       'Variable "$severity" got invalid value "CATASTROPHIC"; Value "CATASTROPHIC" does not exist in "Severity" enum.',
     );
+    expect(errorLogs().length).toBe(logged);
   });
 
   it('an HTTP request with wrong variables is a request error: 400 for graphql-response+json, 200 for json', async () => {
@@ -588,6 +590,8 @@ describe('cursors', () => {
       'subscription S($after: String) { notifications(after: $after) { cursor } }',
       'subscription S($after: String) { kdsTicket(stationId: "acme-downtown-grill", after: $after) { cursor } }',
       'subscription S($after: String) { inventoryAlert(storeId: "acme-downtown", after: $after) { cursor } }',
+      'subscription S($after: String) { menuUpdated(storeId: "acme-downtown", after: $after) { cursor } }',
+      'subscription S($after: String) { tableUpdated(storeId: "acme-downtown", after: $after) { cursor } }',
     ];
     for (const query of subscriptions) {
       for (const after of hostile(foreign)) {
