@@ -22,12 +22,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually';
 import { databaseFingerprint } from '../support/fingerprint';
 import { startTestServer, type TestServer, type WsClient } from '../support/server';
+import { parseSseBlock } from '../support/sse';
 
 /**
  * An attacker's view of the API: every argument of every query, mutation and subscription the server's own
  * introspection lists gets generated hostile values (numbers out of every range, wrong types, huge and deep
  * JSON, control characters, unpaired surrogates, long strings, other tenants' ids and foreign cursors), sent
- * over real HTTP and a real graphql-ws socket. Whatever comes back:
+ * over real HTTP and a real graphql-ws socket (subscriptions over graphql-ws and over HTTP as SSE). Whatever
+ * comes back:
  * - no error is INTERNAL_SERVER_ERROR, every error has an `extensions.code`, no HTTP status is 5xx;
  * - the socket is never closed on the caller, nothing is logged as an error;
  * - a refused call changes no row.
@@ -137,6 +139,28 @@ describe('hostile arguments on every root field', () => {
         await check(field.name, property, RUNS_PER_FIELD * 2);
       }
       expect(socketClosed).toBeUndefined();
+    },
+    SUITE_TIMEOUT_MS,
+  );
+
+  it(
+    'Subscription fields, over SSE',
+    async () => {
+      for (const field of rootFields('Subscription')) {
+        const property = fc.asyncProperty(
+          callOf('Subscription', field),
+          fc.constantFrom('admin', 'admin', 'customer', 'anonymous'),
+          async (call, caller) => {
+            const before = await databaseFingerprint(app.server.db);
+            const logged = errorLogs.length;
+            const result = await subscribeOverSse(call, field.name, callers[caller]);
+            expectTypedErrors(result, field.name);
+            expect(errorLogs.slice(logged), 'error logs').toEqual([]);
+            expect(await databaseFingerprint(app.server.db)).toEqual(before);
+          },
+        );
+        await check(`${field.name} over SSE`, property, RUNS_PER_FIELD);
+      }
     },
     SUITE_TIMEOUT_MS,
   );
@@ -300,6 +324,61 @@ async function subscribeOverWs(call: Call, field: string): Promise<Result> {
   if (accepted || (outcome && !outcome.errors))
     await eventually(async () => (await activeSubscriptions(field)) <= active, 10_000);
   return outcome ?? { data: { [field]: 'subscribed' } };
+}
+
+/**
+ * A subscription over SSE (`POST /graphql`, `Accept: text/event-stream`): its refusal (an event, or a JSON
+ * answer), or its first event, or the server counting it as active. The request is then ended and the
+ * subscription no longer counted.
+ */
+async function subscribeOverSse(call: Call, field: string, token: string | undefined): Promise<Result> {
+  const active = await activeSubscriptions(field);
+  const controller = new AbortController();
+  const response = await fetch(`${app.url}/graphql`, {
+    method: 'POST',
+    signal: controller.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(call),
+  });
+  expect(response.status, `SSE status of ${call.query}`).toBeLessThan(500);
+  if (!response.headers.get('content-type')?.startsWith('text/event-stream')) {
+    return { status: response.status, ...((await response.json()) as Result) };
+  }
+  let outcome: Result | undefined;
+  let ended = false;
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const event = parseSseBlock(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          if (event?.event === 'next') outcome ??= JSON.parse(event.data) as Result;
+        }
+      }
+    } catch {
+      // ended by the abort below
+    } finally {
+      ended = true;
+    }
+  })();
+  let accepted = false;
+  await eventually(async () => {
+    if (outcome || ended) return true;
+    accepted = (await activeSubscriptions(field)) > active;
+    return accepted;
+  }, 10_000);
+  controller.abort();
+  await reading;
+  if (accepted || (outcome && !outcome.errors))
+    await eventually(async () => (await activeSubscriptions(field)) <= active, 10_000);
+  return { status: response.status, ...(outcome ?? { data: { [field]: 'subscribed' } }) };
 }
 
 /** A socket's close event or an Error, readably. */
@@ -625,6 +704,7 @@ async function existingIdsAndCursors(): Promise<{ ids: string[]; cursors: string
     `SELECT id FROM "Store" UNION ALL SELECT id FROM "Station" UNION ALL SELECT id FROM "Product"
      UNION ALL SELECT id FROM "InventoryItem" UNION ALL SELECT id FROM "Order" UNION ALL SELECT id FROM "OrderItem"
      UNION ALL SELECT id FROM "KdsTicket" UNION ALL SELECT id FROM "Notification"
+     UNION ALL SELECT id FROM "DiningTable" UNION ALL SELECT id FROM "InventoryAlert"
      UNION ALL SELECT id FROM "User" WHERE id NOT IN ('acme-admin', 'acme-customer', 'acme-manager')`,
   );
   const b64 = (text: string) => Buffer.from(text).toString('base64url');

@@ -57,7 +57,7 @@ export async function openSse<T = Record<string, unknown>>(
         for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          const event = parseBlock(block);
+          const event = parseSseBlock(block);
           if (!event) continue;
           events.push(event);
           if (event.event === 'next') results.push(JSON.parse(event.data) as ExecutionResult<T>);
@@ -107,7 +107,7 @@ export async function openSse<T = Record<string, unknown>>(
 }
 
 /** An SSE block's event name and data; null for comments (keep-alives). */
-function parseBlock(block: string): SseEvent | null {
+export function parseSseBlock(block: string): SseEvent | null {
   let event = 'message';
   const data: string[] = [];
   for (const line of block.split('\n')) {
