@@ -240,6 +240,26 @@ describe('GraphiQL with a token pasted into the Headers tab', () => {
     expect(init.payload).toEqual({ authorization: `Bearer ${token}`, storeId: 'acme-downtown' });
     await context.close();
   }, 180_000);
+
+  it('a store the token does not allow (x-store-id) shows the 4403 refusal readably', async () => {
+    const token = await demoToken('acme-staff'); // acme-downtown only
+    const context = await newContext(browser);
+    await context.addInitScript(
+      (saved) => localStorage.setItem('graphiql:headers', saved),
+      JSON.stringify({ Authorization: `Bearer ${token}`, 'x-store-id': 'acme-uptown' }),
+    );
+    const page = await context.newPage();
+    screenshotOnFailure(page, 'graphiql-4403');
+    await page.goto(`${originOf(development)}/graphql`);
+    await expect.poll(() => editorText(page, 'request-headers.json'), PATIENCE).toContain('acme-uptown');
+    await run(page);
+    await response(page).getByText('WebSocket closed with 4403 Forbidden').waitFor();
+    const shown = await responseText(page);
+    expect(shown).toContain('"closeCode": 4403');
+    expect(shown).toContain('x-store-id');
+    expect(shown).not.toContain('isTrusted');
+    await context.close();
+  }, 180_000);
 });
 
 describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true, INTROSPECTION=true)', () => {
