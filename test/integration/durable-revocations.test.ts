@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { REVOCATION_RECHECK_MS } from '../../src/db/tenancy';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
@@ -74,6 +75,24 @@ describe('revocations outlive Redis', () => {
       reason: 'revoked',
     });
     await stream.ended;
+  });
+
+  it('an instance the broadcast does not reach (no Redis) refuses a revoked token within REVOCATION_RECHECK_MS (docs/api.md "Sessions")', async () => {
+    // The kitchen's token works on the instance without Redis, which now remembers "not revoked"...
+    const kitchen = await withoutRedis.token('acme-kitchen');
+    const me = () => withoutRedis.gql('{ me { id } }', {}, { token: kitchen });
+    expect((await me()).errors).toBeUndefined();
+    // ...and an admin revokes it on the instance with Redis, whose broadcast never reaches it.
+    const revoked = await withRedis.gql(
+      REVOKE,
+      { userId: 'acme-kitchen' },
+      { token: await withRedis.token('acme-admin') },
+    );
+    expect(revoked.errors).toBeUndefined();
+    const revokedAt = Date.now();
+    await eventually(async () => (await me()).errors?.[0]?.extensions?.reason === 'revoked', 20_000, 100);
+    // Remembered at most REVOCATION_RECHECK_MS; the rest is slack for a loaded machine.
+    expect(Date.now() - revokedAt).toBeLessThan(REVOCATION_RECHECK_MS + 3_000);
   });
 
   it.each(FRESH)('a fresh instance %s serves a token issued after the revocation', async (name) => {
