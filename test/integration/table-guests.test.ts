@@ -314,12 +314,6 @@ describe('seating the next party', () => {
     let last = await overSse.next();
     while (last.data) last = await overSse.next();
     expect(codeOf(last)).toBe('UNAUTHENTICATED');
-    console.log(
-      'DBG',
-      decodeJwt(previous).iat,
-      Date.now(),
-      JSON.stringify(await app.gql(ORDERS, { storeId: 'acme-downtown' }, { token: previous })),
-    );
     expect(codeOf(await app.gql(ORDERS, { storeId: 'acme-downtown' }, { token: previous }))).toBe(
       'UNAUTHENTICATED',
     );
