@@ -26,7 +26,7 @@ const USAGE = `npx tsx bench/mutation.ts [--count 200] [--warmup 50] [--rate 20]
   [--summarize file.cpuprofile] [--top 30]
   [--phases create,update,floor,create-rated,update-rated,create-text,create-hash]
   (more phases: ready, bump, pay, adjust (each on the orders of 'create'), saturate (createOrder from
-  --clients 50 concurrent clients for --seconds 10: orders/s))`;
+  --clients 50 concurrent clients for --seconds 10: orders/s), saturate-socketio (the same on Socket.io's bare POST))`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -348,6 +348,7 @@ async function drive() {
           ...meter,
         ),
       saturate: () => saturate(Number(flags.clients), Number(flags.seconds) * 1000),
+      'saturate-socketio': () => saturateSocketio(Number(flags.clients), Number(flags.seconds) * 1000),
       'create-text': () => byForm('text'),
       'create-hash': () => byForm('hash'),
     };
@@ -377,6 +378,61 @@ async function drive() {
         count: n,
         cpuMsPerOp: (end.micros - start.micros) / 1000 / n,
         queriesPerOp: (end.queries - start.queries) / n,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+      };
+    }
+    /**
+     * The reference line: Socket.io's bare POST /emit (bench/servers/socketio.ts, no database, no subscriber) from
+     * the same number of clients for the same time, with an order-sized event.
+     */
+    async function saturateSocketio(clients: number, ms: number): Promise<PhaseResult> {
+      const io = fork(new URL('./servers/socketio.ts', import.meta.url).pathname, [], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, BENCH_REDIS_PREFIX: `bench-mut-io:${randomUUID()}:` },
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      const replies: ((reply: { type: string; port?: number; cpuMicros?: number }) => void)[] = [];
+      io.on('message', (reply: { type: string }) => replies.shift()?.(reply));
+      const next = () =>
+        new Promise<{ type: string; port?: number; cpuMicros?: number }>((r) => replies.push(r));
+      const { port: ioPort } = await next();
+      const ioCpu = async () => {
+        const reply = next();
+        io.send({ cmd: 'stats' });
+        return { micros: (await reply).cpuMicros ?? 0, queries: 0 };
+      };
+      const event = JSON.stringify({
+        storeId: BENCH_STORE,
+        event: { kind: 'CREATED', order: created[0] ?? {} },
+      });
+      const emit = () =>
+        fetch(`http://127.0.0.1:${ioPort}/emit`, { method: 'POST', body: event }).then((r) =>
+          r.arrayBuffer(),
+        );
+      for (let i = 0; i < 200; i++) await emit();
+      const latencies: number[] = [];
+      const start = await ioCpu();
+      const startedAt = nowMs();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (nowMs() - startedAt < ms) {
+            const at = nowMs();
+            await emit();
+            latencies.push(nowMs() - at);
+          }
+        }),
+      );
+      const elapsed = nowMs() - startedAt;
+      const end = await ioCpu();
+      io.disconnect();
+      latencies.sort((a, b) => a - b);
+      const n = latencies.length;
+      return {
+        label: `Socket.io bare POST, ${clients} clients (${((n * 1000) / elapsed).toFixed(0)}/s)`,
+        count: n,
+        cpuMsPerOp: (end.micros - start.micros) / 1000 / n,
+        queriesPerOp: 0,
         p50: percentile(latencies, 50),
         p99: percentile(latencies, 99),
       };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { canSeeOrder, isStaff } from '../auth/policy';
 import type { Principal } from '../auth/principal';
 import type { StatementEvent } from '../events/one-statement';
@@ -9,12 +10,13 @@ import { emitOrderEvent, type OrderView } from './order-records';
 import { canTransition } from './order-status';
 
 /**
- * updateOrderStatus in two round trips instead of six: a read of the order (its view and a version of its row
+ * updateOrderStatus and recordPayment in two round trips instead of six and nine: a read of the order (its view and a version of its row
  * and items) outside any transaction, then one statement (src/events/one-statement.ts) that moves the order only
  * if neither changed since (the row locked, compared whole), with the STATUS_CHANGED event inside. It covers the
  * moves that change nothing else: ACCEPTED, IN_PROGRESS and READY by staff, of an order not at a table (a table's
  * status follows its orders). COMPLETED (closes tickets), cancelling, a table's order, any refusal, and an order
- * that changed in between take the transaction (orders.ts), which answers exactly as before.
+ * that changed in between take the transaction (orders.ts), which answers exactly as before. recordPayment: see
+ * payInOneStatement.
  */
 
 const FAST_MOVES: ReadonlySet<OrderStatus> = new Set(['ACCEPTED', 'IN_PROGRESS', 'READY']);
@@ -40,35 +42,36 @@ const READ_ORDER = `
       'cancelledAt', ${iso('o."cancelledAt"')})::text AS "view"
   FROM "Order" o WHERE o."id" = $1 AND o."tenantId" = $2`;
 
-/** The moved order, or undefined: not a fast move, a refusal to explain, or the order changed (nothing written). */
-export async function moveOrderInOneStatement(
+/** A change of one order the fast path makes: the order after it, and the SET list and extra CTEs that write it. */
+interface OrderChange {
+  after: OrderView;
+  set: Prisma.Sql;
+  /** Further writes (each must be conditional on `(SELECT "ok" FROM "go")`), comma-led, or empty. */
+  more?: Prisma.Sql;
+  /** Emits the change's events from the order as read and after. */
+  announce(emit: (event: NewEvent) => void, before: OrderView, after: OrderView): void;
+}
+
+/**
+ * Reads the order, lets `plan` decide (undefined: take the transaction), then writes the change in one statement
+ * if the order's row and items are still as read. The order after the change, or undefined when nothing was written.
+ */
+async function changeOrderInOneStatement(
   publisher: Publisher,
   principal: Principal,
   orderId: string,
-  to: OrderStatus,
+  plan: (order: OrderView, at: string) => OrderChange | undefined,
 ): Promise<OrderView | undefined> {
-  if (!FAST_MOVES.has(to) || !isStaff(principal)) return undefined;
+  if (!isStaff(principal)) return undefined;
   const [row] = await publisher.read(READ_ORDER, [orderId, principal.tenantId]);
   if (!row) return undefined;
   const order = JSON.parse(String(row.view)) as OrderView;
-  if (order.tableId || !canSeeOrder(principal, order) || !canTransition(order.status, to)) return undefined;
-  const now = new Date();
-  const at = now.toISOString();
-  const moved: OrderView = {
-    ...order,
-    status: to,
-    updatedAt: at,
-    readyAt: to === 'READY' ? at : to === 'IN_PROGRESS' && order.status === 'READY' ? null : order.readyAt,
-  };
+  if (order.tableId || !canSeeOrder(principal, order)) return undefined;
+  const at = new Date().toISOString();
+  const change = plan(order, at);
+  if (!change) return undefined;
   const events: StatementEvent[] = [];
-  const emit = (event: NewEvent) => events.push(event);
-  emitOrderEvent(emit, principal.tenantId, {
-    kind: 'STATUS_CHANGED',
-    order: moved,
-    previousStatus: order.status,
-    at: now,
-  });
-  const stamp = Prisma.sql`(${at}::timestamptz AT TIME ZONE 'UTC')`;
+  change.announce((event) => events.push(event), order, change.after);
   const ctes = Prisma.sql`
     "cur" AS MATERIALIZED (
       SELECT o."id" FROM "Order" o WHERE o."id" = ${orderId} AND o::text = ${row.version} FOR UPDATE),
@@ -77,10 +80,66 @@ export async function moveOrderInOneStatement(
         AND (SELECT COALESCE(string_agg(i::text, ',' ORDER BY i."id"), '') FROM "OrderItem" i
              WHERE i."orderId" = ${orderId}) = ${row.itemsVersion} AS "ok",
         NULL::jsonb AS "patch"),
-    "moved" AS (
-      UPDATE "Order" SET "status" = ${to}::"OrderStatus", "updatedAt" = ${stamp},
-        "readyAt" = ${moved.readyAt}::timestamptz AT TIME ZONE 'UTC'
-      WHERE "id" = ${orderId} AND (SELECT "ok" FROM "go"))`;
+    "changed" AS (UPDATE "Order" SET ${change.set} WHERE "id" = ${orderId} AND (SELECT "ok" FROM "go"))
+    ${change.more ?? Prisma.empty}`;
   const outcome = await publisher.runStatement({ ctes, events });
-  return outcome.ok ? moved : undefined;
+  return outcome.ok ? change.after : undefined;
+}
+
+const utc = (at: string | null) => Prisma.sql`(${at}::timestamptz AT TIME ZONE 'UTC')`;
+
+/** updateOrderStatus's fast path: ACCEPTED, IN_PROGRESS, READY (see the top of the file). */
+export function moveOrderInOneStatement(
+  publisher: Publisher,
+  principal: Principal,
+  orderId: string,
+  to: OrderStatus,
+): Promise<OrderView | undefined> {
+  if (!FAST_MOVES.has(to)) return Promise.resolve(undefined);
+  return changeOrderInOneStatement(publisher, principal, orderId, (order, at) => {
+    if (!canTransition(order.status, to)) return undefined;
+    const readyAt =
+      to === 'READY' ? at : to === 'IN_PROGRESS' && order.status === 'READY' ? null : order.readyAt;
+    return {
+      after: { ...order, status: to, updatedAt: at, readyAt },
+      set: Prisma.sql`"status" = ${to}::"OrderStatus", "updatedAt" = ${utc(at)}, "readyAt" = ${utc(readyAt)}`,
+      announce: (emit, before, after) =>
+        emitOrderEvent(emit, principal.tenantId, {
+          kind: 'STATUS_CHANGED',
+          order: after,
+          previousStatus: before.status,
+          at: new Date(at),
+        }),
+    };
+  });
+}
+
+/**
+ * recordPayment's fast path: a payment within the balance of an order that is not cancelled and not at a table,
+ * the order row (paidCents) and the Payment row in one statement with PAID or UPDATED. Refusals take the transaction.
+ */
+export function payInOneStatement(
+  publisher: Publisher,
+  principal: Principal,
+  orderId: string,
+  amountCents: number,
+): Promise<OrderView | undefined> {
+  return changeOrderInOneStatement(publisher, principal, orderId, (order, at) => {
+    if (order.status === 'CANCELLED' || amountCents > order.totalCents - order.paidCents) return undefined;
+    const after = { ...order, paidCents: order.paidCents + amountCents, updatedAt: at };
+    return {
+      after,
+      set: Prisma.sql`"paidCents" = "paidCents" + ${amountCents}::int, "updatedAt" = ${utc(at)}`,
+      more: Prisma.sql`, "paid" AS (
+        INSERT INTO "Payment" ("id", "tenantId", "orderId", "amountCents", "createdAt")
+        SELECT ${randomUUID()}, ${principal.tenantId}, ${orderId}, ${amountCents}::int, ${utc(at)}
+        WHERE (SELECT "ok" FROM "go"))`,
+      announce: (emit) =>
+        emitOrderEvent(emit, principal.tenantId, {
+          kind: after.paidCents === after.totalCents ? 'PAID' : 'UPDATED',
+          order: after,
+          at: new Date(at),
+        }),
+    };
+  });
 }

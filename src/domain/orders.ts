@@ -32,7 +32,7 @@ import {
   toOrderView,
 } from './order-records';
 import { assertTransition } from './order-status';
-import { moveOrderInOneStatement } from './order-status-fast-path';
+import { moveOrderInOneStatement, payInOneStatement } from './order-status-fast-path';
 import type { ServiceDeps } from './services';
 import { requireStore } from './stores';
 import { openPlanStream, type Selector, type SubscriptionPlan, type Viewer } from './subscription-plans';
@@ -239,6 +239,8 @@ export class OrderService {
     if (!Number.isInteger(amountCents) || amountCents <= 0) {
       throw badInput('amount must be a positive integer of minor units', { field: 'amount' });
     }
+    const paid = await payInOneStatement(this.deps.publisher, principal, orderId, amountCents);
+    if (paid) return paid;
     return this.deps.publisher.run(async (tx, emit) => {
       const order = await requireVisibleOrder(tx, principal, orderId);
       if (order.status === 'CANCELLED')

@@ -170,3 +170,32 @@ describe('updateOrderStatus in one statement', () => {
     expect(await fx.orders.order(staff, order.id)).toEqual(moved);
   });
 });
+
+describe('recordPayment in one statement', () => {
+  it('records the payment and announces UPDATED, then PAID for the balance, as the transaction does', async () => {
+    const order = await fx.orders.createOrder(staff, downtownOrder());
+    const after = await fx.lastEventId();
+    statements = [];
+    const part = await fx.orders.recordPayment(staff, order.id, 100);
+    const rest = await fx.orders.recordPayment(staff, order.id, order.totalCents - 100);
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true, true]);
+    expect(part.paidCents).toBe(100);
+    expect(await fx.orders.order(staff, order.id)).toEqual(rest);
+    const payments = await db().payment.findMany({
+      where: { orderId: order.id },
+      orderBy: { amountCents: 'asc' },
+    });
+    expect(payments.map((p) => p.amountCents).sort((a, b) => a - b)).toEqual(
+      [100, order.totalCents - 100].sort((a, b) => a - b),
+    );
+    const events = await fx.events(after);
+    expect(events.map((e) => [e.kind, e.payload.order.paidCents])).toEqual([
+      ['order.UPDATED', 100],
+      ['order.PAID', order.totalCents],
+    ]);
+    // Over the balance: refused by the transaction, as before.
+    await expect(fx.orders.recordPayment(staff, order.id, 1)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+  });
+});
