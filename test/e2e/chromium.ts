@@ -3,6 +3,10 @@ import { type Browser, type BrowserContext, chromium, type Locator, type Page } 
 import { onTestFailed } from 'vitest';
 import { CreateOrderDocument, type CreateOrderInput } from '../../src/client/gql/graphql';
 import { httpRequest } from '../../src/client/http';
+import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
+import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
+import { createTestDatabase } from '../support/db';
+import { standIn, started } from '../support/started';
 
 /** The system Chromium (scripts/services.sh installs it); playwright-core downloads no browser. */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -17,6 +21,53 @@ export async function launchChromium(): Promise<Browser> {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });
+}
+
+/** What `npm start` runs: development, no key configured (the development secret), the demo data. */
+export const DEVELOPMENT = { NODE_ENV: 'development', JWT_SECRET: '' };
+
+/** A server a browser test opens pages on, with its origin (http://127.0.0.1:<port>). */
+export type PageServer = ExpediterTestServer & { origin: string };
+
+/**
+ * Chromium, and one server per environment on one database with the demo data, for a test file: started
+ * before its tests and closed after them. Returns the browser, then the servers; each stands for what is
+ * started, so use them inside tests and hooks.
+ */
+export function useChromium<const Envs extends readonly Record<string, string>[]>(
+  ...envs: Envs
+): [Browser, ...{ [K in keyof Envs]: PageServer }] {
+  const running = started(
+    async () => {
+      const database = await createTestDatabase({ seed: true });
+      await database.handle.close();
+      const [browser, ...servers] = await Promise.all([
+        launchChromium(),
+        ...envs.map(async (env) => {
+          const server = await startTestServer({ databaseUrl: database.url, env });
+          return Object.assign(server, { origin: new URL(server.httpUrl).origin });
+        }),
+      ]);
+      return { database, browser, servers };
+    },
+    async ({ database, browser, servers }) => {
+      await browser.close();
+      await Promise.all(servers.map((server) => server.close()));
+      await database.drop();
+    },
+  );
+  const servers = envs.map((_, i) => standIn(() => running.servers[i]));
+  return [standIn(() => running.browser), ...servers] as never;
+}
+
+/** A token from a development server's own demo sign-in (it signs with the development secret). */
+export async function demoToken(server: PageServer, userId: string): Promise<string> {
+  const response = await fetch(`${server.origin}${DEMO_SIGN_IN_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user: userId }),
+  });
+  return ((await response.json()) as { token: string }).token;
 }
 
 /**
@@ -36,16 +87,26 @@ export async function newContext(
   return context;
 }
 
-export async function newPage(browser: Browser, viewport?: { width: number; height: number }): Promise<Page> {
-  return (await newContext(browser, viewport)).newPage();
-}
-
-/** When the running test fails, a screenshot of the page lands in test-artifacts/<name>-failed.png. */
-export function screenshotOnFailure(page: Page, name: string) {
+/**
+ * A page in a fresh browser profile (or in `within`, a profile the test prepared); when the running test
+ * fails, a screenshot of it lands in test-artifacts/<name>-failed.png.
+ */
+export async function newPage(
+  within: Browser | BrowserContext,
+  name: string,
+  viewport?: { width: number; height: number },
+): Promise<Page> {
+  const context = isBrowser(within) ? await newContext(within, viewport) : within;
+  const page = await context.newPage();
   onTestFailed(async () => {
     await page.screenshot({ path: `${ARTIFACTS}/${name}-failed.png`, fullPage: true }).catch(() => {});
   });
+  return page;
 }
+
+/** (Not `in`: useChromium's browser stands in for the real one and has only the real one's members.) */
+const isBrowser = (within: Browser | BrowserContext): within is Browser =>
+  typeof (within as Browser).newContext === 'function';
 
 /** Every request the page makes, to prove nothing is loaded from outside the server. */
 export function recordRequests(page: Page): string[] {

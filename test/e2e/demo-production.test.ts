@@ -1,9 +1,6 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tokenForDemoUser } from '../../src/auth/tokens';
-import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
-import { createTestDatabase, type TestDatabase } from '../support/db';
-import { launchChromium, newPage, PATIENCE, screenshotOnFailure } from './chromium';
+import { newPage, PATIENCE, useChromium } from './chromium';
 
 /**
  * The live demo where production serves it (NODE_ENV=production, GRAPHIQL=true): no demo sign-in, and only
@@ -12,36 +9,13 @@ import { launchChromium, newPage, PATIENCE, screenshotOnFailure } from './chromi
  */
 
 const SECRET = 'a-real-production-secret';
-let database: TestDatabase;
-let production: ExpediterTestServer;
-let browser: Browser;
-let origin: string;
-
-beforeAll(async () => {
-  database = await createTestDatabase({ seed: true });
-  await database.handle.close();
-  [production, browser] = await Promise.all([
-    startTestServer({
-      databaseUrl: database.url,
-      env: { NODE_ENV: 'production', JWT_SECRET: SECRET, GRAPHIQL: 'true' },
-    }),
-    launchChromium(),
-  ]);
-  origin = new URL(production.httpUrl).origin;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await production?.close();
-  await database?.drop();
-});
+const [browser, production] = useChromium({ NODE_ENV: 'production', JWT_SECRET: SECRET, GRAPHIQL: 'true' });
 
 describe('the /demo page with NODE_ENV=production (GRAPHIQL=true)', () => {
   it('offers no demo sign-in, only a token to paste', async () => {
-    const page = await newPage(browser);
-    screenshotOnFailure(page, 'demo-production-sign-in');
+    const page = await newPage(browser, 'demo-production-sign-in');
     const signInAsked = page.waitForResponse((response) => response.url().endsWith('/demo/sign-in'));
-    await page.goto(`${origin}/demo`);
+    await page.goto(`${production.origin}/demo`);
     expect((await signInAsked).status()).toBe(404);
     await page.locator('#token-form').waitFor();
     await expect(page.locator('#demo-sign-in-form').isHidden()).resolves.toBe(true);
@@ -51,8 +25,7 @@ describe('the /demo page with NODE_ENV=production (GRAPHIQL=true)', () => {
 
   it('runs under TRUSTED_DOCUMENTS=require: order at the POS, ticket, bump, ready, all by hash', async () => {
     const token = await tokenForDemoUser('acme-manager', { secret: SECRET });
-    const page = await newPage(browser, { width: 1400, height: 900 });
-    screenshotOnFailure(page, 'demo-production-pos');
+    const page = await newPage(browser, 'demo-production-pos', { width: 1400, height: 900 });
     /** What the page sent: HTTP request bodies and query strings, and graphql-ws subscribe payloads. */
     const sent: Array<{ query?: unknown; extensions?: { persistedQuery?: { sha256Hash?: unknown } } }> = [];
     page.on('request', (request) => {
@@ -72,7 +45,7 @@ describe('the /demo page with NODE_ENV=production (GRAPHIQL=true)', () => {
         if (message.type === 'subscribe') sent.push(message.payload);
       }),
     );
-    await page.goto(`${origin}/demo?store=acme-downtown#token=${token}`);
+    await page.goto(`${production.origin}/demo?store=acme-downtown#token=${token}`);
     await page.locator('#status[data-state="live"]').waitFor();
     await page.locator('#pos-orders li').first().waitFor(); // the open orders have loaded
     const orderNumbers = () =>

@@ -1,66 +1,36 @@
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
-import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
-import { createTestDatabase, type TestDatabase } from '../support/db';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import {
   ARTIFACTS,
-  launchChromium,
+  DEVELOPMENT,
+  demoToken,
   newPage,
   PATIENCE,
   placeOrderUntilShown,
   recordRequests,
-  screenshotOnFailure,
+  useChromium,
 } from './chromium';
 
 /** The live demo (/demo) as someone shows it, in Chromium: what `npm start` serves (development, demo data). */
 
-let database: TestDatabase;
-let server: ExpediterTestServer;
-let browser: Browser;
-let origin: string;
-
-beforeAll(async () => {
-  database = await createTestDatabase({ seed: true });
-  await database.handle.close();
-  [server, browser] = await Promise.all([
-    startTestServer({ databaseUrl: database.url, env: { NODE_ENV: 'development', JWT_SECRET: '' } }),
-    launchChromium(),
-  ]);
-  origin = new URL(server.httpUrl).origin;
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-  await database?.drop();
-});
-
-/** A token from the server's demo sign-in (it signs with the development secret). */
-async function demoToken(userId: string): Promise<string> {
-  const response = await fetch(`${origin}${DEMO_SIGN_IN_PATH}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: userId }),
-  });
-  return ((await response.json()) as { token: string }).token;
-}
+const [browser, server] = useChromium(DEVELOPMENT);
 
 const metric = async (page: Page, name: string) =>
   (await page.locator(`[data-metric="${name}"] strong`).textContent()) ?? '';
 
 describe('the /demo page in Chromium', () => {
   it('shows a table order on the kitchen display with its table and notes, money with its currency, and bumping removes it', async () => {
-    const page = await newPage(browser, { width: 1400, height: 800 });
-    screenshotOnFailure(page, 'demo-kitchen');
+    const page = await newPage(browser, 'demo-kitchen', { width: 1400, height: 800 });
     const requests = recordRequests(page);
-    const token = await demoToken('acme-manager');
-    await page.goto(`${origin}/demo?store=acme-downtown&station=acme-downtown-grill#token=${token}`);
+    const token = await demoToken(server, 'acme-manager');
+    await page.goto(`${server.origin}/demo?store=acme-downtown&station=acme-downtown-grill#token=${token}`);
     await page.locator('#status[data-state="live"]').waitFor();
     await expect(page.locator('#token-form').isHidden()).resolves.toBe(true);
 
-    const ticket = await placeOrderUntilShown(server.httpUrl, await demoToken('acme-staff'), (order) =>
-      page.locator(`.ticket[data-order-number="${order.number}"]`),
+    const ticket = await placeOrderUntilShown(
+      server.httpUrl,
+      await demoToken(server, 'acme-staff'),
+      (order) => page.locator(`.ticket[data-order-number="${order.number}"]`),
     );
     await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 7');
     // Each line's item and its notes, read from the DOM (innerText depends on whether layout has run yet).
@@ -80,14 +50,13 @@ describe('the /demo page in Chromium', () => {
     await ticket.getByRole('button', { name: 'Bump' }).click();
     await ticket.waitFor({ state: 'detached' });
     await expect(page.locator('#error').isHidden()).resolves.toBe(true);
-    expect(requests.filter((url) => !url.startsWith(origin))).toEqual([]);
+    expect(requests.filter((url) => !url.startsWith(server.origin))).toEqual([]);
     await page.close();
   }, 180_000);
 
   it('runs the whole loop without a terminal: sign in, order at the POS, kitchen ticket, bump, ready, complete, dashboard', async () => {
-    const page = await newPage(browser, { width: 1400, height: 900 });
-    screenshotOnFailure(page, 'demo-pos');
-    await page.goto(`${origin}/demo`);
+    const page = await newPage(browser, 'demo-pos', { width: 1400, height: 900 });
+    await page.goto(`${server.origin}/demo`);
     await page.locator('#demo-user').selectOption('acme-manager');
     await page.locator('#demo-sign-in-form button[type="submit"]').click();
     await page.waitForURL(/\/demo\?store=acme-downtown$/);

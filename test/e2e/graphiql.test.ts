@@ -1,16 +1,16 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { tokenForDemoUser } from '../../src/auth/tokens';
-import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
-import { DEMO_SIGN_IN_PATH } from '../../src/demo/graphiql/page';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import {
-  launchChromium,
+  DEVELOPMENT,
+  demoToken,
   newContext,
+  newPage,
   PATIENCE,
+  type PageServer,
   placeOrderUntilShown,
   recordRequests,
-  screenshotOnFailure,
+  useChromium,
 } from './chromium';
 
 /**
@@ -18,58 +18,22 @@ import {
  * production with GraphiQL switched on.
  */
 
-let database: TestDatabase;
-let development: ExpediterTestServer;
-let production: ExpediterTestServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  database = await createTestDatabase({ seed: true });
-  await database.handle.close();
-  [development, production, browser] = await Promise.all([
-    // What `npm start` runs: development, no key configured (the development secret), the demo data.
-    startTestServer({ databaseUrl: database.url, env: { NODE_ENV: 'development', JWT_SECRET: '' } }),
-    startTestServer({
-      databaseUrl: database.url,
-      // GraphiQL next to production's TRUSTED_DOCUMENTS=require, as docs/clients.md says to run them together.
-      env: {
-        NODE_ENV: 'production',
-        JWT_SECRET: 'a-real-production-secret',
-        GRAPHIQL: 'true',
-        INTROSPECTION: 'true',
-      },
-    }),
-    launchChromium(),
-  ]);
+const [browser, development, production] = useChromium(DEVELOPMENT, {
+  // GraphiQL next to production's TRUSTED_DOCUMENTS=require, as docs/clients.md says to run them together.
+  NODE_ENV: 'production',
+  JWT_SECRET: 'a-real-production-secret',
+  GRAPHIQL: 'true',
+  INTROSPECTION: 'true',
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await Promise.all([development?.close(), production?.close()]);
-  await database?.drop();
-});
-
-const originOf = (server: ExpediterTestServer) => new URL(server.httpUrl).origin;
-
-/** A token from the development server's own demo sign-in (its secret is the development one). */
-async function demoToken(userId: string): Promise<string> {
-  const response = await fetch(`${originOf(development)}${DEMO_SIGN_IN_PATH}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: userId }),
-  });
-  return ((await response.json()) as { token: string }).token;
-}
 
 /** A fresh browser profile (nothing saved by GraphiQL) on GraphiQL, once its editors are up. */
-async function openGraphiQL(server: ExpediterTestServer, name: string, path = '/graphql') {
+async function openGraphiQL(server: PageServer, name: string, path = '/graphql') {
   const context = await newContext(browser);
-  const page = await context.newPage();
-  screenshotOnFailure(page, name);
+  const page = await newPage(context, name);
   const requests = recordRequests(page);
   const sentFrames: string[] = [];
   page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => sentFrames.push(String(payload))));
-  await page.goto(`${originOf(server)}${path}`);
+  await page.goto(`${server.origin}${path}`);
   await expect.poll(() => editorText(page, 'request-headers.json'), PATIENCE).not.toBeNull();
   return { context, page, requests, sentFrames };
 }
@@ -116,7 +80,7 @@ describe('GraphiQL in development, with the demo data', () => {
     await expect
       .poll(() => responseText(page), PATIENCE)
       .toMatch(/^(?!.*WebSocket closed)(?=.*"UNAUTHENTICATED")(?=.*Pick a demo user and press)/s);
-    expect(requests.filter((url) => !url.startsWith(originOf(development)))).toEqual([]);
+    expect(requests.filter((url) => !url.startsWith(development.origin))).toEqual([]);
     await close(context);
   }, 180_000);
 
@@ -134,7 +98,7 @@ describe('GraphiQL in development, with the demo data', () => {
     };
 
     await run(page);
-    const staffToken = await demoToken('acme-staff');
+    const staffToken = await demoToken(development, 'acme-staff');
     await placeOrderUntilShown(development.httpUrl, staffToken, (order) =>
       response(page).getByText(order.id),
     );
@@ -206,7 +170,7 @@ describe('GraphiQL in development, with the demo data', () => {
     const shared = await openGraphiQL(
       development,
       'graphiql-shared-link',
-      link.slice(originOf(development).length),
+      link.slice(development.origin.length),
     );
     expect(await editorText(shared.page, 'operation.graphql')).toContain('mutation PlaceOrder');
     expect(await editorText(shared.page, 'variables.json')).toContain('globex-central-fries');
@@ -216,22 +180,21 @@ describe('GraphiQL in development, with the demo data', () => {
 
 describe('GraphiQL with a token pasted into the Headers tab', () => {
   it('sends it as the connection params of the subscription socket', async () => {
-    const token = await demoToken('acme-manager');
+    const token = await demoToken(development, 'acme-manager');
     const context = await newContext(browser);
     // What GraphiQL saves when someone types { "Authorization": "Bearer <token>" } into the Headers tab.
     await context.addInitScript(
       (saved) => localStorage.setItem('graphiql:headers', saved),
       JSON.stringify({ Authorization: `Bearer ${token}`, 'x-store-id': 'acme-downtown' }),
     );
-    const page = await context.newPage();
-    screenshotOnFailure(page, 'graphiql-pasted-token');
+    const page = await newPage(context, 'graphiql-pasted-token');
     const sentFrames: string[] = [];
     page.on('websocket', (socket) =>
       socket.on('framesent', ({ payload }) => sentFrames.push(String(payload))),
     );
-    await page.goto(`${originOf(development)}/graphql`);
+    await page.goto(`${development.origin}/graphql`);
     await run(page);
-    await placeOrderUntilShown(development.httpUrl, await demoToken('acme-staff'), (order) =>
+    await placeOrderUntilShown(development.httpUrl, await demoToken(development, 'acme-staff'), (order) =>
       response(page).getByText(order.id),
     );
     const init = sentFrames
@@ -242,15 +205,14 @@ describe('GraphiQL with a token pasted into the Headers tab', () => {
   }, 180_000);
 
   it('a store the token does not allow (x-store-id) shows the 4403 refusal readably', async () => {
-    const token = await demoToken('acme-staff'); // acme-downtown only
+    const token = await demoToken(development, 'acme-staff'); // acme-downtown only
     const context = await newContext(browser);
     await context.addInitScript(
       (saved) => localStorage.setItem('graphiql:headers', saved),
       JSON.stringify({ Authorization: `Bearer ${token}`, 'x-store-id': 'acme-uptown' }),
     );
-    const page = await context.newPage();
-    screenshotOnFailure(page, 'graphiql-4403');
-    await page.goto(`${originOf(development)}/graphql`);
+    const page = await newPage(context, 'graphiql-4403');
+    await page.goto(`${development.origin}/graphql`);
     await expect.poll(() => editorText(page, 'request-headers.json'), PATIENCE).toContain('acme-uptown');
     await run(page);
     await response(page).getByText('WebSocket closed with 4403 Forbidden').waitFor();
@@ -283,13 +245,12 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true, INTROSPECTION=true)'
       (saved) => localStorage.setItem('graphiql:headers', saved),
       JSON.stringify({ Authorization: `Bearer ${token}` }),
     );
-    const page2 = await signedIn.newPage();
-    screenshotOnFailure(page2, 'graphiql-production-trusted');
+    const page2 = await newPage(signedIn, 'graphiql-production-trusted');
     const introspection = page2.waitForResponse(
       (answer) =>
         new URL(answer.url()).pathname === '/graphql' && /__schema/.test(answer.request().postData() ?? ''),
     );
-    await page2.goto(`${originOf(production)}/graphql`);
+    await page2.goto(`${production.origin}/graphql`);
     expect(await (await introspection).json()).toMatchObject({
       data: { __schema: { queryType: { name: 'Query' }, subscriptionType: { name: 'Subscription' } } },
     });

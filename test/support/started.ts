@@ -12,8 +12,14 @@ export function started<T extends object>(start: () => Promise<T>, close: (value
   afterAll(async () => {
     if (value) await close(value);
   });
+  return standIn(() => value);
+}
+
+/** An object that stands for `current()` (once a beforeAll has made it): its members are the current one's. */
+export function standIn<T extends object>(current: () => T | undefined): T {
   return new Proxy({} as T, {
     get(_target, key) {
+      const value = current();
       if (!value) throw new Error('started in beforeAll: use it inside tests and hooks');
       const member = Reflect.get(value, key);
       return typeof member === 'function' ? member.bind(value) : member;
