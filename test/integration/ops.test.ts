@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { tokenForDemoUser } from '../../src/auth/tokens';
 import { loadConfig } from '../../src/config';
 import { createServer, type ExpediterServer } from '../../src/server/server';
 import { createOrder, ORDER_EVENTS, type OrderEvent, sample, scrape } from '../ops/support';
@@ -10,21 +9,16 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import {
   connectClient,
-  startTestServer,
   TEST_JWT_SECRET,
   TEST_REDIS_URL,
   type TestServer,
-  uniqueRedisPrefix,
+  testToken,
+  useInstances,
+  useTestServer,
 } from '../support/server';
 
 describe('metrics follow connections, subscriptions and events', () => {
-  let app: TestServer;
-  beforeAll(async () => {
-    app = await startTestServer({ redisUrl: TEST_REDIS_URL });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  const { app } = useTestServer({ redisUrl: TEST_REDIS_URL });
 
   it('counts a connection, its subscription, the events it receives, and its close', async () => {
     const before = await scrape(app.url);
@@ -97,13 +91,7 @@ describe('metrics follow connections, subscriptions and events', () => {
 });
 
 describe('heartbeat over a real server', () => {
-  let app: TestServer;
-  beforeAll(async () => {
-    app = await startTestServer({ env: { WS_KEEPALIVE_MS: '1000', WS_PONG_TIMEOUT_MS: '300' } });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  const { app } = useTestServer({ env: { WS_KEEPALIVE_MS: '1000', WS_PONG_TIMEOUT_MS: '300' } });
 
   it('terminates a peer that stops answering pings and releases its subscriptions', async () => {
     const token = await app.token('acme-manager');
@@ -154,18 +142,8 @@ describe('heartbeat over a real server', () => {
 });
 
 describe('serverStats', () => {
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    const redisPrefix = uniqueRedisPrefix();
-    const env = { STATS_REPORT_INTERVAL_MS: '200', PLATFORM_TENANTS: 'acme' };
-    a = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env });
-    b = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env, databaseUrl: a.databaseUrl });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  const env = { STATS_REPORT_INTERVAL_MS: '200', PLATFORM_TENANTS: 'acme' };
+  const [a, b] = useInstances(2, { env }) as [TestServer, TestServer];
 
   const STATS = /* GraphQL */ `
     query {
@@ -268,7 +246,7 @@ describe('structured logs', () => {
   });
 
   it('log connections, operations and refusals with their ids, and never a token', async () => {
-    const token = await tokenForDemoUser('acme-manager', { secret: TEST_JWT_SECRET, expiresIn: '1h' });
+    const token = await testToken('acme-manager');
     const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
     const messages: Array<{ type: string; id?: string }> = [];
     socket.on('message', (data) => messages.push(JSON.parse(String(data))));

@@ -1,22 +1,18 @@
 import type { ChildProcess } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenForDemoUser } from '../../src/auth/tokens';
 import { createOrder, ORDER_EVENTS, type OrderEvent, readiness, UPDATE_STATUS } from '../ops/support';
-import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import {
   connectClient,
-  startTestServer,
-  TEST_JWT_SECRET,
-  TEST_REDIS_URL,
   type TestServer,
+  testToken,
   uniqueRedisPrefix,
+  useInstances,
+  useTestServer,
   type WsClient,
 } from '../support/server';
 import { clusterMemberEnv, startServerProcess } from '../support/server-process';
-
-const token = (userId: string) => tokenForDemoUser(userId, { secret: TEST_JWT_SECRET, expiresIn: '1h' });
 
 /** Holds the row lock of an order in its own transaction, so a mutation of that order stays in flight. */
 async function lockOrder(databaseUrl: string, orderId: string) {
@@ -57,18 +53,15 @@ async function post(url: string, query: string, variables: Record<string, unknow
 }
 
 describe('SIGTERM on a real server process', () => {
-  let database: TestDatabase;
-  let survivor: TestServer;
+  // The survivor, and the process under test joining its cluster.
+  const redisPrefix = uniqueRedisPrefix();
+  const [survivor] = useInstances(1, { redisPrefix }) as [TestServer];
   let processUnderTest: Awaited<ReturnType<typeof startServerProcess>>;
   let child: ChildProcess | undefined;
-  const redisPrefix = uniqueRedisPrefix();
 
   beforeAll(async () => {
-    database = await createTestDatabase({ seed: true });
-    await database.handle.close();
-    survivor = await startTestServer({ databaseUrl: database.url, redisUrl: TEST_REDIS_URL, redisPrefix });
     processUnderTest = await startServerProcess({
-      ...clusterMemberEnv(database.url, redisPrefix),
+      ...clusterMemberEnv(survivor.databaseUrl, redisPrefix),
       SHUTDOWN_TIMEOUT_MS: '15000',
     });
     child = processUnderTest.child;
@@ -76,14 +69,12 @@ describe('SIGTERM on a real server process', () => {
 
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
-    await survivor?.close();
-    await database?.drop();
   });
 
   it('drains: not ready, refuses new connections, finishes the in-flight mutation, closes with 1001; a resume misses nothing', async () => {
     const { url, wsUrl, exited, logs } = processUnderTest;
-    const staff = await token('acme-staff');
-    const manager = await token('acme-manager');
+    const staff = await testToken('acme-staff');
+    const manager = await testToken('acme-manager');
 
     const client: WsClient = await connectClient(wsUrl, { authorization: `Bearer ${manager}` });
     const received: OrderEvent['orderUpdated'][] = [];
@@ -100,7 +91,7 @@ describe('SIGTERM on a real server process', () => {
     await eventually(() => received.length === 1);
 
     // A mutation on the process under test that cannot finish until the test releases the row lock.
-    const lock = await lockOrder(database.url, firstOrder);
+    const lock = await lockOrder(survivor.databaseUrl, firstOrder);
     const inFlight = post(url, UPDATE_STATUS, { orderId: firstOrder, status: 'ACCEPTED' }, staff);
     await lock.waitForWaiter();
 
@@ -150,13 +141,7 @@ describe('SIGTERM on a real server process', () => {
 });
 
 describe('graceful close in process', () => {
-  let app: TestServer;
-  beforeAll(async () => {
-    app = await startTestServer({ env: { SHUTDOWN_TIMEOUT_MS: '1000' } });
-  });
-  afterAll(async () => {
-    await app?.close();
-  });
+  const { app } = useTestServer({ env: { SHUTDOWN_TIMEOUT_MS: '1000' } });
 
   it('is bounded by SHUTDOWN_TIMEOUT_MS even when an operation never finishes', async () => {
     const staff = await app.token('acme-staff');

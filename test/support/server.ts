@@ -149,8 +149,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     url: server.url,
     wsUrl: server.wsUrl,
     databaseUrl,
-    token: (userId, opts = {}) =>
-      tokenForDemoUser(userId, { secret: TEST_JWT_SECRET, expiresIn: opts.expiresIn ?? '1h', jti: opts.jti }),
+    token: testToken,
     async gql(document, variables, opts = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
       if (opts.token) headers.authorization = `Bearer ${opts.token}`;
@@ -489,6 +488,15 @@ function toError(error: unknown): Error {
     return Object.assign(new Error(error.map((e) => e.message).join('; ')), { errors: error });
   const event = error as { code?: number; reason?: string };
   return Object.assign(new Error(`socket closed ${event.code ?? ''} ${event.reason ?? ''}`), event);
+}
+
+/** A demo user's token (an hour long unless said otherwise) that every test server accepts, in this process or not. */
+export function testToken(userId: string, opts: { expiresIn?: string | number; jti?: string } = {}) {
+  return tokenForDemoUser(userId, {
+    secret: TEST_JWT_SECRET,
+    expiresIn: opts.expiresIn ?? '1h',
+    jti: opts.jti,
+  });
 }
 
 /** A Redis prefix no other test server uses, so parallel test files never see each other's events. */
