@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOrder,
-  freePort,
   ORDER_EVENTS,
   type OrderEvent,
-  ownRedis,
   readiness,
   sample,
   scrape,
   UPDATE_STATUS,
+  useOwnRedis,
 } from '../ops/support';
 import { eventually } from '../support/eventually';
 import { startTestServer, type TestServer, uniqueRedisPrefix } from '../support/server';
@@ -16,13 +15,11 @@ import { startTestServer, type TestServer, uniqueRedisPrefix } from '../support/
 /** Two instances on a Redis of this test's own, which the test stops and starts again. */
 // Redis is stopped and started again by PID, and two instances reconnect: slow on a busy machine.
 describe('degraded mode: Redis goes away and comes back', { timeout: 120_000 }, () => {
-  let redis: ReturnType<typeof ownRedis>;
+  const redis = useOwnRedis();
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
-    redis = ownRedis(await freePort());
-    await redis.start();
     const redisPrefix = uniqueRedisPrefix();
     const env = { HEALTH_CHECK_INTERVAL_MS: '200' };
     a = await startTestServer({ redisUrl: redis.url, redisPrefix, env });
@@ -31,7 +28,6 @@ describe('degraded mode: Redis goes away and comes back', { timeout: 120_000 }, 
   afterAll(async () => {
     await b?.close();
     await a?.close();
-    await redis?.stop();
   });
 
   it('serves local subscribers, reports degraded, and delivers the backlog to the other instance in order', async () => {

@@ -4,13 +4,14 @@ import { decodeCursor } from '../../src/events/cursor';
 import { topics } from '../../src/events/topics';
 import {
   createOrder,
-  freePort,
   ORDER_EVENTS,
   type OrderEvent,
-  ownRedis,
+  type OwnRedis,
   readiness,
   sample,
   scrape,
+  startOwnRedis,
+  useOwnRedis,
 } from '../ops/support';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
@@ -122,21 +123,17 @@ const isReady = async (app: TestServer) => (await readiness(app.url)).status ===
 const isDown = async (app: TestServer) => (await readiness(app.url)).status === 503;
 
 describe('delivery order when Redis goes away and instances come back at different moments', () => {
-  let redis: ReturnType<typeof ownRedis>;
+  const redis = useOwnRedis();
+  let redisRunning = true;
   let gateA: TcpGate;
   let gateB: TcpGate;
   let a: TestServer;
   let b: TestServer;
   let staff: string;
   let manager: string;
-  let redisRunning = false;
 
   beforeAll(async () => {
-    redis = ownRedis(await freePort());
-    await redis.start();
-    redisRunning = true;
-    const port = Number(new URL(redis.url).port);
-    [gateA, gateB] = await Promise.all([tcpGate(port), tcpGate(port)]);
+    [gateA, gateB] = await Promise.all([tcpGate(redis.port), tcpGate(redis.port)]);
     const redisPrefix = uniqueRedisPrefix();
     a = await startTestServer({ redisUrl: gateA.url, redisPrefix, env: NO_RELAY });
     b = await startTestServer({
@@ -166,7 +163,6 @@ describe('delivery order when Redis goes away and instances come back at differe
     await a?.close();
     await gateA?.close();
     await gateB?.close();
-    await redis?.stop();
   });
 
   async function redisGoesAway() {
@@ -253,7 +249,7 @@ describe('delivery order when Redis goes away and instances come back at differe
 
 describe('an instance killed between commit and publish', () => {
   let database: TestDatabase;
-  let redis: ReturnType<typeof ownRedis>;
+  let redis: OwnRedis;
   let gate: TcpGate;
   let survivor: TestServer;
   let victim: ChildProcess | undefined;
@@ -269,9 +265,8 @@ describe('an instance killed between commit and publish', () => {
   it('its event reaches subscribers through the relay, once, in order, within the relay period', async () => {
     database = await createTestDatabase({ seed: true });
     await database.handle.close();
-    redis = ownRedis(await freePort());
-    await redis.start();
-    gate = await tcpGate(Number(new URL(redis.url).port));
+    redis = await startOwnRedis();
+    gate = await tcpGate(redis.port);
     const redisPrefix = uniqueRedisPrefix();
     // The survivor's relay sweeps often; its grace period (2 s) is the default.
     survivor = await startTestServer({

@@ -4,29 +4,17 @@ import {
   freePort,
   ORDER_EVENTS,
   type OrderEvent,
-  ownRedis,
+  type OwnRedis,
   readiness,
+  startOwnRedis,
   UPDATE_STATUS,
 } from '../ops/support';
 import { eventually } from '../support/eventually';
-import { startTestServer, TEST_REDIS_URL, type TestServer, uniqueRedisPrefix } from '../support/server';
+import { startTestServer, type TestServer, uniqueRedisPrefix, useInstances } from '../support/server';
 
 describe('three instances behind no sticky load balancer', () => {
-  const instances: TestServer[] = [];
-  beforeAll(async () => {
-    const redisPrefix = uniqueRedisPrefix();
-    const env = { STATS_REPORT_INTERVAL_MS: '200', PLATFORM_TENANTS: 'acme' };
-    const first = await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env });
-    instances.push(first);
-    for (let i = 0; i < 2; i++) {
-      instances.push(
-        await startTestServer({ redisUrl: TEST_REDIS_URL, redisPrefix, env, databaseUrl: first.databaseUrl }),
-      );
-    }
-  });
-  afterAll(async () => {
-    for (const instance of instances.reverse()) await instance.close();
-  });
+  const env = { STATS_REPORT_INTERVAL_MS: '200', PLATFORM_TENANTS: 'acme' };
+  const instances = useInstances(3, { env });
 
   it('fans every mutation, whichever instance took it, out to the subscribers of every instance, in order', async () => {
     const [a, b, c] = instances as [TestServer, TestServer, TestServer];
@@ -87,19 +75,16 @@ describe('three instances behind no sticky load balancer', () => {
 });
 
 describe('Redis Sentinel through ioredis options', () => {
-  let master: ReturnType<typeof ownRedis>;
-  let sentinel: ReturnType<typeof ownRedis>;
+  let master: OwnRedis;
+  let sentinel: OwnRedis;
   const instances: TestServer[] = [];
 
   beforeAll(async () => {
-    master = ownRedis(await freePort());
-    await master.start();
-    const masterPort = Number(new URL(master.url).port);
-    sentinel = ownRedis(await freePort(), { sentinelOf: masterPort });
-    await sentinel.start();
+    master = await startOwnRedis();
+    sentinel = await startOwnRedis({ sentinelOf: master.port });
     // REDIS_URL names no reachable server: only the sentinel can tell the instances where the master is.
     const env = {
-      REDIS_SENTINELS: `127.0.0.1:${new URL(sentinel.url).port}`,
+      REDIS_SENTINELS: `127.0.0.1:${sentinel.port}`,
       REDIS_SENTINEL_NAME: 'expediter',
     };
     const redisPrefix = uniqueRedisPrefix();

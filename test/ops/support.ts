@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { eventually } from '../support/eventually';
 import type { TestServer } from '../support/server';
+import { started } from '../support/started';
 
 /** Shared by the operations integration tests (not a test file itself). */
 
@@ -76,11 +77,26 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A redis-server of the test file's own (see ownRedis), started before its tests and stopped after them. */
+export function useOwnRedis(): OwnRedis {
+  return started(startOwnRedis, (redis) => redis.stop());
+}
+
+/** ownRedis on a free port, started. */
+export async function startOwnRedis(options: { sentinelOf?: number } = {}): Promise<OwnRedis> {
+  const redis = ownRedis(await freePort(), options);
+  await redis.start();
+  return redis;
+}
+
+export type OwnRedis = ReturnType<typeof ownRedis>;
+
 /** A redis-server of the test's own, on its own port, that the test can stop and start again. */
 export function ownRedis(port: number, options: { sentinelOf?: number } = {}) {
   let child: ReturnType<typeof spawn> | undefined;
   const url = `redis://127.0.0.1:${port}`;
   return {
+    port,
     url,
     async start() {
       child = spawn('redis-server', redisArgs(port, options.sentinelOf), { stdio: 'ignore' });
