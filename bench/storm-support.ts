@@ -93,7 +93,7 @@ export async function load(database: Database, redis: Redis, b: Server, system: 
     [database.name],
   )) as Array<{ n: string }>;
   const info = await redis.info('stats');
-  const metrics = system === 'expediter' ? await (await fetch(`${b.url}/metrics`)).text() : '';
+  const metrics = system === 'expediter' ? await metricsOf(b) : '';
   const sum = (name: string, label = '') =>
     metrics
       .split('\n')
@@ -108,4 +108,16 @@ export async function load(database: Database, redis: Redis, b: Server, system: 
     resumesFromTable: sum('expediter_stream_resumes_total', 'source="table"'),
     shed: sum('expediter_ws_connections_shed_total'),
   };
+}
+
+/** B's /metrics, asked again a few times: a busy instance may reset a connection in a storm. */
+async function metricsOf(server: Server): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(30_000) })).text();
+    } catch (error) {
+      if (attempt >= 4) throw error;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }

@@ -331,7 +331,7 @@ async function main() {
           if (results[system]?.firstError) console.warn(`  first error: ${results[system]?.firstError}`);
         } catch (error) {
           console.error(
-            `  storm ${system} ${signal} failed: ${error instanceof Error ? error.message : error}`,
+            `  storm ${system} ${signal} failed: ${error instanceof Error ? error.stack : error}${error instanceof Error && error.cause ? ` (${String(error.cause)})` : ''}`,
           );
         }
       }
