@@ -4,6 +4,7 @@ import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox
 import { createMemoryPubSub } from '../../src/events/pubsub-memory';
 import type { EventEnvelope } from '../../src/events/types';
 import type { UnitOfWork } from '../../src/events/unit-of-work';
+import { Prisma } from '../../src/generated/prisma/client';
 import { useTestDatabase } from '../support/db';
 import { eventually } from '../support/eventually';
 import { type RecordingPubSub, recording, silentLogger } from './support';
@@ -261,6 +262,54 @@ describe('publisher backlog', () => {
     pubsub.failing = false;
 
     await eventually(() => pubsub.published.length === 1);
+    await eventually(async () => (await storedEvents()).every((row) => row.publishedAt !== null));
+  });
+});
+
+describe('one-statement unit of work', () => {
+  const go = (ok: boolean) =>
+    Prisma.sql`"go" AS MATERIALIZED (SELECT ${ok}::boolean AS "ok", to_jsonb(42) AS "patch"),
+      "tenant" AS (INSERT INTO "Tenant" ("id", "name") SELECT 'acme', 'Acme' WHERE (SELECT "ok" FROM "go"))`;
+  const patched = (n: number) => ({ ...order(n), payload: { n, number: 0 }, patch: ['number'] });
+
+  it('commits the rows and the events together, chained after the transaction path’s, payload patched', async () => {
+    await uow.run(async (_tx, emit) => emit(order(1)));
+    const outcome = await uow.runStatement({ ctes: go(true), events: [patched(2), patched(3)] });
+
+    expect(outcome.ok).toBe(true);
+    expect(await db.tenant.count()).toBe(1);
+    const rows = await storedEvents();
+    expect(rows.map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2, number: 42 }, { n: 3, number: 42 }]);
+    expect(rows.map((row) => row.prevId)).toEqual([null, rows[0]?.id, rows[1]?.id]);
+    const expected = rows.slice(1).map((row) => ({
+      id: row.id.toString(),
+      tenantId: 'acme',
+      topic: TOPIC,
+      kind: 'order.CREATED',
+      payload: row.payload,
+      createdAt: row.createdAt.toISOString(),
+      prevId: row.prevId?.toString() ?? null,
+    }));
+    expect(outcome.envelopes).toEqual(expected);
+    expect(pubsub.published.slice(1)).toEqual(expected);
+  });
+
+  it('writes nothing and publishes nothing when "go" says no', async () => {
+    const outcome = await uow.runStatement({ ctes: go(false), events: [patched(1)] });
+    expect(outcome).toMatchObject({ ok: false, envelopes: [] });
+    expect(await db.tenant.count()).toBe(0);
+    expect(await storedEvents()).toEqual([]);
+    expect(pubsub.published).toEqual([]);
+  });
+
+  it('loses no event when publishing fails after the commit: the backlog goes out first once pub/sub is back', async () => {
+    pubsub.failing = true;
+    await uow.runStatement({ ctes: go(true), events: [patched(1)] });
+    expect((await storedEvents()).map((row) => row.publishedAt)).toEqual([null]);
+    pubsub.failing = false;
+    await uow.run(async (_tx, emit) => emit(order(2)));
+
+    expect(pubsub.published.map((event) => event.payload)).toEqual([{ n: 1, number: 42 }, { n: 2 }]);
     await eventually(async () => (await storedEvents()).every((row) => row.publishedAt !== null));
   });
 });
