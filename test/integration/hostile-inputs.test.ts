@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/eventually';
 import { databaseFingerprint } from '../support/fingerprint';
 import { startTestServer, type TestServer, type WsClient } from '../support/server';
-import { parseSseBlock } from '../support/sse';
+import { readSseEvents } from '../support/sse';
 
 /**
  * An attacker's view of the API: every argument of every query, mutation and subscription the server's own
@@ -350,24 +350,11 @@ async function subscribeOverSse(call: Call, field: string, token: string | undef
   }
   let outcome: Result | undefined;
   let ended = false;
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const event = parseSseBlock(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-          if (event?.event === 'next') outcome ??= JSON.parse(event.data) as Result;
-        }
-      }
-    } catch {
-      // ended by the abort below
-    } finally {
-      ended = true;
-    }
-  })();
+  const reading = readSseEvents(response, (event) => {
+    if (event.event === 'next') outcome ??= JSON.parse(event.data) as Result;
+  }).finally(() => {
+    ended = true;
+  });
   let accepted = false;
   await eventually(async () => {
     if (outcome || ended) return true;

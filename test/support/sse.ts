@@ -48,29 +48,14 @@ export async function openSse<T = Record<string, unknown>>(
     for (const wake of waiters.splice(0)) wake();
   };
 
-  const ended = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = parseSseBlock(block);
-          if (!event) continue;
-          events.push(event);
-          if (event.event === 'next') results.push(JSON.parse(event.data) as ExecutionResult<T>);
-          wakeAll();
-        }
-      }
-    } catch {
-      // The client aborted, or the server dropped the connection: either way the stream has ended.
-    } finally {
-      finished = true;
-      wakeAll();
-    }
-  })();
+  const ended = readSseEvents(response, (event) => {
+    events.push(event);
+    if (event.event === 'next') results.push(JSON.parse(event.data) as ExecutionResult<T>);
+    wakeAll();
+  }).finally(() => {
+    finished = true;
+    wakeAll();
+  });
 
   let read = 0;
   async function next(timeoutMs = 5000): Promise<ExecutionResult<T>> {
@@ -104,6 +89,27 @@ export async function openSse<T = Record<string, unknown>>(
       await ended.catch(() => {});
     },
   };
+}
+
+/**
+ * Reads an event-stream response to its end, handing each event (not comments) to onEvent; resolves when the
+ * response ends, also when the client aborted it or the server dropped the connection (never rejects).
+ */
+export async function readSseEvents(response: Response, onEvent: (event: SseEvent) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const event = parseSseBlock(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (event) onEvent(event);
+      }
+    }
+  } catch {
+    // Aborted or dropped: either way the stream has ended.
+  }
 }
 
 /** An SSE block's event name and data; null for comments (keep-alives). */
