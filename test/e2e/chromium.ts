@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { onTestFailed } from 'vitest';
+import { expect, onTestFailed } from 'vitest';
 import { CreateOrderDocument, type CreateOrderInput } from '../../src/client/gql/graphql';
 import { httpRequest } from '../../src/client/http';
 import { type ExpediterTestServer, startTestServer } from '../../src/client/testing';
@@ -143,4 +143,26 @@ export async function placeOrderUntilShown(
     if (appeared) return locator;
   }
   throw new Error('no order ever appeared on the page');
+}
+
+/**
+ * At the live demo's POS (its open orders loaded): rings up `quantity` of `item` with notes for a table, and
+ * returns the number of the one order that then appears in the POS list.
+ */
+export async function placeAtPos(
+  page: Page,
+  order: { item: string; quantity: number; notes: string; table: number },
+): Promise<string> {
+  const orderNumbers = () =>
+    page
+      .locator('#pos-orders li[data-order-number]')
+      .evaluateAll((lines) => lines.map((line) => line.getAttribute('data-order-number')));
+  const listed = new Set(await orderNumbers());
+  await page.getByLabel(`${order.item} quantity`).fill(String(order.quantity));
+  await page.getByLabel(`${order.item} notes`).fill(order.notes);
+  await page.locator('#pos-table').fill(String(order.table));
+  await page.getByRole('button', { name: 'Place order' }).click();
+  const placed = async () => (await orderNumbers()).filter((number) => !listed.has(number));
+  await expect.poll(placed, PATIENCE).toHaveLength(1);
+  return (await placed())[0]!;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { tokenForDemoUser } from '../../src/auth/tokens';
-import { newPage, PATIENCE, useChromium } from './chromium';
+import { newPage, PATIENCE, placeAtPos, useChromium } from './chromium';
 
 /**
  * The live demo where production serves it (NODE_ENV=production, GRAPHIQL=true): no demo sign-in, and only
@@ -48,20 +48,8 @@ describe('the /demo page with NODE_ENV=production (GRAPHIQL=true)', () => {
     await page.goto(`${production.origin}/demo?store=acme-downtown#token=${token}`);
     await page.locator('#status[data-state="live"]').waitFor();
     await page.locator('#pos-orders li').first().waitFor(); // the open orders have loaded
-    const orderNumbers = () =>
-      page
-        .locator('#pos-orders li[data-order-number]')
-        .evaluateAll((lines) => lines.map((line) => line.getAttribute('data-order-number')));
-    const listed = new Set(await orderNumbers());
 
-    await page.getByLabel('Fries quantity').fill('2');
-    await page.getByLabel('Fries notes').fill('extra salt');
-    await page.locator('#pos-table').fill('3');
-    await page.getByRole('button', { name: 'Place order' }).click();
-    await expect
-      .poll(async () => (await orderNumbers()).filter((number) => !listed.has(number)), PATIENCE)
-      .toHaveLength(1);
-    const number = (await orderNumbers()).find((candidate) => !listed.has(candidate))!;
+    const number = await placeAtPos(page, { item: 'Fries', quantity: 2, notes: 'extra salt', table: 3 });
     const ticket = page.locator(`.ticket[data-order-number="${number}"]`);
     await ticket.waitFor();
     await expect(ticket.locator('.table').textContent()).resolves.toBe('Table 3');

@@ -6,6 +6,7 @@ import {
   demoToken,
   newPage,
   PATIENCE,
+  placeAtPos,
   placeOrderUntilShown,
   recordRequests,
   useChromium,
@@ -64,23 +65,11 @@ describe('the /demo page in Chromium', () => {
     await page.locator('[data-metric="openOrders"]').waitFor();
     const openBefore = Number(await metric(page, 'openOrders'));
     const ordersBefore = Number(await metric(page, 'ordersToday'));
-    const orderNumbers = () =>
-      page
-        .locator('#pos-orders li[data-order-number]')
-        .evaluateAll((lines) => lines.map((line) => line.getAttribute('data-order-number')));
     await page.locator('#pos-orders li').first().waitFor(); // the open orders have loaded
-    const listed = new Set(await orderNumbers());
 
     // Order at the POS: one burger with a note, for table 5.
     await expect(page.locator('.pos-line small').first().textContent()).resolves.toMatch(/^\$\d+\.\d\d$/);
-    await page.getByLabel('Burger quantity').fill('1');
-    await page.getByLabel('Burger notes').fill('extra pickles');
-    await page.locator('#pos-table').fill('5');
-    await page.getByRole('button', { name: 'Place order' }).click();
-    await expect
-      .poll(async () => (await orderNumbers()).filter((number) => !listed.has(number)), PATIENCE)
-      .toHaveLength(1);
-    const number = (await orderNumbers()).find((candidate) => !listed.has(candidate))!;
+    const number = await placeAtPos(page, { item: 'Burger', quantity: 1, notes: 'extra pickles', table: 5 });
     const order = page.locator(`#pos-orders li[data-order-number="${number}"]`);
     expect(await order.textContent()).toMatch(new RegExp(`^#${number} · Table 5 · PENDING · \\$10\\.99`));
 

@@ -26,6 +26,16 @@ const [browser, development, production] = useChromium(DEVELOPMENT, {
   INTROSPECTION: 'true',
 });
 
+/** A fresh browser profile holding what GraphiQL saves when someone types `headers` into its Headers tab. */
+async function withSavedHeaders(headers: Record<string, string>): Promise<BrowserContext> {
+  const context = await newContext(browser);
+  await context.addInitScript(
+    (saved) => localStorage.setItem('graphiql:headers', saved),
+    JSON.stringify(headers),
+  );
+  return context;
+}
+
 /** A fresh browser profile (nothing saved by GraphiQL) on GraphiQL, once its editors are up. */
 async function openGraphiQL(server: PageServer, name: string, path = '/graphql') {
   const context = await newContext(browser);
@@ -181,12 +191,10 @@ describe('GraphiQL in development, with the demo data', () => {
 describe('GraphiQL with a token pasted into the Headers tab', () => {
   it('sends it as the connection params of the subscription socket', async () => {
     const token = await demoToken(development, 'acme-manager');
-    const context = await newContext(browser);
-    // What GraphiQL saves when someone types { "Authorization": "Bearer <token>" } into the Headers tab.
-    await context.addInitScript(
-      (saved) => localStorage.setItem('graphiql:headers', saved),
-      JSON.stringify({ Authorization: `Bearer ${token}`, 'x-store-id': 'acme-downtown' }),
-    );
+    const context = await withSavedHeaders({
+      Authorization: `Bearer ${token}`,
+      'x-store-id': 'acme-downtown',
+    });
     const page = await newPage(context, 'graphiql-pasted-token');
     const sentFrames: string[] = [];
     page.on('websocket', (socket) =>
@@ -206,11 +214,7 @@ describe('GraphiQL with a token pasted into the Headers tab', () => {
 
   it('a store the token does not allow (x-store-id) shows the 4403 refusal readably', async () => {
     const token = await demoToken(development, 'acme-staff'); // acme-downtown only
-    const context = await newContext(browser);
-    await context.addInitScript(
-      (saved) => localStorage.setItem('graphiql:headers', saved),
-      JSON.stringify({ Authorization: `Bearer ${token}`, 'x-store-id': 'acme-uptown' }),
-    );
+    const context = await withSavedHeaders({ Authorization: `Bearer ${token}`, 'x-store-id': 'acme-uptown' });
     const page = await newPage(context, 'graphiql-4403');
     await page.goto(`${development.origin}/graphql`);
     await expect.poll(() => editorText(page, 'request-headers.json'), PATIENCE).toContain('acme-uptown');
@@ -240,11 +244,7 @@ describe('GraphiQL with NODE_ENV=production (GRAPHIQL=true, INTROSPECTION=true)'
     // With a token, the document text is what production refuses (trusted documents), readably too; GraphiQL's
     // introspection is text as well, and passes: the schema explorer and autocompletion keep working.
     const token = await tokenForDemoUser('acme-manager', { secret: 'a-real-production-secret' });
-    const signedIn = await newContext(browser);
-    await signedIn.addInitScript(
-      (saved) => localStorage.setItem('graphiql:headers', saved),
-      JSON.stringify({ Authorization: `Bearer ${token}` }),
-    );
+    const signedIn = await withSavedHeaders({ Authorization: `Bearer ${token}` });
     const page2 = await newPage(signedIn, 'graphiql-production-trusted');
     const introspection = page2.waitForResponse(
       (answer) =>
