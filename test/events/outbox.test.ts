@@ -38,6 +38,17 @@ async function storedEvents() {
   return db.event.findMany({ orderBy: { id: 'asc' } });
 }
 
+/** The envelope that acme's order.CREATED event stored as `row` must be published as. */
+const publishedAs = (row: Awaited<ReturnType<typeof storedEvents>>[number]) => ({
+  id: row.id.toString(),
+  tenantId: 'acme',
+  topic: TOPIC,
+  kind: 'order.CREATED',
+  payload: row.payload,
+  createdAt: row.createdAt.toISOString(),
+  prevId: row.prevId?.toString() ?? null,
+});
+
 describe('unit of work', () => {
   it('commits the change with its events, then publishes them in id order and marks them published', async () => {
     const received: unknown[] = [];
@@ -59,15 +70,7 @@ describe('unit of work', () => {
     await eventually(async () => (await storedEvents()).every((row) => row.publishedAt !== null));
     expect(await db.tenant.count()).toBe(1);
 
-    const expected = rows.map((row) => ({
-      id: row.id.toString(),
-      tenantId: 'acme',
-      topic: TOPIC,
-      kind: 'order.CREATED',
-      payload: row.payload,
-      createdAt: row.createdAt.toISOString(),
-      prevId: row.prevId?.toString() ?? null,
-    }));
+    const expected = rows.map(publishedAs);
     expect(pubsub.published).toEqual(expected);
     expect(committed).toEqual([expected]);
     await eventually(() => received.length === 3);
@@ -281,15 +284,7 @@ describe('one-statement unit of work', () => {
     const rows = await storedEvents();
     expect(rows.map((row) => row.payload)).toEqual([{ n: 1 }, { n: 2, number: 42 }, { n: 3, number: 42 }]);
     expect(rows.map((row) => row.prevId)).toEqual([null, rows[0]?.id, rows[1]?.id]);
-    const expected = rows.slice(1).map((row) => ({
-      id: row.id.toString(),
-      tenantId: 'acme',
-      topic: TOPIC,
-      kind: 'order.CREATED',
-      payload: row.payload,
-      createdAt: row.createdAt.toISOString(),
-      prevId: row.prevId?.toString() ?? null,
-    }));
+    const expected = rows.slice(1).map(publishedAs);
     expect(outcome.envelopes).toEqual(expected);
     expect(pubsub.published.slice(1)).toEqual(expected);
   });
