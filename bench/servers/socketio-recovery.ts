@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { jwtVerify } from 'jose';
 import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { BENCH_JWT_SECRET } from '../protocol';
 import { readBody } from './http';
 import { serveBench } from './serve';
@@ -14,16 +15,8 @@ import { serveBench } from './serve';
  * its session in Redis for `maxDisconnectionDuration`, and a client that comes back (to any instance) with
  * its session id and last offset gets its rooms back and the packets it missed from the stream.
  *
- * The adapter is not a dependency of the project: the bench loads it from BENCH_SOCKETIO_STREAMS_ADAPTER (a
- * path to its entry point) or by its package name.
  */
-const adapterModule =
-  process.env.BENCH_SOCKETIO_STREAMS_ADAPTER ?? ['@socket.io', 'redis-streams-adapter'].join('/');
-
 void serveBench(async () => {
-  const { createAdapter } = (await import(adapterModule)) as {
-    createAdapter: (redis: Redis, options: { streamName: string; sessionKeyPrefix: string }) => never;
-  };
   const key = new TextEncoder().encode(BENCH_JWT_SECRET);
   const prefix = process.env.BENCH_REDIS_PREFIX ?? 'socket.io';
   const redis = new Redis(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379');
