@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Redis } from 'ioredis';
 import { jwtVerify } from 'jose';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { BENCH_JWT_SECRET } from '../protocol';
 import { readBody } from './http';
 import { serveBench } from './serve';
