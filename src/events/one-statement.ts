@@ -42,8 +42,28 @@ export interface StatementOutcome {
 /** Runs one SQL statement with $1-style parameters (the pg pool in PostgreSQL mode, Prisma's raw query with PGlite). */
 export type SqlQuery = (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>;
 
-const EVENTS_LOCK_CLASS = 0x45564e54; // as in outbox.ts
-const GLOBAL_EVENTS_LOCK_CLASS = 0x45564e47;
+// Advisory lock keys (two-int form, a space of its own): class EVENTS_LOCK_CLASS holds one lock per
+// tenant; GLOBAL_EVENTS_LOCK orders tenant events against `sys:` events (tenantId null).
+const EVENTS_LOCK_CLASS = 0x45564e54; // 'EVNT'
+const GLOBAL_EVENTS_LOCK_CLASS = 0x45564e47; // 'EVNG'
+
+/**
+ * The advisory locks that make event ids follow commit order (see insertEvents in outbox.ts), in the one order
+ * every writer takes them: the global lock (exclusive for `sys:` events, shared otherwise), then each tenant's,
+ * sorted, so two writers cannot deadlock on them.
+ */
+export function eventLocks(events: readonly Pick<NewEvent, 'tenantId'>[]): Prisma.Sql[] {
+  const tenants = [...new Set(events.map((event) => event.tenantId))];
+  return [
+    tenants.includes(null)
+      ? Prisma.sql`pg_advisory_xact_lock(${GLOBAL_EVENTS_LOCK_CLASS}::int, 0)`
+      : Prisma.sql`pg_advisory_xact_lock_shared(${GLOBAL_EVENTS_LOCK_CLASS}::int, 0)`,
+    ...tenants
+      .filter((t): t is string => t !== null)
+      .sort()
+      .map((tenantId) => Prisma.sql`pg_advisory_xact_lock(${EVENTS_LOCK_CLASS}::int, hashtext(${tenantId}))`),
+  ];
+}
 
 export function statementSql(work: StatementWork): { sql: Prisma.Sql; payloads: string[] } {
   const { events } = work;
@@ -54,16 +74,7 @@ export function statementSql(work: StatementWork): { sql: Prisma.Sql; payloads: 
       payloads,
     };
   }
-  const tenants = [...new Set(events.map((event) => event.tenantId))];
-  const locks = [
-    tenants.includes(null)
-      ? Prisma.sql`pg_advisory_xact_lock(${GLOBAL_EVENTS_LOCK_CLASS}::int, 0)`
-      : Prisma.sql`pg_advisory_xact_lock_shared(${GLOBAL_EVENTS_LOCK_CLASS}::int, 0)`,
-    ...tenants
-      .filter((t): t is string => t !== null)
-      .sort()
-      .map((tenantId) => Prisma.sql`pg_advisory_xact_lock(${EVENTS_LOCK_CLASS}::int, hashtext(${tenantId}))`),
-  ];
+  const locks = eventLocks(events);
   const values = events.map(
     (event, i) =>
       Prisma.sql`(${i}::int, ${event.tenantId}, ${event.topic}, ${event.kind}, ${payloads[i]}::jsonb, ${

@@ -1,7 +1,7 @@
 import type { Db, Tx } from '../db/types';
 import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../observability/logger';
-import { runStatement, type SqlQuery } from './one-statement';
+import { eventLocks, runStatement, type SqlQuery } from './one-statement';
 import { type PubSub, toJson } from './pubsub';
 import { tenantOfTopic } from './topics';
 import type { EventEnvelope, NewEvent } from './types';
@@ -268,11 +268,6 @@ function assertTopicOfEventTenant(event: NewEvent) {
   }
 }
 
-// Advisory lock keys (two-int form, a space of its own): class EVENTS_LOCK_CLASS holds one lock per
-// tenant; GLOBAL_EVENTS_LOCK orders tenant events against `sys:` events (tenantId null).
-const EVENTS_LOCK_CLASS = 0x45564e54; // 'EVNT'
-const GLOBAL_EVENTS_LOCK_CLASS = 0x45564e47; // 'EVNG'
-
 /**
  * Writes the unit's events as its last statements, under an advisory lock held until commit.
  *
@@ -290,16 +285,7 @@ const GLOBAL_EVENTS_LOCK_CLASS = 0x45564e47; // 'EVNG'
  */
 async function insertEvents(tx: Tx, events: readonly NewEvent[]): Promise<EventEnvelope[]> {
   if (events.length === 0) return [];
-  const tenants = [...new Set(events.map((event) => event.tenantId))];
-  const locks = [
-    tenants.includes(null)
-      ? Prisma.sql`pg_advisory_xact_lock(${GLOBAL_EVENTS_LOCK_CLASS}::int, 0)`
-      : Prisma.sql`pg_advisory_xact_lock_shared(${GLOBAL_EVENTS_LOCK_CLASS}::int, 0)`,
-    ...tenants
-      .filter((t): t is string => t !== null)
-      .sort()
-      .map((tenantId) => Prisma.sql`pg_advisory_xact_lock(${EVENTS_LOCK_CLASS}::int, hashtext(${tenantId}))`),
-  ];
+  const locks = eventLocks(events);
   const jsonPayloads = events.map((event) => toJson(event.payload ?? null));
   const values = events.map(
     (event, i) =>
