@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { Redis } from 'ioredis';
-import { jwtVerify } from 'jose';
 import { Server } from 'socket.io';
 import { BENCH_JWT_SECRET } from '../protocol';
 import { readBody } from './http';
 import { serveBench } from './serve';
+import { useStoreRooms } from './socketio-rooms';
 
 /**
  * The storm scenario's baseline: Socket.io 4 with connection state recovery, on the adapter that supports it
@@ -35,26 +35,7 @@ void serveBench(async () => {
     // Socket.io's documented default window: 2 minutes.
     connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: true },
   });
-  io.use(async (socket, next) => {
-    try {
-      const { payload } = await jwtVerify(String(socket.handshake.auth.token ?? ''), key, {
-        algorithms: ['HS256'],
-      });
-      socket.data.stores = payload.stores as string[];
-      socket.data.userId = payload.sub;
-      next();
-    } catch {
-      next(new Error('unauthorized'));
-    }
-  });
-  io.on('connection', (socket) => {
-    socket.on('join', (storeId: string, ack: (reply: unknown) => void) => {
-      const stores = socket.data.stores as string[];
-      if (!stores.includes(storeId) && !stores.includes('*')) return ack({ error: 'forbidden' });
-      void socket.join(`store:${storeId}`);
-      ack({ ok: true });
-    });
-  });
+  useStoreRooms(io, key);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {
     port: (http.address() as { port: number }).port,

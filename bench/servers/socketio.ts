@@ -1,11 +1,11 @@
 import { createServer } from 'node:http';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
-import { jwtVerify } from 'jose';
 import { Server } from 'socket.io';
 import { BENCH_JWT_SECRET } from '../protocol';
 import { readBody } from './http';
 import { serveBench } from './serve';
+import { useStoreRooms } from './socketio-rooms';
 
 /**
  * Baseline (a): the design teams use today. Socket.io 4 with the Redis adapter, the JWT checked in a
@@ -29,26 +29,7 @@ void serveBench(async () => {
     adapter: createAdapter(pub, sub, { key: process.env.BENCH_REDIS_PREFIX ?? 'socket.io' }),
     serveClient: false,
   });
-  io.use(async (socket, next) => {
-    try {
-      const { payload } = await jwtVerify(String(socket.handshake.auth.token ?? ''), key, {
-        algorithms: ['HS256'],
-      });
-      socket.data.stores = payload.stores as string[];
-      socket.data.userId = payload.sub;
-      next();
-    } catch {
-      next(new Error('unauthorized'));
-    }
-  });
-  io.on('connection', (socket) => {
-    socket.on('join', (storeId: string, ack: (reply: unknown) => void) => {
-      const stores = socket.data.stores as string[];
-      if (!stores.includes(storeId) && !stores.includes('*')) return ack({ error: 'forbidden' });
-      void socket.join(`store:${storeId}`);
-      ack({ ok: true });
-    });
-  });
+  useStoreRooms(io, key);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {
     port: (http.address() as { port: number }).port,
