@@ -8,6 +8,17 @@ export abstract class DeliveredSubscription {
   abstract onEnd(listener: () => void): void;
   /** Whether the engine took over the operation's stream (its resolver ran a plan through it). */
   abstract get attached(): boolean;
+  /**
+   * Extensions this subscriber's first event carries, its own beside the group's shared payload (the rate
+   * limit feedback of its start). Set before the operation runs; the first frame is made for it alone.
+   */
+  abstract addToFirstEvent(extensions: Record<string, unknown>): void;
+}
+
+/** The engine subscription an operation's context carries, whether or not its resolver has run a plan yet. */
+export function engineRunnerOf(context: unknown): DeliveredSubscription | undefined {
+  if (typeof context !== 'object' || context === null || !('subscriptions' in context)) return undefined;
+  return context.subscriptions instanceof DeliveredSubscription ? context.subscriptions : undefined;
 }
 
 /**
@@ -15,7 +26,6 @@ export abstract class DeliveredSubscription {
  * src/schema/context.ts), once the engine has taken over its stream.
  */
 export function engineSubscriptionOf(context: unknown): DeliveredSubscription | undefined {
-  if (typeof context !== 'object' || context === null || !('subscriptions' in context)) return undefined;
-  const runner = context.subscriptions;
-  return runner instanceof DeliveredSubscription && runner.attached ? runner : undefined;
+  const runner = engineRunnerOf(context);
+  return runner?.attached ? runner : undefined;
 }

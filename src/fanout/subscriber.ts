@@ -83,6 +83,8 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
   private joinedAfter = 0n;
   /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
   private waiting?: Array<{ body: Buffer; event: FeedEvent }>;
+  /** Extensions of this subscriber's own for its first frame (see addToFirstEvent). */
+  private firstExtensions?: Record<string, unknown>;
 
   constructor(
     private readonly host: SubscriberHost,
@@ -101,6 +103,10 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
 
   get attached(): boolean {
     return this.iterator !== undefined;
+  }
+
+  addToFirstEvent(extensions: Record<string, unknown>): void {
+    this.firstExtensions = { ...this.firstExtensions, ...extensions };
   }
 
   onEnd(listener: () => void): void {
@@ -286,9 +292,18 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
       void this.release();
       return false;
     }
+    const own = this.firstExtensions ? this.withFirstExtensions(body) : body;
     // Bytes, not a string: one copy per socket instead of a UTF-8 encoding per socket.
-    socket.send(Buffer.concat([this.framePrefix, body], this.framePrefix.length + body.length), TEXT_FRAME);
+    socket.send(Buffer.concat([this.framePrefix, own], this.framePrefix.length + own.length), TEXT_FRAME);
     return true;
+  }
+
+  /** The shared frame body with this subscriber's first-event extensions merged into the result (once). */
+  private withFirstExtensions(body: Buffer): Buffer {
+    const extensions = this.firstExtensions;
+    this.firstExtensions = undefined;
+    const result = JSON.parse(body.toString('utf8', 0, body.length - 1)) as { extensions?: object };
+    return frameBody(JSON.stringify({ ...result, extensions: { ...result.extensions, ...extensions } }));
   }
 
   fail(error: unknown) {

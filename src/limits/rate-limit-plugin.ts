@@ -9,7 +9,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Principal } from '../auth/principal';
-import { engineSubscriptionOf } from '../fanout/delivered-subscription';
+import { engineRunnerOf, engineSubscriptionOf } from '../fanout/delivered-subscription';
 import { newId } from '../observability/ids';
 import { clientAddress, isOriginAllowed } from './client-address';
 import type { ConcurrencyLimiter } from './concurrency-limiter';
@@ -182,6 +182,8 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
       }
 
       const release = openSubscription(connection, subject, holder);
+      // The engine writes frames itself, possibly before the hooks below run: it is told now.
+      engineRunnerOf(args.contextValue)?.addToFirstEvent({ rateLimit: feedback });
       return {
         onSubscribeResult({ result }) {
           if (isSingleResult(result)) {
