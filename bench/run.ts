@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import { tokenForDemoUser } from '../src/auth/tokens';
 import { encodeCursor } from '../src/events/cursor';
 import { topics } from '../src/events/topics';
 import { createTestDatabase } from '../test/support/db';
+import { Child } from './child';
 import {
   BENCH_JWT_SECRET,
   BENCH_STORE,
@@ -79,45 +80,6 @@ const SUBSCRIPTION = /* GraphQL */ `subscription Orders($storeId: ID!, $after: S
 
 // ---------------------------------------------------------------------------------------------------------
 // Child processes
-
-class Child<Req, Rep extends { type: string }> {
-  private waiting = new Map<string, (reply: Rep) => void>();
-  readonly ready: Promise<Rep>;
-
-  constructor(
-    readonly process: ChildProcess,
-    readonly name: string,
-  ) {
-    this.ready = this.expect('ready');
-    process.on('message', (reply: Rep) => {
-      const waiter = this.waiting.get(reply.type);
-      this.waiting.delete(reply.type);
-      waiter?.(reply);
-    });
-    process.on('exit', (code) => {
-      if (code && code !== 0) console.error(`${name} exited with ${code}`);
-    });
-  }
-
-  expect<T extends Rep>(type: string): Promise<T> {
-    return new Promise((resolve) => this.waiting.set(type, resolve as (reply: Rep) => void));
-  }
-
-  ask<T extends Rep>(request: Req, type: string): Promise<T> {
-    const answer = this.expect<T>(type);
-    this.process.send(request as never);
-    return answer;
-  }
-
-  send(request: Req) {
-    if (this.process.connected) this.process.send(request as never);
-  }
-
-  exited(): Promise<void> {
-    if (this.process.exitCode !== null) return Promise.resolve();
-    return new Promise((resolve) => this.process.once('exit', () => resolve()));
-  }
-}
 
 type ServerChild = Child<ServerRequest, ServerReply & { type: string }> & { url: string; wsUrl: string };
 type ClientChild = Child<ClientRequest, ClientReply>;

@@ -1,6 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import type { createTestDatabase } from '../test/support/db';
+import { Child } from './child';
 import { nowMs, type ServerReply, type ServerRequest, type ServerStats } from './protocol';
 import type { StormReply, StormRequest, StormSystem } from './storm-protocol';
 
@@ -11,39 +12,7 @@ export type Database = Awaited<ReturnType<typeof createTestDatabase>>;
 // ---------------------------------------------------------------------------------------------------------
 // Child processes
 
-export class Child<Req, Rep extends { type: string }> {
-  private waiting = new Map<string, (reply: Rep) => void>();
-  readonly ready: Promise<Rep>;
-
-  constructor(readonly process: ChildProcess) {
-    this.ready = this.expect('ready');
-    process.on('message', (reply: Rep) => {
-      const waiter = this.waiting.get(reply.type);
-      this.waiting.delete(reply.type);
-      waiter?.(reply);
-    });
-  }
-
-  expect<T extends Rep>(type: string): Promise<T> {
-    return new Promise((resolve) => this.waiting.set(type, resolve as (reply: Rep) => void));
-  }
-
-  ask<T extends Rep>(request: Req, type: string): Promise<T> {
-    const answer = this.expect<T>(type);
-    this.process.send(request as never);
-    return answer;
-  }
-
-  exited(): Promise<void> {
-    if (this.process.exitCode !== null || this.process.signalCode !== null) return Promise.resolve();
-    return new Promise((resolve) => this.process.once('exit', () => resolve()));
-  }
-
-  stop() {
-    if (this.process.connected) this.process.send({ cmd: 'close' } as never);
-    return this.exited();
-  }
-}
+export { Child };
 
 export type Server = Child<ServerRequest, ServerReply & { type: string }> & { url: string; wsUrl: string };
 export type Client = Child<StormRequest, StormReply>;
