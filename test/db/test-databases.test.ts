@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   createTestDatabase,
@@ -50,6 +51,23 @@ describe('test databases', () => {
       expect(await exists(young.name)).toBe(true);
     } finally {
       await young.drop();
+    }
+  });
+
+  it('left over but still in use (a long bench) are kept', async () => {
+    const inUse = await createTestDatabase({ empty: true });
+    const renamed = `${TEST_DATABASE_PREFIX}${Math.floor(Date.parse('2020-01-02') / 1000).toString(36)}_2_abcdef`;
+    await inUse.handle.close();
+    await withAdmin((admin) => admin.query(`ALTER DATABASE "${inUse.name}" RENAME TO "${renamed}"`));
+    const holder = new pg.Client({ connectionString: inUse.url.replace(inUse.name, renamed) });
+    await holder.connect();
+    try {
+      const dropped = await dropLeftoverTestDatabases(new Date(Date.parse('2021-01-01')));
+      expect(dropped).not.toContain(renamed);
+      expect(await exists(renamed)).toBe(true);
+    } finally {
+      await holder.end();
+      await withAdmin((admin) => admin.query(`DROP DATABASE IF EXISTS "${renamed}"`));
     }
   });
 });

@@ -166,22 +166,35 @@ async function dropStaleTemplates(admin: pg.Client, current: string[]): Promise<
   }
 }
 
-/** Drops test databases created before `olderThan` (leftovers of interrupted runs); returns their names. */
+/**
+ * Drops test databases created before `olderThan` that nobody is connected to (leftovers of interrupted runs);
+ * returns their names. One still in use belongs to something long-running (a bench shares these databases) and is
+ * kept: an interrupted run's connections are gone with its processes.
+ */
 export async function dropLeftoverTestDatabases(olderThan: Date): Promise<string[]> {
   return withAdmin(async (admin) => {
     const { rows } = await admin.query<{ datname: string }>(
       'SELECT datname FROM pg_database WHERE starts_with(datname, $1)',
       [TEST_DATABASE_PREFIX],
     );
-    const leftovers = rows
+    const candidates = rows
       .map((row) => row.datname)
       .filter((name) => (testDatabaseCreatedAt(name)?.getTime() ?? 0) < olderThan.getTime());
-    for (const name of leftovers) {
-      await admin.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+    const dropped: string[] = [];
+    for (const name of candidates) {
+      try {
+        await admin.query(`DROP DATABASE IF EXISTS ${ident(name)}`);
+        dropped.push(name);
+      } catch (error) {
+        if ((error as { code?: string }).code !== OBJECT_IN_USE) throw error;
+      }
     }
-    return leftovers;
+    return dropped;
   });
 }
+
+/** SQLSTATE of DROP DATABASE while other sessions are connected to it. */
+const OBJECT_IN_USE = '55006';
 
 async function databaseExists(admin: pg.Client, name: string): Promise<boolean> {
   const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
