@@ -6,6 +6,7 @@ import { topics } from '../events/topics';
 import type { InventoryItem } from '../generated/prisma/client';
 import type { Severity } from '../generated/prisma/enums';
 import { atLeast } from './inventory-alerts';
+import { adjustInOneStatement } from './inventory-fast-path';
 import {
   alertView,
   emitInventoryEvent,
@@ -138,6 +139,8 @@ export class InventoryService {
     if (note.length === 0 || !fitsCharacters(note, MAX_REASON)) {
       throw badInput(`reason must be 1 to ${MAX_REASON} characters`, { field: 'reason' });
     }
+    const adjusted = await adjustInOneStatement(this.deps.publisher, principal, { itemId, delta, note });
+    if (adjusted) return adjusted;
     await this.requireItem(principal, itemId);
     return this.deps.publisher.run(async (tx, emit) => {
       const item = await changeStock(

@@ -8,6 +8,7 @@ import { Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
 import { emitOrderEvent, type OrderView } from './order-records';
 import { canTransition } from './order-status';
+import { goIfAsRead, IF_GO, isoSql, utc, versionSql } from './rows-as-read';
 
 /**
  * updateOrderStatus and recordPayment in two round trips instead of six and nine: a read of the order (its view and a version of its row
@@ -21,25 +22,25 @@ import { canTransition } from './order-status';
 
 const FAST_MOVES: ReadonlySet<OrderStatus> = new Set(['ACCEPTED', 'IN_PROGRESS', 'READY']);
 
-const iso = (column: string) => `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+/** SQL text, for a read, of the view of order `o` as toOrderView makes it (JSON). */
+export const orderViewSql = (o: string) => `json_build_object('id', ${o}."id", 'number', ${o}."number",
+    'storeId', ${o}."storeId", 'status', ${o}."status", 'channel', ${o}."channel", 'tableNumber', ${o}."tableNumber",
+    'tableId', ${o}."tableId", 'seatingId', ${o}."seatingId", 'customerId', ${o}."customerId",
+    'priority', ${o}."priority",
+    'items', COALESCE((
+      SELECT json_agg(json_build_object('id', i."id", 'productId', i."productId", 'ticketId', i."ticketId",
+        'name', i."name", 'quantity', i."quantity", 'unitPriceCents', i."unitPriceCents", 'notes', i."notes",
+        'status', i."status") ORDER BY i."id")
+      FROM "OrderItem" i WHERE i."orderId" = ${o}."id"), '[]'::json),
+    'totalCents', ${o}."totalCents", 'paidCents', ${o}."paidCents", 'currency', ${o}."currency",
+    'cancelReason', ${o}."cancelReason", 'createdAt', ${isoSql(`${o}."createdAt"`)},
+    'updatedAt', ${isoSql(`${o}."updatedAt"`)}, 'readyAt', ${isoSql(`${o}."readyAt"`)},
+    'completedAt', ${isoSql(`${o}."completedAt"`)}, 'cancelledAt', ${isoSql(`${o}."cancelledAt"`)})`;
 
-/** The order's view (as toOrderView makes it) and the versions of its row and items, as text. */
+/** The order's view and the versions of its row and items (rows-as-read.ts). */
 const READ_ORDER = `
-  SELECT o::text AS "version",
-    (SELECT COALESCE(string_agg(i::text, ',' ORDER BY i."id"), '') FROM "OrderItem" i WHERE i."orderId" = o."id")
-      AS "itemsVersion",
-    json_build_object('id', o."id", 'number', o."number", 'storeId', o."storeId", 'status', o."status",
-      'channel', o."channel", 'tableNumber', o."tableNumber", 'tableId', o."tableId", 'seatingId', o."seatingId",
-      'customerId', o."customerId", 'priority', o."priority",
-      'items', COALESCE((
-        SELECT json_agg(json_build_object('id', i."id", 'productId', i."productId", 'ticketId', i."ticketId",
-          'name', i."name", 'quantity', i."quantity", 'unitPriceCents', i."unitPriceCents", 'notes', i."notes",
-          'status', i."status") ORDER BY i."id")
-        FROM "OrderItem" i WHERE i."orderId" = o."id"), '[]'::json),
-      'totalCents', o."totalCents", 'paidCents', o."paidCents", 'currency', o."currency",
-      'cancelReason', o."cancelReason", 'createdAt', ${iso('o."createdAt"')}, 'updatedAt', ${iso('o."updatedAt"')},
-      'readyAt', ${iso('o."readyAt"')}, 'completedAt', ${iso('o."completedAt"')},
-      'cancelledAt', ${iso('o."cancelledAt"')})::text AS "view"
+  SELECT ${versionSql('Order', 'id', 'o."id"')} AS "version",
+    ${versionSql('OrderItem', 'orderId', 'o."id"')} AS "itemsVersion", ${orderViewSql('o')}::text AS "view"
   FROM "Order" o WHERE o."id" = $1 AND o."tenantId" = $2`;
 
 /** A change of one order the fast path makes: the order after it, and the SET list and extra CTEs that write it. */
@@ -73,20 +74,15 @@ async function changeOrderInOneStatement(
   const events: StatementEvent[] = [];
   change.announce((event) => events.push(event), order, change.after);
   const ctes = Prisma.sql`
-    "cur" AS MATERIALIZED (
-      SELECT o."id" FROM "Order" o WHERE o."id" = ${orderId} AND o::text = ${row.version} FOR UPDATE),
-    "go" AS MATERIALIZED (
-      SELECT EXISTS (SELECT 1 FROM "cur")
-        AND (SELECT COALESCE(string_agg(i::text, ',' ORDER BY i."id"), '') FROM "OrderItem" i
-             WHERE i."orderId" = ${orderId}) = ${row.itemsVersion} AS "ok",
-        NULL::jsonb AS "patch"),
-    "changed" AS (UPDATE "Order" SET ${change.set} WHERE "id" = ${orderId} AND (SELECT "ok" FROM "go"))
+    ${goIfAsRead([
+      { table: 'Order', column: 'id', value: orderId, version: String(row.version), lock: true },
+      { table: 'OrderItem', column: 'orderId', value: orderId, version: String(row.itemsVersion) },
+    ])},
+    "changed" AS (UPDATE "Order" SET ${change.set} WHERE "id" = ${orderId} AND ${IF_GO})
     ${change.more ?? Prisma.empty}`;
   const outcome = await publisher.runStatement({ ctes, events });
   return outcome.ok ? change.after : undefined;
 }
-
-const utc = (at: string | null) => Prisma.sql`(${at}::timestamptz AT TIME ZONE 'UTC')`;
 
 /** updateOrderStatus's fast path: ACCEPTED, IN_PROGRESS, READY (see the top of the file). */
 export function moveOrderInOneStatement(
@@ -133,7 +129,7 @@ export function payInOneStatement(
       more: Prisma.sql`, "paid" AS (
         INSERT INTO "Payment" ("id", "tenantId", "orderId", "amountCents", "createdAt")
         SELECT ${randomUUID()}, ${principal.tenantId}, ${orderId}, ${amountCents}::int, ${utc(at)}
-        WHERE (SELECT "ok" FROM "go"))`,
+        WHERE ${IF_GO})`,
       announce: (emit) =>
         emitOrderEvent(emit, principal.tenantId, {
           kind: after.paidCents === after.totalCents ? 'PAID' : 'UPDATED',
