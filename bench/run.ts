@@ -329,6 +329,8 @@ interface ConnectionsResult {
   rssPerConnectionKiB: number;
   /** JS heap in use after a full GC: steadier than RSS, which moves with what the allocators keep. */
   heapPerConnectionKiB: number;
+  /** Server CPU from the first measured connect to a second after the last, per connection. */
+  cpuPerConnectMs: number;
   p50: number;
   p99: number;
 }
@@ -381,6 +383,7 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
       failures,
       rssPerConnectionKiB: (after.rss - before.rss) / 1024 / Math.max(1, millis.length),
       heapPerConnectionKiB: (after.heapUsed - before.heapUsed) / 1024 / Math.max(1, millis.length),
+      cpuPerConnectMs: (after.cpuMicros - before.cpuMicros) / 1000 / Math.max(1, millis.length),
       p50: percentile(millis, 0.5),
       p99: percentile(millis, 0.99),
     };
@@ -515,6 +518,12 @@ function connectionRows(results: Partial<Record<System, ConnectionsResult>>): Ro
       unit: 'KiB',
       lowerIsBetter: true,
       values: pick((r) => r.heapPerConnectionKiB),
+    },
+    {
+      label: 'server CPU per connect+auth+subscribe',
+      unit: 'ms',
+      lowerIsBetter: true,
+      values: pick((r) => r.cpuPerConnectMs),
     },
     { label: 'connect+auth+subscribe p50', unit: 'ms', lowerIsBetter: true, values: pick((r) => r.p50) },
     { label: 'connect+auth+subscribe p99', unit: 'ms', lowerIsBetter: true, values: pick((r) => r.p99) },
