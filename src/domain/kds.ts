@@ -6,6 +6,7 @@ import { badInput, DomainError, forbidden, notFound } from '../errors';
 import { topics } from '../events/topics';
 import type { KdsTicket, OrderItem, Prisma } from '../generated/prisma/client';
 import type { OrderStatus } from '../generated/prisma/enums';
+import { bumpInOneStatement, markItemReadyInOneStatement, orderReadyNotification } from './kds-fast-path';
 import { raiseNotification } from './notification-records';
 import {
   compareTickets,
@@ -122,6 +123,8 @@ export class KdsService {
 
   async markItemReady(principal: Principal, itemId: string): Promise<KdsTicketView> {
     requirePermission(principal, 'kds.use');
+    const fast = await markItemReadyInOneStatement(this.deps.publisher, principal, itemId);
+    if (fast) return fast;
     return this.deps.publisher.run(async (tx, emit) => {
       const { item, ticket, order } = await this.loadItemForKitchen(tx, principal, itemId);
       if (item.status === 'READY') throw badInput('The item is already READY', { itemId });
@@ -147,6 +150,8 @@ export class KdsService {
   /** Takes the ticket off the display; the order's last bump makes the order READY and tells the floor staff. */
   async bumpTicket(principal: Principal, ticketId: string): Promise<KdsTicketView> {
     requirePermission(principal, 'kds.use');
+    const fast = await bumpInOneStatement(this.deps.publisher, principal, ticketId);
+    if (fast) return fast;
     return this.deps.publisher.run(async (tx, emit) => {
       const { ticket, order } = await this.loadTicketForKitchen(tx, principal, ticketId);
       if (ticket.status === 'BUMPED') throw badInput('The ticket is already bumped', { ticketId });
@@ -166,17 +171,7 @@ export class KdsService {
       if (stillOpen === 0 && kitchenBumpMovesOrder(order.status)) {
         const ready = await moveOrderStatus(tx, emit, { order, to: 'READY', at: now });
         await followOrderAtTable(tx, emit, { ...ready, tenantId: order.tenantId }, 'ORDER_UPDATED', now);
-        await raiseNotification(tx, emit, {
-          tenantId: order.tenantId,
-          audience: 'ROLE',
-          targetRole: 'STAFF',
-          targetStoreId: order.storeId,
-          kind: 'ORDER_READY',
-          title: `Order #${order.number} is ready`,
-          body: `Order #${order.number} is ready to serve.`,
-          data: { orderId: order.id, orderNumber: order.number },
-          createdById: principal.userId,
-        });
+        await raiseNotification(tx, emit, orderReadyNotification(order, principal.userId));
       }
       return view;
     });

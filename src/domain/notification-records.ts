@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { canAccessStore, hasAllStores, isStaff } from '../auth/policy';
 import type { Principal, Role } from '../auth/principal';
 import type { Tx } from '../db/types';
@@ -278,20 +279,32 @@ export async function storeNotification(
   emit: Emit,
   input: NotificationInput,
 ): Promise<NotificationView> {
-  const targets = audienceTargets(input);
+  const draft = draftNotification(input);
   const row = await tx.notification.create({
-    data: {
-      tenantId: input.tenantId,
-      audience: input.audience,
-      ...targets,
-      kind: requireKind(input.kind),
-      severity: input.severity ?? 'NORMAL',
-      title: requireText(input.title, 'title', MAX_TITLE),
-      body: requireText(input.body, 'body', MAX_BODY),
-      data: (input.data ?? undefined) as Prisma.InputJsonValue | undefined,
-      createdById: input.createdById ?? null,
-    },
+    data: { ...draft, data: (draft.data ?? undefined) as Prisma.InputJsonValue | undefined },
   });
+  return announceNotification(emit, row);
+}
+
+/** The row a notification is stored as (its input checked), for storeNotification or a statement of its own. */
+export function draftNotification(input: NotificationInput, at = new Date()): NotificationRow {
+  return {
+    id: randomUUID(),
+    tenantId: input.tenantId,
+    audience: input.audience,
+    ...audienceTargets(input),
+    kind: requireKind(input.kind),
+    severity: input.severity ?? 'NORMAL',
+    title: requireText(input.title, 'title', MAX_TITLE),
+    body: requireText(input.body, 'body', MAX_BODY),
+    data: (input.data ?? null) as NotificationRow['data'],
+    createdById: input.createdById ?? null,
+    createdAt: at,
+  };
+}
+
+/** The notification.CREATED event of a stored row, on its audience's topic. */
+export function announceNotification(emit: Emit, row: NotificationRow): NotificationView {
   const notification = toView(row);
   emit({
     tenantId: row.tenantId,

@@ -113,3 +113,226 @@ describe('adjustInventory in one statement', () => {
     expect(await db().stockMovement.count({ where: { inventoryItemId: BURGER } })).toBe(0);
   });
 });
+
+const staff = as('acme-staff');
+/** The demo kitchen device: bound to the downtown grill. */
+const grill = as('acme-kitchen');
+
+/** The next publisher.read finds nothing: the mutation takes its transaction, as before the fast paths. */
+function slowly() {
+  vi.spyOn(fx.deps.publisher, 'read').mockResolvedValueOnce([]);
+}
+
+/** Events with what differs between two like orders (ids, times, numbers, the order of items by id) taken out. */
+function shape(events: { topic: string; kind: string; payload: unknown }[]) {
+  const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(-\d+)?$/;
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+  const norm = (value: unknown, key = ''): unknown => {
+    if (Array.isArray(value)) {
+      const list = value.map((v) => norm(v));
+      return key === 'items' ? list.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) : list;
+    }
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, norm(v, k)]));
+    if (typeof value === 'number' && (key === 'number' || key === 'orderNumber')) return '<n>';
+    if (typeof value !== 'string') return value;
+    if (uuid.test(value)) return '<id>';
+    if (iso.test(value)) return '<at>';
+    return value.replace(/#\d+/g, '#<n>');
+  };
+  return events.map((e) => [e.topic, e.kind, norm(e.payload)]);
+}
+
+async function ticketOf(order: { id: string }, station: 'grill' | 'bar') {
+  return db().kdsTicket.findFirstOrThrow({
+    where: { orderId: order.id, stationId: `acme-downtown-${station}` },
+    include: { items: { orderBy: { id: 'asc' } } },
+  });
+}
+
+/** Two like orders, accepted: one for the fast path, one for the transaction. */
+async function twoOrders() {
+  const orders = [];
+  for (let i = 0; i < 2; i++) {
+    const order = await fx.orders.createOrder(staff, {
+      storeId: 'acme-downtown',
+      channel: 'POS',
+      items: [
+        { productId: 'acme-downtown-burger', quantity: 1 },
+        { productId: 'acme-downtown-fries', quantity: 1 },
+        { productId: 'acme-downtown-lemonade', quantity: 1 },
+      ],
+    });
+    orders.push(await fx.orders.updateOrderStatus(staff, order.id, 'ACCEPTED'));
+  }
+  statements = [];
+  return orders as [(typeof orders)[0], (typeof orders)[0]];
+}
+
+/** Does `act` on both orders (the second through the transaction): each one's events. */
+async function bothWays<T>(orders: { id: string }[], act: (order: { id: string }) => Promise<T>) {
+  const runs = [];
+  for (const [i, order] of orders.entries()) {
+    const after = await fx.lastEventId();
+    if (i === 1) slowly();
+    const result = await act(order);
+    runs.push({ result, events: await fx.events(after) });
+  }
+  return runs as [(typeof runs)[0], (typeof runs)[0]];
+}
+
+describe('markItemReady in one statement', () => {
+  beforeEach(() => db().inventoryItem.updateMany({ data: { quantity: 10_000 } }));
+
+  it('starts the ticket and the order, and announces it all as the transaction does', async () => {
+    const orders = await twoOrders();
+    const burgers = await Promise.all(orders.map((o) => ticketOf(o, 'grill')));
+    const [fast, slow] = await bothWays(orders, async (order) =>
+      fx.kds.markItemReady(grill, burgers[orders.indexOf(order as never)]!.items[0]!.id),
+    );
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(shape(fast.events)).toEqual(shape(slow.events));
+    expect(fast.events.map((e) => e.kind)).toEqual([
+      'order.STATUS_CHANGED',
+      'kds.ITEM_READY',
+      'kds.ITEM_READY',
+      'order.ITEM_READY',
+    ]);
+    const [ticket] = (await fx.kds.kdsTickets(grill, 'acme-downtown-grill')).filter(
+      (t) => t.orderId === orders[0].id,
+    );
+    expect(fast.result).toEqual(ticket);
+    expect(fast.events[1]?.payload.ticket).toEqual(ticket);
+    expect(fast.events[3]?.payload.order).toEqual(await fx.orders.order(staff, orders[0].id));
+    const item = await db().orderItem.findUniqueOrThrow({ where: { id: burgers[0]!.items[0]!.id } });
+    expect(item.readyAt?.toISOString()).toBe(fast.events[0]?.payload.occurredAt);
+    expect(item.startedAt).toEqual(item.readyAt);
+  });
+
+  it('finishes the ticket with its last item (ORDER_COMPLETE), as the transaction does', async () => {
+    const orders = await twoOrders();
+    const bars = await Promise.all(orders.map((o) => ticketOf(o, 'bar')));
+    const [fast, slow] = await bothWays(orders, (order) =>
+      fx.kds.markItemReady(staff, bars[orders.indexOf(order as never)]!.items[0]!.id),
+    );
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(shape(fast.events)).toEqual(shape(slow.events));
+    expect(fast.events.map((e) => e.kind).slice(-2)).toEqual(['kds.ORDER_COMPLETE', 'kds.ORDER_COMPLETE']);
+    expect(fast.result).toMatchObject({ status: 'READY', startedAt: fast.result.readyAt });
+    expect((await ticketOf(orders[0], 'bar')).status).toBe('READY');
+  });
+
+  it('changes nothing and takes the transaction when the ticket changed after it was read', async () => {
+    const [order] = await twoOrders();
+    const ticket = await ticketOf(order, 'grill');
+    // The other item of the ticket is made ready in between: this one is now the ticket's last.
+    changeAfterRead(() =>
+      db().orderItem.update({ where: { id: ticket.items[1]!.id }, data: { status: 'READY' } }),
+    );
+    const after = await fx.lastEventId();
+    const result = await fx.kds.markItemReady(grill, ticket.items[0]!.id);
+    expect(statements.map((outcome) => outcome.ok)).toEqual([false]);
+    expect(result.status).toBe('READY');
+    expect((await fx.events(after)).map((e) => e.kind)).toContain('kds.ORDER_COMPLETE');
+  });
+
+  it('leaves refusals to the transaction, which writes nothing', async () => {
+    const [order] = await twoOrders();
+    const grillTicket = await ticketOf(order, 'grill');
+    const barTicket = await ticketOf(order, 'bar');
+    await fx.kds.markItemReady(grill, grillTicket.items[0]!.id);
+    statements = [];
+    const after = await fx.lastEventId();
+    await expect(fx.kds.markItemReady(grill, grillTicket.items[0]!.id)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    await expect(fx.kds.markItemReady(grill, barTicket.items[0]!.id)).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(fx.kds.markItemReady(grill, 'no-such-item')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(await fx.events(after)).toEqual([]);
+    await fx.orders.cancelOrder(staff, order.id, 'left');
+    const cancelled = await fx.lastEventId();
+    await expect(fx.kds.markItemReady(staff, barTicket.items[0]!.id)).rejects.toMatchObject({
+      code: 'BAD_USER_INPUT',
+    });
+    expect(statements).toEqual([]);
+    expect(await fx.events(cancelled)).toEqual([]);
+  });
+});
+
+describe('bumpTicket in one statement', () => {
+  beforeEach(() => db().inventoryItem.updateMany({ data: { quantity: 10_000 } }));
+
+  it('bumps the ticket and readies its items, as the transaction does', async () => {
+    const orders = await twoOrders();
+    const tickets = await Promise.all(orders.map((o) => ticketOf(o, 'grill')));
+    const [fast, slow] = await bothWays(orders, (order) =>
+      fx.kds.bumpTicket(grill, tickets[orders.indexOf(order as never)]!.id),
+    );
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(shape(fast.events)).toEqual(shape(slow.events));
+    expect(fast.events.map((e) => e.kind)).toEqual(['kds.BUMPED', 'kds.BUMPED']);
+    const row = await ticketOf(orders[0], 'grill');
+    expect(row).toMatchObject({ status: 'BUMPED', bumpedAt: row.readyAt });
+    expect(row.items.map((i) => [i.status, i.readyAt])).toEqual(row.items.map(() => ['READY', row.bumpedAt]));
+    expect(fast.result).toMatchObject({ status: 'BUMPED', bumpedAt: row.bumpedAt?.toISOString() });
+    expect(fast.events[0]?.payload.ticket).toEqual(fast.result);
+  });
+
+  it('makes the order READY with its last bump and tells the floor, as the transaction does', async () => {
+    const orders = await twoOrders();
+    for (const order of orders) await fx.kds.bumpTicket(grill, (await ticketOf(order, 'grill')).id);
+    statements = [];
+    const bars = await Promise.all(orders.map((o) => ticketOf(o, 'bar')));
+    const [fast, slow] = await bothWays(orders, (order) =>
+      fx.kds.bumpTicket(staff, bars[orders.indexOf(order as never)]!.id),
+    );
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(shape(fast.events)).toEqual(shape(slow.events));
+    expect(fast.events.map((e) => e.kind)).toEqual([
+      'kds.BUMPED',
+      'kds.BUMPED',
+      'order.STATUS_CHANGED',
+      'notification.CREATED',
+    ]);
+    expect(fast.events[2]?.payload.order).toEqual(await fx.orders.order(staff, orders[0].id));
+    const [note] = await db().notification.findMany({
+      where: { data: { path: ['orderId'], equals: orders[0].id } },
+    });
+    expect(note).toBeDefined();
+    expect(fast.events[3]?.payload.notification).toMatchObject({
+      id: note?.id,
+      kind: 'ORDER_READY',
+      createdAt: note?.createdAt.toISOString(),
+      data: { orderId: orders[0].id },
+    });
+  });
+
+  it('changes nothing and takes the transaction when another ticket of the order was bumped in between', async () => {
+    const [order] = await twoOrders();
+    const grillTicket = await ticketOf(order, 'grill');
+    const barTicket = await ticketOf(order, 'bar');
+    changeAfterRead(() => db().kdsTicket.update({ where: { id: barTicket.id }, data: { status: 'BUMPED' } }));
+    const after = await fx.lastEventId();
+    await fx.kds.bumpTicket(grill, grillTicket.id);
+    expect(statements.map((outcome) => outcome.ok)).toEqual([false]);
+    // Now the order's last bump: the transaction makes it READY.
+    expect((await fx.events(after)).map((e) => e.kind)).toContain('order.STATUS_CHANGED');
+    expect((await fx.orders.order(staff, order.id)).status).toBe('READY');
+  });
+
+  it('leaves refusals to the transaction, which writes nothing', async () => {
+    const [order] = await twoOrders();
+    const grillTicket = await ticketOf(order, 'grill');
+    const barTicket = await ticketOf(order, 'bar');
+    await fx.kds.bumpTicket(grill, grillTicket.id);
+    statements = [];
+    const after = await fx.lastEventId();
+    await expect(fx.kds.bumpTicket(grill, grillTicket.id)).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+    await expect(fx.kds.bumpTicket(grill, barTicket.id)).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(fx.kds.bumpTicket(grill, 'no-such-ticket')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    expect(statements).toEqual([]);
+    expect(await fx.events(after)).toEqual([]);
+  });
+});
