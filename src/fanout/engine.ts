@@ -11,7 +11,12 @@ import type { Metrics } from '../observability/metrics';
 import { Group, type GroupHost, type SharedSelection } from './group';
 import { Subscriber, type SubscriberHost, type SubscriberInput } from './subscriber';
 
-export { SlowConsumerCloseCode, type Subscriber, type SubscriberInput } from './subscriber';
+export {
+  isEngineDelivery,
+  SlowConsumerCloseCode,
+  type Subscriber,
+  type SubscriberInput,
+} from './subscriber';
 
 /**
  * Fan-out engine: removes per-subscriber work from event delivery (docs/architecture.md, "Subscriptions as

@@ -62,12 +62,15 @@ function ownBuffer(text: string): Buffer {
  * returns what the executor iterates: nothing, until the end. What is kept per subscription is kept small on
  * purpose (it is multiplied by every connection): its socket, its frame prefix and its group.
  */
-export class Subscriber extends DeliveredSubscription implements SubscriptionRunner, GroupMember {
+export class Subscriber
+  extends DeliveredSubscription
+  implements SubscriptionRunner, GroupMember, AsyncIterableIterator<never>
+{
   /** Until the subscriber has a group (which takes its execution args from its first member). */
   private args?: ExecutionArgs;
   private readonly socket: WebSocket;
-  /** What the executor iterates once the engine has the stream (set by attach). */
-  private iterator?: AsyncIterableIterator<never>;
+  /** Whether the engine has the stream: the executor then iterates this subscriber (silent()). */
+  private opened = false;
   private endListeners?: Array<() => void>;
   /** `{"id":<id>,"type":"next","payload":` as bytes: each frame is this plus the group's shared body. */
   private readonly framePrefix: Buffer;
@@ -102,7 +105,7 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
   }
 
   get attached(): boolean {
-    return this.iterator !== undefined;
+    return this.opened;
   }
 
   addToFirstEvent(extensions: Record<string, unknown>): void {
@@ -123,7 +126,7 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
    * took the stream (the executor's and plugins' wrappers around it never see an event), else the result.
    */
   delivery<R>(result: R): R | AsyncIterableIterator<never> {
-    return this.iterator && isAsyncIterable(result) ? this.iterator : result;
+    return this.opened && isAsyncIterable(result) ? this : result;
   }
 
   /**
@@ -132,7 +135,7 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
    * execution shared by cursor.
    */
   async open<K, E, T>(plan: AnyPlan<K, E, T>): Promise<AsyncIterableIterator<T>> {
-    if (this.iterator || !this.args || !this.input) throw new Error('A subscription runs one plan');
+    if (this.opened || !this.args || !this.input) throw new Error('A subscription runs one plan');
     const keyOfPlan = isStatePlan(plan)
       ? JSON.stringify(['state', plan.topic])
       : JSON.stringify([plan.streamKey, plan.topics, plan.key, plan.coalesce?.windowMs ?? 0]);
@@ -185,28 +188,32 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
     return group;
   }
 
-  /** What the executor iterates: nothing until the end; return() releases the subscriber. */
+  /** What the executor iterates: the subscriber itself (nothing until the end; return() releases it). */
   private silent(): AsyncIterableIterator<never> {
-    const silent: AsyncIterableIterator<never> = {
-      next: () => {
-        if (this.failure !== undefined) return Promise.reject(this.failure);
-        if (this.ended) return Promise.resolve({ done: true, value: undefined });
-        return new Promise((resolve) => {
-          this.endWaiter = resolve;
-        });
-      },
-      return: async () => {
-        await this.release();
-        return { done: true, value: undefined };
-      },
-      throw: async (error) => {
-        await this.release();
-        throw error;
-      },
-      [Symbol.asyncIterator]: () => silent,
-    };
-    this.iterator = silent;
-    return silent;
+    this.opened = true;
+    return this;
+  }
+
+  next(): Promise<IteratorResult<never>> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => {
+      this.endWaiter = resolve;
+    });
+  }
+
+  async return(): Promise<IteratorResult<never>> {
+    await this.release();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<never>> {
+    await this.release();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<never> {
+    return this;
   }
 
   /**
@@ -349,6 +356,14 @@ export class Subscriber extends DeliveredSubscription implements SubscriptionRun
       this.host.logger.warn({ err: error }, 'releasing a fan-out subscriber failed');
     }
   }
+}
+
+/**
+ * Whether an operation's result is a subscriber the engine delivers: an iterator that never yields and only
+ * ends (its transport may hold it without iterating it, see src/server/graphql-ws-adapter.ts).
+ */
+export function isEngineDelivery(value: unknown): value is Subscriber {
+  return value instanceof Subscriber;
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

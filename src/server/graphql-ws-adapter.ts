@@ -1,11 +1,14 @@
 import type { IncomingMessage } from 'node:http';
+import { type ExecutionResult, GraphQLError } from 'graphql';
 import {
   CloseCode,
   type ConnectionInitMessage,
+  type Context,
   handleProtocols,
   MessageType,
   makeServer,
   type ServerOptions,
+  stringifyMessage,
 } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../observability/logger';
@@ -15,7 +18,27 @@ export interface SocketExtra {
   readonly socket: WebSocket;
   /** The upgrade request; set to undefined once nothing needs it (it would be kept for the socket's life). */
   request?: IncomingMessage;
+  /** The adapter's: subscriptions it holds instead of graphql-ws (see `silent`), by id; made with the first. */
+  held?: Map<string, AsyncIterator<unknown>>;
 }
+
+export interface AdapterOptions {
+  /**
+   * Whether an operation's result is an iterator that never yields and only ends (done, or thrown): the
+   * fan-out engine's, which writes its frames itself. The adapter holds such a subscription itself instead of
+   * leaving graphql-ws's message handler suspended on it for its whole life (that frame keeps the `subscribe`
+   * message, its parsed payload, the execution args and three emitters: about 3 KiB per subscription). It
+   * answers the protocol for it as graphql-ws would: `complete` from the client returns the iterator, a
+   * subscribe with its id closes the socket with 4409, the iterator's end sends `complete` (or `error`), and
+   * the socket's close returns it. graphql-ws's `onNext`, `onError` and `onComplete` hooks are not called for it.
+   */
+  silent?: (result: unknown) => result is AsyncIterator<never>;
+}
+
+type Extra = SocketExtra & Record<PropertyKey, unknown>;
+
+/** What graphql-ws is handed instead of a held subscription: it sends nothing for it and forgets its id. */
+const HELD: ExecutionResult = Object.freeze({});
 
 /**
  * graphql-ws on a `ws` server, like graphql-ws's own `useServer` minus what that keeps per socket: its message
@@ -29,8 +52,9 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
   options: ServerOptions<ConnectionInitMessage['payload'], SocketExtra & Partial<E>>,
   wsServer: WebSocketServer,
   logger: Logger,
+  adapterOptions: AdapterOptions = {},
 ) {
-  const server = makeServer(options);
+  const server = makeServer(adapterOptions.silent ? holding(options, adapterOptions.silent) : options);
   wsServer.options.handleProtocols = handleProtocols;
   wsServer.once('error', (error) => {
     logger.error({ err: error }, 'websocket server error');
@@ -45,6 +69,7 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
     };
     // ws reports protocol violations here (an oversized or malformed frame) and closes the socket itself.
     socket.once('error', (error) => internalError(error, 'websocket error'));
+    const extra = { socket, request } as SocketExtra & Partial<E>;
     const closed = server.opened(
       {
         protocol: socket.protocol,
@@ -57,6 +82,7 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
         onMessage: (handle) =>
           socket.on('message', (data) => {
             const text = String(data);
+            if (extra.held?.size) completeHeld(extra, text, logger);
             handle(text).catch((error: unknown) => {
               const serverOnly = serverOnlyMessageType(text);
               if (serverOnly) socket.close(CloseCode.BadRequest, `Unexpected message of type ${serverOnly}`);
@@ -64,9 +90,15 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
             });
           }),
       },
-      { socket, request } as SocketExtra & Partial<E>,
+      extra,
     );
-    socket.once('close', (code: number, reason: Buffer) => void closed(code, String(reason)));
+    socket.once('close', (code: number, reason: Buffer) => {
+      // As graphql-ws does with its own: subscriptions end before onDisconnect and onClose run.
+      const held = extra.held;
+      extra.held = undefined;
+      const ended = held ? [...held.values()].map((iterator) => iterator.return?.()) : [];
+      void Promise.allSettled(ended).then(() => closed(code, String(reason)));
+    });
   });
 
   return {
@@ -79,6 +111,83 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
       );
     },
   };
+}
+
+/** graphql-ws's options with subscriptions whose result is `silent` held by the adapter (see AdapterOptions). */
+function holding<P extends ConnectionInitMessage['payload'], E extends Extra>(
+  options: ServerOptions<P, E>,
+  silent: NonNullable<AdapterOptions['silent']>,
+): ServerOptions<P, E> {
+  if (options.onNext || options.onError || options.onComplete)
+    throw new Error('Held subscriptions do not call onNext, onError or onComplete');
+  return {
+    ...options,
+    onSubscribe: (ctx, id, payload) => {
+      // graphql-ws's own check sees only the subscriptions it holds.
+      if (ctx.extra.held?.has(id)) {
+        ctx.extra.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+        // Sent to a closing socket: nothing goes out.
+        return [new GraphQLError(`Subscriber for ${id} already exists`)];
+      }
+      return options.onSubscribe?.(ctx, id, payload);
+    },
+    onOperation: async (ctx, id, payload, args, result) => {
+      const replaced = await options.onOperation?.(ctx, id, payload, args, result);
+      const outcome = replaced ?? result;
+      // Not in ctx.subscriptions: completed by the client, or the socket closed, while subscribing; graphql-ws
+      // returns the iterator.
+      if (!silent(outcome) || !(id in ctx.subscriptions)) return replaced;
+      hold(ctx, id, outcome);
+      // graphql-ws then neither iterates HELD nor sends `complete` (the id is not its subscription any more).
+      delete ctx.subscriptions[id];
+      return HELD;
+    },
+  };
+}
+
+/** Keeps a silent subscription by id until it ends, the client completes it, or the socket closes. */
+function hold(
+  ctx: Context<ConnectionInitMessage['payload'], Extra>,
+  id: string,
+  iterator: AsyncIterator<never>,
+) {
+  const extra = ctx.extra;
+  extra.held ??= new Map();
+  extra.held.set(id, iterator);
+  const ended = (message: string) => {
+    if (extra.held?.get(id) !== iterator) return; // completed by the client or closed: nothing to say
+    extra.held.delete(id);
+    const socket = extra.socket;
+    if (socket.readyState === socket.OPEN) socket.send(message);
+  };
+  iterator.next().then(
+    () => ended(stringifyMessage({ id, type: MessageType.Complete })),
+    (error: unknown) => {
+      // As graphql-ws reports an iterator's error.
+      const originalError = error instanceof Error ? error : new Error(String(error));
+      const payload = [new GraphQLError(originalError.message, { originalError }).toJSON()];
+      ended(stringifyMessage({ id, type: MessageType.Error, payload }));
+    },
+  );
+}
+
+/** A client's `complete` for a held subscription returns its iterator (graphql-ws knows nothing of it). */
+function completeHeld(extra: SocketExtra, text: string, logger: Logger) {
+  // `"complete"` with its quotes only occurs as a JSON token: most messages are not parsed a second time.
+  if (!text.includes('"complete"')) return;
+  let message: { type?: unknown; id?: unknown } | null;
+  try {
+    message = JSON.parse(text) as typeof message;
+  } catch {
+    return; // graphql-ws refuses it
+  }
+  if (message?.type !== MessageType.Complete || typeof message.id !== 'string') return;
+  const iterator = extra.held?.get(message.id);
+  if (!iterator) return;
+  extra.held!.delete(message.id);
+  void Promise.resolve(iterator.return?.()).catch((error: unknown) =>
+    logger.warn({ err: error }, 'ending a held subscription failed'),
+  );
 }
 
 const SERVER_ONLY_MESSAGES: ReadonlySet<string> = new Set([

@@ -7,7 +7,7 @@ import { renewConnectionToken } from '../auth/connection-token';
 import { AuthError } from '../auth/errors';
 import type { Principal } from '../auth/principal';
 import type { Session, Sessions } from '../auth/session';
-import { type FanoutEngine, SlowConsumerCloseCode } from '../fanout/engine';
+import { type FanoutEngine, isEngineDelivery, SlowConsumerCloseCode } from '../fanout/engine';
 import type { ConnectionGuard } from '../limits/connection-limits';
 import type { Logger } from '../observability/logger';
 import type { LiveConnection } from '../schema/context';
@@ -165,6 +165,8 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     },
     wsServer,
     logger,
+    // fanout: the engine's subscriptions are held by the adapter, not by a suspended graphql-ws frame each
+    { silent: isEngineDelivery },
   );
 
   /** What an operation may ask of its connection: made per operation, so an idle connection keeps nothing. */

@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { signToken } from '../../src/auth/tokens';
 import { DEFAULT_SCOPE, EXAMPLES } from '../../src/demo/graphiql/examples';
 import { type GraphQLContext, resolverContextOf } from '../../src/schema/context';
@@ -145,6 +146,30 @@ describe('fan-out engine on a real server', () => {
     await eventually(() => app.server.fanout?.stats().subscribers === 0);
     expect(app.server.fanout?.stats()).toEqual({ groups: 0, subscribers: 0 });
     await eventually(async () => (await subscribers()) === 0);
+  });
+
+  it('a subscribe reusing a held subscription id closes the socket with 4409 and releases the subscription', async () => {
+    await eventually(() => app.server.fanout?.stats().subscribers === 0);
+    const socket = new WebSocket(app.wsUrl, 'graphql-transport-ws');
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      socket.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+    const subscribe = JSON.stringify({
+      id: 'one',
+      type: 'subscribe',
+      payload: { query: ORDER_EVENTS, variables: { storeId: 'acme-downtown', withItems: false } },
+    });
+    socket.on('message', (data) => {
+      if (JSON.parse(String(data)).type === 'connection_ack') socket.send(subscribe);
+    });
+    const token = await app.token('acme-manager');
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+    );
+    await eventually(() => app.server.fanout?.stats().subscribers === 1);
+    socket.send(subscribe);
+    expect(await closed).toEqual({ code: 4409, reason: 'Subscriber for one already exists' });
+    await eventually(() => app.server.fanout?.stats().subscribers === 0);
   });
 });
 
