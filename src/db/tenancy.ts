@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
+import type { DbHandle } from './client';
 import { guestTokensOfTableRevokedBefore, tableOfGuest } from './guests';
 import { remembered } from './remembered';
-import type { Db } from './types';
 
 /**
  * How long a user's revocation time read from PostgreSQL is trusted (docs/api.md "Sessions"): the longest a
@@ -9,26 +9,34 @@ import type { Db } from './types';
  */
 export const REVOCATION_RECHECK_MS = 5_000;
 
-type UserRow = { id: string; tenantId: string; sessionsRevokedAt: Date | null };
+type UserRow = { id: string; tenantId: string; name: string; revokedAtSec: number | null };
+
+/** Every row of the ids asked (ids are global, so another tenant's row answers too); on the pool, not Prisma. */
+const USERS_BY_ID = `SELECT "id", "tenantId", "name",
+  floor(extract(epoch FROM "sessionsRevokedAt"))::float8 AS "revokedAtSec"
+  FROM "User" WHERE "id" = ANY($1::text[])`;
 
 /**
  * The questions authentication asks of PostgreSQL on every connect and request, answered for thousands of
  * sockets at once: "is this store the tenant's?", "is this user id another tenant's?" and "since when are the
  * user's sessions revoked?". Answers are remembered (bounded), and the user questions asked in one turn of the
  * event loop share one query: a reconnect storm of distinct users costs a query per batch, not per socket.
+ * The user query goes to the pool under Prisma (`handle.query`): on the connect path, Prisma's client runtime
+ * cost more than the query.
  */
-export function createTenancyLookups(db: Db) {
+export function createTenancyLookups(handle: Pick<DbHandle, 'db' | 'query'>) {
+  const { db } = handle;
   const usersById = new DataLoader<string, UserRow[]>(
     async (ids) => {
-      const rows = await db.user.findMany({
-        where: { id: { in: [...ids] } },
-        select: { id: true, tenantId: true, sessionsRevokedAt: true },
-      });
+      const rows = await handle.query<UserRow>(USERS_BY_ID, [[...new Set(ids)]]);
       return ids.map((id) => rows.filter((row) => row.id === id));
     },
     // Batches span every socket's callback of one event-loop turn; the minute-long memory is remembered()'s.
     { cache: false, maxBatchSize: 500, batchScheduleFn: (run) => setImmediate(run) },
   );
+
+  /** The rows of a user id as a connect reads them (tenant, name), remembered for a minute. */
+  const usersOfId = remembered(60_000, (_tenantId: string, userId: string) => usersById.load(userId));
 
   return {
     /** A store never moves to another tenant: a yes is remembered; a no is asked again (it may be new). */
@@ -39,10 +47,11 @@ export function createTenancyLookups(db: Db) {
       (isOfTenant) => isOfTenant,
     ),
     /** Preferences and read receipts are keyed by user id: a token naming another tenant's user is refused. */
-    userOfOtherTenant: remembered(60_000, async (tenantId: string, userId: string) => {
-      const users = await usersById.load(userId);
-      return users.some((user) => user.tenantId !== tenantId);
-    }),
+    userOfOtherTenant: async (tenantId: string, userId: string) =>
+      (await usersOfId(tenantId, userId)).some((user) => user.tenantId !== tenantId),
+    /** The user's display name (presence), null for an id that is no user of the tenant: the connect's row. */
+    userName: async (tenantId: string, userId: string) =>
+      (await usersOfId(tenantId, userId)).find((user) => user.tenantId === tenantId)?.name ?? null,
     /**
      * `User.sessionsRevokedAt`, the source of truth of revokeSessions, in seconds since epoch (tokens issued at
      * or before it are refused); undefined when never revoked. For a table's guests, the start of the table's
@@ -53,7 +62,7 @@ export function createTenancyLookups(db: Db) {
       const tableId = tableOfGuest(userId);
       if (tableId !== undefined) return guestTokensOfTableRevokedBefore(db, tenantId, tableId);
       const user = (await usersById.load(userId)).find((row) => row.tenantId === tenantId);
-      return user?.sessionsRevokedAt ? Math.floor(user.sessionsRevokedAt.getTime() / 1000) : undefined;
+      return user?.revokedAtSec ?? undefined;
     }),
   };
 }

@@ -35,7 +35,12 @@ export interface Services {
 
 export function createServices(
   deps: ServiceDeps,
-  infrastructure: { revocations: RevocationStore; presence: PresenceRegistry },
+  infrastructure: {
+    revocations: RevocationStore;
+    presence: PresenceRegistry;
+    /** A user's display name as authentication's user lookup read it (presence shares the connect's query). */
+    userName?: (tenantId: string, userId: string) => Promise<string | null>;
+  },
 ): Services {
   const windows = deps.config.domain;
   const presenceConfig = deps.config.presence;
@@ -44,7 +49,12 @@ export function createServices(
     throttleMs: windows.dashboardThrottleMs,
     snapshotIntervalMs: windows.dashboardSnapshotIntervalMs,
   });
-  const presence = new PresenceService(deps, infrastructure.presence, presenceConfig);
+  const presence = new PresenceService(
+    deps,
+    infrastructure.presence,
+    presenceConfig,
+    infrastructure.userName,
+  );
   const stationAlerts = new StationOfflineAlerts(deps, infrastructure.presence, {
     alertSeconds: presenceConfig.stationOfflineAlertSeconds,
     instanceId: deps.config.ops.instanceId,

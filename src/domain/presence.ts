@@ -86,11 +86,18 @@ export class PresenceService {
     private readonly deps: ServiceDeps,
     readonly registry: PresenceRegistry,
     private readonly options: PresenceOptions,
+    /** The user's name, null for no user of the tenant; by default looked up (and remembered) here. */
+    userName?: (tenantId: string, userId: string) => Promise<string | null>,
   ) {
-    this.userName = remembered(60_000, async (tenantId, userId) => {
-      const user = await deps.db.user.findFirst({ where: { id: userId, tenantId }, select: { name: true } });
-      return user?.name ?? null;
-    });
+    this.userName =
+      userName ??
+      remembered(60_000, async (tenantId, userId) => {
+        const user = await deps.db.user.findFirst({
+          where: { id: userId, tenantId },
+          select: { name: true },
+        });
+        return user?.name ?? null;
+      });
   }
 
   /** How often this instance reaps expired leases and ended grace periods (any instance may). */

@@ -152,7 +152,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   // Domain and authentication.
   // Revocations: PostgreSQL is the source of truth, Redis (or this process) the fast path that reaches every instance.
-  const tenancy = createTenancyLookups(db);
+  const tenancy = createTenancyLookups(dbHandle);
   const revocations = createRevocationStore({
     durable: tenancy.sessionsRevokedBefore,
     redis: pubsub.redis?.(),
@@ -164,7 +164,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ? createRedisPresenceRegistry({ redis: pubsub.redis(), leaseMs: config.presence.leaseMs })
     : createMemoryPresenceRegistry({ leaseMs: config.presence.leaseMs });
   const sessions = createSessions({ revocations, logger });
-  const services = createServices({ db, publisher, streams, config, logger }, { revocations, presence });
+  const services = createServices(
+    { db, publisher, streams, config, logger },
+    { revocations, presence, userName: tenancy.userName },
+  );
   commitListeners.push(services.dashboard.onCommit);
   const authenticator = instrument.authenticator(
     createAuthenticator({
