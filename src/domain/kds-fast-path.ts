@@ -7,8 +7,8 @@ import { Prisma } from '../generated/prisma/client';
 import { announceNotification, draftNotification, type RaiseNotificationInput } from './notification-records';
 import { emitKdsEvent, emitOrderEvent, type KdsTicketView, type OrderView } from './order-records';
 import { isTerminal, kitchenBumpMovesOrder, kitchenStartMovesOrder } from './order-status';
-import { orderViewSql } from './order-status-fast-path';
-import { goIfAsRead, IF_GO, isoSql, type RowsAsRead, utc, versionSql } from './rows-as-read';
+import { goIfAsRead, IF_GO, type RowsAsRead, utc, versionSql } from './rows-as-read';
+import { orderViewSql, ticketViewSql } from './view-sql';
 
 /**
  * markItemReady and bumpTicket in two round trips instead of sixteen and twelve (docs/architecture.md, "Hot
@@ -20,18 +20,6 @@ import { goIfAsRead, IF_GO, isoSql, type RowsAsRead, utc, versionSql } from './r
  * works through the store's expo device, and a row that changed in between take the transaction (kds.ts), which
  * answers as before.
  */
-
-const ticketViewSql = `json_build_object('id', k."id", 'orderId', k."orderId", 'orderNumber', o."number",
-    'storeId', k."storeId", 'stationId', k."stationId", 'stationKind', s."kind", 'status', k."status",
-    'priority', k."priority", 'channel', o."channel", 'tableNumber', o."tableNumber", 'customerId', o."customerId",
-    'items', COALESCE((
-      SELECT json_agg(json_build_object('id', i."id", 'productId', i."productId", 'name', i."name",
-        'quantity', i."quantity", 'notes', i."notes", 'status', i."status") ORDER BY i."id")
-      FROM "OrderItem" i WHERE i."ticketId" = k."id"), '[]'::json),
-    'firedAt', ${isoSql('k."firedAt"')}, 'startedAt', ${isoSql('k."startedAt"')},
-    'readyAt', ${isoSql('k."readyAt"')}, 'bumpedAt', ${isoSql('k."bumpedAt"')},
-    'recalledAt', ${isoSql('k."recalledAt"')}, 'lateAt', ${isoSql('k."lateAt"')},
-    'targetSeconds', s."targetSeconds")`;
 
 /** The ticket `ticket` (SQL) of tenant $2 with its order, their views and versions. */
 const readTicket = (ticket: string, more = '') => `

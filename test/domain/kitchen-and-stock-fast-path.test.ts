@@ -336,3 +336,55 @@ describe('bumpTicket in one statement', () => {
     expect(await fx.events(after)).toEqual([]);
   });
 });
+
+describe('updateOrderStatus to COMPLETED in one statement', () => {
+  beforeEach(() => db().inventoryItem.updateMany({ data: { quantity: 10_000 } }));
+
+  /** Two like READY orders whose grill ticket is bumped and bar ticket still open. */
+  async function readyOrders() {
+    const orders = await twoOrders();
+    for (const order of orders) {
+      await fx.kds.bumpTicket(grill, (await ticketOf(order, 'grill')).id);
+      await fx.orders.updateOrderStatus(staff, order.id, 'IN_PROGRESS');
+      await fx.orders.updateOrderStatus(staff, order.id, 'READY');
+    }
+    statements = [];
+    return orders;
+  }
+
+  it('completes the order and takes its open tickets off the displays, as the transaction does', async () => {
+    const orders = await readyOrders();
+    const [fast, slow] = await bothWays(orders, (order) =>
+      fx.orders.updateOrderStatus(staff, order.id, 'COMPLETED'),
+    );
+    expect(statements.map((outcome) => outcome.ok)).toEqual([true]);
+    expect(shape(fast.events)).toEqual(shape(slow.events));
+    expect(fast.events.map((e) => e.kind)).toEqual([
+      'order.STATUS_CHANGED',
+      'order.COMPLETED',
+      'kds.BUMPED',
+      'kds.BUMPED',
+    ]);
+    expect(fast.result).toEqual(await fx.orders.order(staff, orders[0].id));
+    expect(fast.result).toMatchObject({ status: 'COMPLETED', completedAt: fast.result.updatedAt });
+    const bar = await ticketOf(orders[0], 'bar');
+    expect(bar.status).toBe('BUMPED');
+    expect(fast.events[2]?.payload.ticket).toMatchObject({
+      id: bar.id,
+      status: 'BUMPED',
+      bumpedAt: bar.bumpedAt?.toISOString(),
+    });
+  });
+
+  it('changes nothing and takes the transaction when a ticket was bumped after the read', async () => {
+    const [order] = await readyOrders();
+    const bar = await ticketOf(order, 'bar');
+    changeAfterRead(() => db().kdsTicket.update({ where: { id: bar.id }, data: { status: 'BUMPED' } }));
+    const after = await fx.lastEventId();
+    const completed = await fx.orders.updateOrderStatus(staff, order.id, 'COMPLETED');
+    expect(statements.map((outcome) => outcome.ok)).toEqual([false]);
+    expect(completed.status).toBe('COMPLETED');
+    // Nothing left open: no BUMPED from the transaction either.
+    expect((await fx.events(after)).map((e) => e.kind)).toEqual(['order.STATUS_CHANGED', 'order.COMPLETED']);
+  });
+});
