@@ -4,6 +4,7 @@ import {
   CloseCode,
   type ConnectionInitMessage,
   type Context,
+  type WebSocket as GraphqlWsSocket,
   handleProtocols,
   MessageType,
   makeServer,
@@ -63,42 +64,11 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
   });
 
   wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const internalError = (error: unknown, what: string) => {
-      logger.warn({ err: error }, what);
-      socket.close(CloseCode.InternalServerError, 'Internal server error');
-    };
+    const connection = new Connection(socket, { socket, request }, logger);
     // ws reports protocol violations here (an oversized or malformed frame) and closes the socket itself.
-    socket.once('error', (error) => internalError(error, 'websocket error'));
-    const extra = { socket, request } as SocketExtra & Partial<E>;
-    const closed = server.opened(
-      {
-        protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            socket.send(data, (error) => (error ? reject(error) : resolve()));
-          }),
-        close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', (data) => {
-            const text = String(data);
-            if (extra.held?.size) completeHeld(extra, text, logger);
-            handle(text).catch((error: unknown) => {
-              const serverOnly = serverOnlyMessageType(text);
-              if (serverOnly) socket.close(CloseCode.BadRequest, `Unexpected message of type ${serverOnly}`);
-              else internalError(error, 'graphql-ws message failed');
-            });
-          }),
-      },
-      extra,
-    );
-    socket.once('close', (code: number, reason: Buffer) => {
-      // As graphql-ws does with its own: subscriptions end before onDisconnect and onClose run.
-      const held = extra.held;
-      extra.held = undefined;
-      const ended = held ? [...held.values()].map((iterator) => iterator.return?.()) : [];
-      void Promise.allSettled(ended).then(() => closed(code, String(reason)));
-    });
+    socket.on('error', (error) => connection.fail(error, 'websocket error'));
+    const closed = server.opened(connection, connection.extra as SocketExtra & Partial<E>);
+    socket.on('close', (code: number, reason: Buffer) => connection.closed(code, String(reason), closed));
   });
 
   return {
@@ -111,6 +81,60 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
       );
     },
   };
+}
+
+/**
+ * One socket as graphql-ws sees it. Methods rather than closures made per socket: besides its own size, under
+ * tsx (which keeps function names) a named function made per socket gets a `name` property of its own, about
+ * 256 bytes more each, multiplied by every connection.
+ */
+class Connection implements GraphqlWsSocket {
+  constructor(
+    private readonly socket: WebSocket,
+    readonly extra: SocketExtra,
+    private readonly logger: Logger,
+  ) {}
+
+  get protocol() {
+    return this.socket.protocol;
+  }
+
+  send(data: string) {
+    return new Promise<void>((resolve, reject) => {
+      if (this.socket.readyState !== this.socket.OPEN) return resolve();
+      this.socket.send(data, (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  close(code?: number, reason?: string) {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(handle: (data: string) => Promise<void>) {
+    this.socket.on('message', (data) => this.receive(handle, String(data)));
+  }
+
+  private receive(handle: (data: string) => Promise<void>, text: string) {
+    if (this.extra.held?.size) completeHeld(this.extra, text, this.logger);
+    handle(text).catch((error: unknown) => {
+      const serverOnly = serverOnlyMessageType(text);
+      if (serverOnly) this.socket.close(CloseCode.BadRequest, `Unexpected message of type ${serverOnly}`);
+      else this.fail(error, 'graphql-ws message failed');
+    });
+  }
+
+  fail(error: unknown, what: string) {
+    this.logger.warn({ err: error }, what);
+    this.socket.close(CloseCode.InternalServerError, 'Internal server error');
+  }
+
+  /** As graphql-ws does with its own: held subscriptions end before onDisconnect and onClose run. */
+  closed(code: number, reason: string, closed: (code: number, reason: string) => Promise<void>) {
+    const held = this.extra.held;
+    this.extra.held = undefined;
+    const ended = held ? [...held.values()].map((iterator) => iterator.return?.()) : [];
+    void Promise.allSettled(ended).then(() => closed(code, reason));
+  }
 }
 
 /** graphql-ws's options with subscriptions whose result is `silent` held by the adapter (see AdapterOptions). */
@@ -154,21 +178,23 @@ function hold(
   const extra = ctx.extra;
   extra.held ??= new Map();
   extra.held.set(id, iterator);
-  const ended = (message: string) => {
-    if (extra.held?.get(id) !== iterator) return; // completed by the client or closed: nothing to say
-    extra.held.delete(id);
-    const socket = extra.socket;
-    if (socket.readyState === socket.OPEN) socket.send(message);
-  };
   iterator.next().then(
-    () => ended(stringifyMessage({ id, type: MessageType.Complete })),
+    () => endHeld(extra, id, iterator, stringifyMessage({ id, type: MessageType.Complete })),
     (error: unknown) => {
       // As graphql-ws reports an iterator's error.
       const originalError = error instanceof Error ? error : new Error(String(error));
       const payload = [new GraphQLError(originalError.message, { originalError }).toJSON()];
-      ended(stringifyMessage({ id, type: MessageType.Error, payload }));
+      endHeld(extra, id, iterator, stringifyMessage({ id, type: MessageType.Error, payload }));
     },
   );
+}
+
+/** A held subscription ended by itself: the client is told, unless it completed it or the socket closed. */
+function endHeld(extra: SocketExtra, id: string, iterator: AsyncIterator<never>, message: string) {
+  if (extra.held?.get(id) !== iterator) return;
+  extra.held.delete(id);
+  const socket = extra.socket;
+  if (socket.readyState === socket.OPEN) socket.send(message);
 }
 
 /** A client's `complete` for a held subscription returns its iterator (graphql-ws knows nothing of it). */

@@ -87,7 +87,8 @@ export function createInstrumentation(deps: {
         },
         'ws connected',
       );
-      socket.once('close', (code: number, reason: Buffer) => {
+      // on, not once: 'close' is emitted once, and once() wraps each listener (about 150 bytes per socket).
+      socket.on('close', (code: number, reason: Buffer) => {
         metrics.connectionsActive.dec();
         metrics.connectionCloses.inc({ code: String(code) });
         activity.connectionClosed();
