@@ -30,6 +30,9 @@ const EnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: z.string().url().optional(),
   DATA_DIR: z.string().default('.data'),
+  // The pg pool's connections, and how long a transaction waits for one before the call is refused as OVERLOADED.
+  DATABASE_POOL_SIZE: int(1).default(10),
+  DATABASE_TRANSACTION_MAX_WAIT_MS: int(1).default(2000),
   REDIS_URL: z.string().url().optional(),
   REDIS_PREFIX: z
     .string()
@@ -109,6 +112,11 @@ export interface Config {
   /** PostgreSQL URL; undefined means embedded PGlite under dataDir. */
   databaseUrl?: string;
   dataDir: string;
+  /**
+   * PostgreSQL's pool (connections) and how long a transaction waits for one (ms): past that the call is refused
+   * with RATE_LIMITED, reason OVERLOADED, and nothing is written (docs/api.md "Errors").
+   */
+  database: { poolSize: number; transactionMaxWaitMs: number };
   /** Redis URL; undefined means in-process pub/sub and limits (single instance). */
   redisUrl?: string;
   /** Prefix of every Redis channel and key, so environments can share one Redis. */
@@ -201,6 +209,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.DATA_DIR,
+    database: { poolSize: e.DATABASE_POOL_SIZE, transactionMaxWaitMs: e.DATABASE_TRANSACTION_MAX_WAIT_MS },
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     jwt: {

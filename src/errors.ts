@@ -31,5 +31,15 @@ export const badInput = (message: string, details?: Record<string, unknown>) =>
 export const notFound = (what: string, id: string) =>
   new DomainError('NOT_FOUND', `${what} ${id} not found`, { id });
 
+/**
+ * The database could not take the call in time (no connection for a transaction within its wait): overload, not a
+ * fault. Nothing was written; the client may retry after `retryAfter` seconds, as after a spent budget.
+ */
+export const overloaded = (retryAfter: number) =>
+  new DomainError('RATE_LIMITED', `The server is busy: retry after ${retryAfter} s`, {
+    reason: 'OVERLOADED',
+    retryAfter,
+  });
+
 export const forbidden = (message = 'Not allowed', details?: Record<string, unknown>) =>
   new DomainError('FORBIDDEN', message, details);

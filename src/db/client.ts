@@ -24,13 +24,20 @@ export interface DbHandle extends SqlRunner {
   close(): Promise<void>;
 }
 
-export async function createDb(opts: { databaseUrl?: string; dataDir: string }): Promise<DbHandle> {
-  return opts.databaseUrl ? createPostgres(opts.databaseUrl) : createPglite(opts.dataDir);
+export async function createDb(opts: {
+  databaseUrl?: string;
+  dataDir: string;
+  /** PostgreSQL: the pool's connections (10 by default). */
+  poolSize?: number;
+}): Promise<DbHandle> {
+  return opts.databaseUrl
+    ? createPostgres(opts.databaseUrl, opts.poolSize ?? 10)
+    : createPglite(opts.dataDir);
 }
 
-async function createPostgres(url: string): Promise<DbHandle> {
+async function createPostgres(url: string, poolSize: number): Promise<DbHandle> {
   const pg = await import('pg');
-  const pool = new pg.default.Pool({ connectionString: url, max: 10 });
+  const pool = new pg.default.Pool({ connectionString: url, max: poolSize });
   // An idle client whose connection the server ends (restart, failover) emits 'error'; the pool replaces it.
   pool.on('error', () => {});
   // 'minimal': the other formats capture a stack trace (new Error) on every query to point at its call site.

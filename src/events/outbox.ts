@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/types';
+import { overloaded } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../observability/logger';
 import { eventLocks, runStatement, type SqlQuery } from './one-statement';
@@ -221,22 +222,28 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
   return {
     async run(work) {
       let envelopes: EventEnvelope[] = [];
-      const result = await db.$transaction(async (tx) => {
-        const pending: NewEvent[] = [];
-        let open = true;
-        const emit = (event: NewEvent) => {
-          if (!open) throw new Error('emit() called after the unit of work finished');
-          assertTopicOfEventTenant(event);
-          pending.push(event);
-        };
-        try {
-          const value = await work(tx, emit);
-          envelopes = await insertEvents(tx, pending);
-          return value;
-        } finally {
-          open = false;
-        }
-      }, opts.transaction);
+      const result = await db
+        .$transaction(async (tx) => {
+          const pending: NewEvent[] = [];
+          let open = true;
+          const emit = (event: NewEvent) => {
+            if (!open) throw new Error('emit() called after the unit of work finished');
+            assertTopicOfEventTenant(event);
+            pending.push(event);
+          };
+          try {
+            const value = await work(tx, emit);
+            envelopes = await insertEvents(tx, pending);
+            return value;
+          } finally {
+            open = false;
+          }
+        }, opts.transaction)
+        .catch((error: unknown) => {
+          // The transaction never started (no pooled connection within maxWait): nothing ran, nothing was written.
+          if (neverStarted(error)) throw overloaded(Math.ceil((opts.transaction?.maxWait ?? 2000) / 1000));
+          throw error;
+        });
       if (envelopes.length > 0) await afterCommit(envelopes);
       return result;
     },
@@ -259,6 +266,15 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
       }
     }
   }
+}
+
+/** Prisma's P2028 when the transaction could not start in time (it is also the code of a transaction that expired). */
+function neverStarted(error: unknown): boolean {
+  return (
+    error instanceof Prisma.PrismaClientKnownRequestError &&
+    error.code === 'P2028' &&
+    error.message.includes('Unable to start a transaction')
+  );
 }
 
 /** The lock that orders ids is the event's tenant's: a topic of another tenant would slip past it. */

@@ -80,7 +80,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? createLogger(config.logLevel);
 
   // Data: migrations apply under an advisory lock, so instances may start together.
-  const dbHandle = await createDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const dbHandle = await createDb({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.database.poolSize,
+  });
   await migrate(dbHandle, { logger });
   if (config.seedDemoData && (await dbHandle.db.tenant.count()) === 0) {
     await seed(dbHandle.db);
@@ -117,6 +121,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     publisher: outbox,
     ...(sql ? { sql } : {}),
     logger,
+    transaction: { maxWait: config.database.transactionMaxWaitMs },
     onCommit: [(events) => commitListeners.forEach((listener) => void listener(events))],
   });
   // The one way out: the unit of work (durable) and broadcasts (ephemeral), on the same pub/sub.
