@@ -25,7 +25,7 @@ import { BENCH_JWT_SECRET, BENCH_STORE, cpuMicros, nowMs, tell } from './protoco
 const USAGE = `npx tsx bench/mutation.ts [--count 200] [--warmup 50] [--rate 20] [--profile out.cpuprofile]
   [--summarize file.cpuprofile] [--top 30]
   [--phases create,update,floor,create-rated,update-rated,create-text,create-hash]
-  (more phases: ready, bump, pay, adjust (each on the orders of 'create'), saturate (createOrder from
+  (more phases: ready, bump, pay, to-ready, complete, adjust (each on the orders of 'create', in that order), saturate (createOrder from
   --clients 50 concurrent clients for --seconds 10: orders/s), saturate-socketio (the same on Socket.io's bare POST))`;
 
 const { values: flags } = parseArgs({
@@ -337,6 +337,23 @@ async function drive() {
           ids.length,
           null,
           (i) => gql(PAY, { orderId: ids[i]! }),
+          ...meter,
+        ),
+      // After ready and bump: each order's last ticket is open; READY by hand, then COMPLETED closes that ticket.
+      'to-ready': () =>
+        runPhase(
+          'updateOrderStatus READY, sequential',
+          ids.length,
+          null,
+          (i) => gql(UPDATE_STATUS, { orderId: ids[i]!, status: 'READY' }),
+          ...meter,
+        ),
+      complete: () =>
+        runPhase(
+          'updateOrderStatus COMPLETED, sequential',
+          ids.length,
+          null,
+          (i) => gql(UPDATE_STATUS, { orderId: ids[i]!, status: 'COMPLETED' }),
           ...meter,
         ),
       adjust: () =>
