@@ -1,4 +1,6 @@
+import { redisScript, type SlotTake, type Take, takeInRedis } from './budget-script';
 import type { LimiterMode, LimiterRedis } from './limiter-redis';
+import { decisionOf, type RateLimitDecision, type RateLimiter, type RateLimitRule } from './rate-limiter';
 
 export interface SlotDecision {
   allowed: boolean;
@@ -14,27 +16,41 @@ export interface SlotDecision {
  * remembers its own slots: that is the per-instance count used while Redis is unreachable, and the
  * renewal puts them back into Redis after an outage.
  */
+export interface SlotRequest {
+  kind: string;
+  subject: string;
+  holder: string;
+  limit: number;
+}
+
+/** Calls counted against rate budgets together with slots (src/limits/rate-limiter.ts). */
+export interface RateRequest {
+  limiter: RateLimiter;
+  rules: readonly RateLimitRule[];
+  subject: string;
+}
+
+export interface TakeOutcome {
+  /** Every slot taken and every call counted; else nothing was. */
+  allowed: boolean;
+  /** In order, up to the first refusal (slots are checked before rates). */
+  slots: SlotDecision[];
+  /** In order, up to the first refusal; empty when a slot was refused. */
+  rates: RateLimitDecision[];
+}
+
 export interface ConcurrencyLimiter {
   acquire(kind: string, subject: string, holder: string, limit: number): Promise<SlotDecision>;
+  /**
+   * Takes every slot and counts every rate call of one operation in one round trip, all or nothing (a
+   * connection's slots per address and per user; a subscription's slot and its start).
+   */
+  acquireAll(slots: readonly SlotRequest[], rates?: RateRequest): Promise<TakeOutcome>;
   release(kind: string, subject: string, holder: string): Promise<void>;
   mode(): LimiterMode;
   /** Stops renewing and gives this instance's slots back (best effort; leases expire anyway). */
   close(): Promise<void>;
 }
-
-const ACQUIRE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit = tonumber(ARGV[2])
-local lease = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local count = redis.call('ZCARD', KEYS[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {1, count} end
-if count >= limit then return {0, count} end
-redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
-redis.call('PEXPIRE', KEYS[1], lease)
-return {1, count + 1}
-`;
 
 /** KEYS: slot sets; ARGV[1]: lease ms, then one holder per key. */
 const RENEW_SCRIPT = `
@@ -49,6 +65,7 @@ return #KEYS
 `;
 
 const RENEW_BATCH = 500;
+const renewScript = redisScript(RENEW_SCRIPT);
 
 export function createConcurrencyLimiter(options: {
   redis: LimiterRedis;
@@ -80,7 +97,7 @@ export function createConcurrencyLimiter(options: {
       [keys, holders] = [[], []];
       await redis
         .run(
-          (client) => client.eval(RENEW_SCRIPT, batchKeys.length, ...batchKeys, leaseMs, ...batchHolders),
+          (client) => renewScript(client, batchKeys, [leaseMs, ...batchHolders]),
           () => 0,
         )
         .catch(() => 0);
@@ -93,24 +110,64 @@ export function createConcurrencyLimiter(options: {
     if (keys.length > 0) await renew();
   }
 
-  return {
+  /** acquireAll in this instance's memory: its own slots are the count. */
+  function takeLocally(slotTakes: readonly SlotTake[], rates: RateRequest | undefined): TakeOutcome {
+    const slots: SlotDecision[] = [];
+    const pending = new Map<string, number>();
+    for (const { key, holder, limit } of slotTakes) {
+      const count = held.count(key) + (pending.get(key) ?? 0);
+      if (held.has(key, holder)) {
+        slots.push({ allowed: true, limit, count });
+        continue;
+      }
+      if (count >= limit) {
+        slots.push({ allowed: false, limit, count });
+        return { allowed: false, slots, rates: [] };
+      }
+      pending.set(key, (pending.get(key) ?? 0) + 1);
+      slots.push({ allowed: true, limit, count: count + 1 });
+    }
+    const decisions = rates ? rates.limiter.consumeLocally(rates.rules, rates.subject) : [];
+    const allowed = decisions.length === (rates?.rules.length ?? 0) && decisions.every((d) => d.allowed);
+    return { allowed, slots, rates: decisions };
+  }
+
+  const limiter: ConcurrencyLimiter = {
     mode: () => redis.mode(),
     async acquire(kind, subject, holder, limit) {
-      const key = keyOf(kind, subject);
-      const result = await redis.run(
-        async (client) => {
-          const reply = (await client.eval(ACQUIRE_SCRIPT, 1, key, holder, limit, leaseMs)) as number[];
-          return { allowed: reply[0] === 1, limit, count: reply[1] ?? 0 };
-        },
-        () => {
-          const count = held.count(key);
-          if (held.has(key, holder)) return { allowed: true, limit, count };
-          const allowed = count < limit;
-          return { allowed, limit, count: allowed ? count + 1 : count };
-        },
+      const outcome = await limiter.acquireAll([{ kind, subject, holder, limit }]);
+      return outcome.slots[0]!;
+    },
+    async acquireAll(slots, rates) {
+      const slotTakes = slots.map(
+        (slot): SlotTake => ({
+          kind: 'slot',
+          key: keyOf(slot.kind, slot.subject),
+          holder: slot.holder,
+          limit: slot.limit,
+          leaseMs,
+        }),
       );
-      if (result.allowed) held.add(key, holder);
-      return result;
+      const outcome = await redis.run(
+        async (client) => {
+          const rateTakes = rates ? rates.rules.map((rule) => rates.limiter.take(rule, rates.subject)) : [];
+          const takes: Take[] = [...slotTakes, ...rateTakes];
+          const results = await takeInRedis(client, takes);
+          const outcome: TakeOutcome = {
+            allowed: results.length === takes.length && results.every((result) => result.allowed),
+            slots: results.slice(0, slotTakes.length).map((result, i) => ({
+              allowed: result.allowed,
+              limit: slotTakes[i]!.limit,
+              count: result.count,
+            })),
+            rates: results.slice(slotTakes.length).map((result, i) => decisionOf(rates!.rules[i]!, result)),
+          };
+          return outcome;
+        },
+        () => takeLocally(slotTakes, rates),
+      );
+      if (outcome.allowed) for (const take of slotTakes) held.add(take.key, take.holder);
+      return outcome;
     },
     async release(kind, subject, holder) {
       const key = keyOf(kind, subject);
@@ -135,6 +192,7 @@ export function createConcurrencyLimiter(options: {
         .catch(() => []);
     },
   };
+  return limiter;
 }
 
 /**

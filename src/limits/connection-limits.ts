@@ -116,13 +116,18 @@ export function createConnectionGuard(options: ConnectionGuardOptions): Connecti
         user: `${principal.tenantId}:${principal.userId}`,
       };
       admitted.set(socket, state);
-      // Both slots in one round trip; a refusal gives back both (release is idempotent).
-      const [perIp, perUser] = await Promise.all([
-        concurrency.acquire('ws-ip', state.ip, state.holder, ws.maxConnectionsPerIp),
-        concurrency.acquire('ws-user', state.user, state.holder, ws.maxConnectionsPerUser),
+      // Both slots in one round trip, both or neither (the address's first: its refusal is the one reported).
+      const outcome = await concurrency.acquireAll([
+        { kind: 'ws-ip', subject: state.ip, holder: state.holder, limit: ws.maxConnectionsPerIp },
+        { kind: 'ws-user', subject: state.user, holder: state.holder, limit: ws.maxConnectionsPerUser },
       ]);
-      if (!perIp.allowed) return refuse(state, CloseReason.perIp);
-      if (!perUser.allowed) return refuse(state, CloseReason.perUser);
+      if (!outcome.allowed) {
+        admitted.delete(socket);
+        return {
+          code: TOO_MANY_CONNECTIONS,
+          reason: outcome.slots[0]?.allowed ? CloseReason.perUser : CloseReason.perIp,
+        };
+      }
       // The client may have left while we counted, after its close released nothing: give the slots back.
       if (socket.readyState !== socket.OPEN) return refuse(state, 'Connection closed');
       return undefined;

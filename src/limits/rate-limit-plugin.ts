@@ -107,14 +107,17 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
       const operation = getOperationAST(args.document, args.operationName);
       if (operation?.operation !== 'mutation') return;
       const subject = subjectOf(args.contextValue as LimitedContext);
+      const calls = rootFieldCalls(args.document, operation.selectionSet).map((field) => ({
+        name: `mutation:${field}`,
+        limit: rates.mutationOverrides[field] ?? rates.mutationsPerUser,
+        windowMs: rates.windowMs,
+      }));
+      if (calls.length === 0) return;
+      // Every call in one round trip, all or nothing: a refused operation counts none of its calls.
+      const decisions = await rateLimiter.consumeAll(calls, subject);
       let tightest: { budget: string; decision: RateLimitDecision } | undefined;
-      for (const field of rootFieldCalls(args.document, operation.selectionSet)) {
-        const budget = `mutation:${field}`;
-        const limit = rates.mutationOverrides[field] ?? rates.mutationsPerUser;
-        const decision = await rateLimiter.consume(
-          { name: budget, limit, windowMs: rates.windowMs },
-          subject,
-        );
+      for (const [i, decision] of decisions.entries()) {
+        const budget = calls[i]!.name;
         if (!decision.allowed) {
           refused(budget);
           setResultAndStopExecution({
@@ -155,24 +158,22 @@ export function rateLimitPlugin(options: RateLimitPluginOptions): Plugin<Record<
         return;
       }
       const holder = newId();
-      const slot = await concurrency.acquire(
-        'subscriptions',
-        subject,
-        holder,
-        limits.subscriptions.maxPerUser,
+      const rule = { name: 'subscription', limit: rates.subscriptionStartsPerUser, windowMs: rates.windowMs };
+      // The open slot and the start in one round trip: neither is taken unless both are allowed.
+      const taken = await concurrency.acquireAll(
+        [{ kind: 'subscriptions', subject, holder, limit: limits.subscriptions.maxPerUser }],
+        { limiter: rateLimiter, rules: [rule], subject },
       );
-      if (!slot.allowed) {
+      if (!taken.slots[0]?.allowed) {
         refused('subscriptions-per-user');
         setResultAndStopExecution({
           errors: [tooManyOpenError('subscriptions for this user', limits.subscriptions.maxPerUser)],
         });
         return;
       }
-      const rule = { name: 'subscription', limit: rates.subscriptionStartsPerUser, windowMs: rates.windowMs };
-      const decision = await rateLimiter.consume(rule, subject);
+      const decision = taken.rates[0]!;
       const feedback = rateLimitFeedback('subscription starts', decision, rates.warnRatio);
       if (!decision.allowed) {
-        await concurrency.release('subscriptions', subject, holder);
         refused('subscription-starts');
         setResultAndStopExecution({
           errors: [rateLimitedError('subscription starts', decision)],

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type RateTake, type TakeResult, takeInRedis } from './budget-script';
 import type { LimiterMode, LimiterRedis } from './limiter-redis';
 
 export interface RateLimitRule {
@@ -22,6 +23,15 @@ export interface RateLimitDecision {
 export interface RateLimiter {
   /** Counts one call of `subject` (a user, an IP…) against `rule`; a refused call is not counted. */
   consume(rule: RateLimitRule, subject: string): Promise<RateLimitDecision>;
+  /**
+   * Counts one call against each rule, in one round trip, all or nothing: decisions in order up to the first
+   * refusal (the last one then), and nothing counted unless every rule allows it.
+   */
+  consumeAll(rules: readonly RateLimitRule[], subject: string): Promise<RateLimitDecision[]>;
+  /** The call as a take of the budget script, for a caller that takes it together with other budgets. */
+  take(rule: RateLimitRule, subject: string): RateTake;
+  /** consumeAll in this instance's memory (the fallback while Redis is unreachable). */
+  consumeLocally(rules: readonly RateLimitRule[], subject: string): RateLimitDecision[];
   mode(): LimiterMode;
   close(): void;
 }
@@ -29,59 +39,48 @@ export interface RateLimiter {
 /**
  * A sliding-window log: every allowed call is a timestamped entry, calls older than the window drop
  * out. In Redis it is one sorted set per rule and subject, updated atomically by a script that uses
- * Redis's clock so instances with skewed clocks agree.
+ * Redis's clock so instances with skewed clocks agree (src/limits/budget-script.ts).
  */
-const SLIDING_WINDOW_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local limit = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-local allowed = 0
-if count < limit then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  count = count + 1
-  allowed = 1
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if count > 0 then redis.call('PEXPIRE', KEYS[1], window) end
-local oldestLeaves = 0
-local newestLeaves = 0
-if oldest[2] then oldestLeaves = tonumber(oldest[2]) + window - now end
-if newest[2] then newestLeaves = tonumber(newest[2]) + window - now end
-return {allowed, count, oldestLeaves, newestLeaves}
-`;
-
 export function createRateLimiter(options: { redis: LimiterRedis; keyPrefix: string }): RateLimiter {
   const { redis, keyPrefix } = options;
   const local = createMemoryWindows();
   const instance = randomUUID().slice(0, 8);
   let sequence = 0;
+  const keyOf = (rule: RateLimitRule, subject: string) => `${keyPrefix}limits:rate:${rule.name}:${subject}`;
 
-  return {
+  const limiter: RateLimiter = {
     mode: () => redis.mode(),
-    consume(rule, subject) {
-      const key = `${keyPrefix}limits:rate:${rule.name}:${subject}`;
+    async consume(rule, subject) {
+      return (await limiter.consumeAll([rule], subject))[0]!;
+    },
+    consumeAll(rules, subject) {
       return redis.run(
         async (client) => {
-          const member = `${instance}:${++sequence}`;
-          const reply = (await client.eval(
-            SLIDING_WINDOW_SCRIPT,
-            1,
-            key,
-            rule.limit,
-            rule.windowMs,
-            member,
-          )) as [number, number, number, number];
-          return decision(rule, reply[0] === 1, reply[1], reply[2], reply[3]);
+          const results = await takeInRedis(
+            client,
+            rules.map((rule) => limiter.take(rule, subject)),
+          );
+          return results.map((result, i) => decisionOf(rules[i]!, result));
         },
-        () => local.consume(key, rule),
+        () => limiter.consumeLocally(rules, subject),
       );
     },
+    take: (rule, subject) => ({
+      kind: 'rate',
+      key: keyOf(rule, subject),
+      member: `${instance}:${++sequence}`,
+      limit: rule.limit,
+      windowMs: rule.windowMs,
+    }),
+    consumeLocally: (rules, subject) => local.consumeAll(rules.map((rule) => [keyOf(rule, subject), rule])),
     close: () => local.close(),
   };
+  return limiter;
+}
+
+/** A decision from the budget script's answer for a rate. */
+export function decisionOf(rule: RateLimitRule, result: TakeResult): RateLimitDecision {
+  return decision(rule, result.allowed, result.count, result.oldestLeavesMs, result.newestLeavesMs);
 }
 
 function decision(
@@ -113,25 +112,44 @@ export function createMemoryWindows(now: () => number = Date.now) {
   }, 30_000);
   sweeper.unref();
 
-  return {
-    consume(key: string, rule: RateLimitRule): RateLimitDecision {
-      const at = now();
+  /** As the budget script does: in order, all or nothing, calls of one key counting together. */
+  function consumeAll(calls: ReadonlyArray<readonly [string, RateLimitRule]>): RateLimitDecision[] {
+    const at = now();
+    const decisions: RateLimitDecision[] = [];
+    const pending = new Map<string, number>();
+    for (const [key, rule] of calls) {
       const window = windows.get(key) ?? { windowMs: rule.windowMs, entries: [] };
       windows.set(key, window);
       const { entries } = window;
       while (entries[0] !== undefined && entries[0] <= at - rule.windowMs) entries.shift();
-      const allowed = entries.length < rule.limit;
-      if (allowed) entries.push(at);
-      const oldest = entries[0];
-      const newest = entries[entries.length - 1];
-      return decision(
-        rule,
-        allowed,
-        entries.length,
-        oldest === undefined ? 0 : oldest + rule.windowMs - at,
-        newest === undefined ? 0 : newest + rule.windowMs - at,
-      );
+      const taken = pending.get(key) ?? 0;
+      const count = entries.length + taken;
+      if (count >= rule.limit) {
+        const oldest = entries[0];
+        const newest = entries[entries.length - 1];
+        decisions.push(
+          decision(
+            rule,
+            false,
+            count,
+            oldest === undefined ? rule.windowMs : oldest + rule.windowMs - at,
+            newest === undefined || taken > 0 ? rule.windowMs : newest + rule.windowMs - at,
+          ),
+        );
+        return decisions;
+      }
+      pending.set(key, taken + 1);
+      decisions.push(decision(rule, true, count + 1, 0, rule.windowMs));
+    }
+    for (const [key] of calls) windows.get(key)!.entries.push(at);
+    return decisions;
+  }
+
+  return {
+    consume(key: string, rule: RateLimitRule): RateLimitDecision {
+      return consumeAll([[key, rule]])[0]!;
     },
+    consumeAll,
     size: () => windows.size,
     close: () => {
       clearInterval(sweeper);
