@@ -45,15 +45,12 @@ export interface SubscriberHost {
   delivered(topic: string, createdAt: string, count: number, since: number): void;
 }
 
-/**
- * Bytes in a buffer of their own. Buffer.from() carves small buffers out of shared 8 KiB slabs, and a slab
- * stays alive while any of its buffers does: prefixes kept for a subscription's lifetime, each next to
- * short-lived frames, would keep about 3 KiB of slab apiece.
- */
-function ownBuffer(text: string): Buffer {
-  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
-  bytes.write(text);
-  return bytes;
+/** No event was delivered before the subscriber joined its group (one shared value, not a bigint each). */
+const NOTHING_BEFORE = 0n;
+
+/** The frame prefix as one flat string, not bytes (a buffer costs some 220 bytes besides its bytes). */
+function flatPrefix(id: string): string {
+  return Buffer.from(`{"id":${JSON.stringify(id)},"type":"next","payload":`).toString();
 }
 
 /**
@@ -72,8 +69,9 @@ export class Subscriber
   /** Whether the engine has the stream: the executor then iterates this subscriber (silent()). */
   private opened = false;
   private endListeners?: Array<() => void>;
-  /** `{"id":<id>,"type":"next","payload":` as bytes: each frame is this plus the group's shared body. */
-  private readonly framePrefix: Buffer;
+  /** `{"id":<id>,"type":"next","payload":`: each frame is this plus the group's shared body. */
+  private readonly framePrefix: string;
+  private readonly framePrefixBytes: number;
   /** Until the subscriber joins its group. */
   private input?: Pick<SubscriberInput, 'query' | 'principal'>;
   private source?: AsyncIterator<unknown>;
@@ -81,9 +79,11 @@ export class Subscriber
   private ended = false;
   /** Settles the executor's pending next() (a rejected promise passed in rejects it): one closure kept. */
   private endWaiter?: (outcome: IteratorResult<never> | Promise<never>) => void;
+  /** Told when the subscriber ends by itself, instead of a pending next() (see whenEnded). */
+  private endedListener?: (error?: unknown) => void;
   private failure?: unknown;
   /** Group events at or below this were delivered by the member's own stream before it joined. */
-  private joinedAfter = 0n;
+  private joinedAfter = NOTHING_BEFORE;
   /** While the backlog is still being executed asynchronously: live frames wait here, in order. */
   private waiting?: Array<{ body: Buffer; event: FeedEvent }>;
   /** Extensions of this subscriber's own for its first frame (see addToFirstEvent). */
@@ -96,7 +96,8 @@ export class Subscriber
     super();
     this.socket = input.socket;
     this.input = { query: input.query, principal: input.principal };
-    this.framePrefix = ownBuffer(`{"id":${JSON.stringify(input.id)},"type":"next","payload":`);
+    this.framePrefix = flatPrefix(input.id);
+    this.framePrefixBytes = Buffer.byteLength(this.framePrefix);
   }
 
   /** The operation's execution args (its group executes events with its first member's). */
@@ -117,13 +118,13 @@ export class Subscriber
       listener();
       return;
     }
-    this.endListeners ??= [];
-    this.endListeners.push(listener);
+    // Arrays of their exact length: push() would grow one to 17 slots (152 bytes) for its second listener.
+    this.endListeners = this.endListeners ? [...this.endListeners, listener] : [listener];
   }
 
   /**
-   * What graphql-ws should iterate for the executor's result: the engine's own iterable when the engine
-   * took the stream (the executor's and plugins' wrappers around it never see an event), else the result.
+   * What graphql-ws gets for the executor's result: this subscriber when the engine took the stream (the
+   * executor's and plugins' wrappers around it never see an event), else the result.
    */
   delivery<R>(result: R): R | AsyncIterableIterator<never> {
     return this.opened && isAsyncIterable(result) ? this : result;
@@ -188,7 +189,7 @@ export class Subscriber
     return group;
   }
 
-  /** What the executor iterates: the subscriber itself (nothing until the end; return() releases it). */
+  /** What the executor iterates: itself (nothing until the end; return() releases it). */
   private silent(): AsyncIterableIterator<never> {
     this.opened = true;
     return this;
@@ -207,13 +208,27 @@ export class Subscriber
     return { done: true, value: undefined };
   }
 
-  async throw(error: unknown): Promise<IteratorResult<never>> {
+  async throw(error: unknown): Promise<never> {
     await this.release();
     throw error;
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<never> {
     return this;
+  }
+
+  /**
+   * Instead of a pending next() (a promise, its resolver, reactions) for a transport that holds it: `listener`
+   * is called once when it ends by itself (with the error it failed with), at once if it has.
+   */
+  whenEnded(listener: (error?: unknown) => void): void {
+    if (!this.ended) {
+      this.endedListener = listener;
+      return;
+    }
+    const failure = this.failure;
+    this.failure = undefined;
+    listener(failure);
   }
 
   /**
@@ -300,8 +315,11 @@ export class Subscriber
       return false;
     }
     const own = this.firstExtensions ? this.withFirstExtensions(body) : body;
-    // Bytes, not a string: one copy per socket instead of a UTF-8 encoding per socket.
-    socket.send(Buffer.concat([this.framePrefix, own], this.framePrefix.length + own.length), TEXT_FRAME);
+    // Bytes, not a string: the shared body copied per socket instead of a UTF-8 encoding per socket.
+    const frame = Buffer.allocUnsafe(this.framePrefixBytes + own.length);
+    frame.write(this.framePrefix);
+    own.copy(frame, this.framePrefixBytes);
+    socket.send(frame, TEXT_FRAME);
     return true;
   }
 
@@ -323,12 +341,14 @@ export class Subscriber
     await this.release();
     const waiter = this.endWaiter;
     this.endWaiter = undefined;
-    if (!waiter) return;
-    if (this.failure !== undefined) {
-      const failure = this.failure;
-      this.failure = undefined;
-      waiter(Promise.reject(failure));
-    } else waiter({ done: true, value: undefined });
+    const listener = this.endedListener;
+    this.endedListener = undefined;
+    if (!waiter && !listener) return;
+    const failure = this.failure;
+    this.failure = undefined;
+    if (failure !== undefined) waiter?.(Promise.reject(failure));
+    else waiter?.({ done: true, value: undefined });
+    listener?.(failure);
   }
 
   /** Leaves the group and returns the domain stream (unsubscribing it from pub/sub); idempotent. */
@@ -339,7 +359,9 @@ export class Subscriber
     this.args = undefined;
     this.input = undefined;
     this.group?.leave(this);
-    for (const listener of this.endListeners?.splice(0) ?? []) {
+    const listeners = this.endListeners ?? [];
+    this.endListeners = undefined;
+    for (const listener of listeners) {
       try {
         listener();
       } catch (error) {
@@ -348,8 +370,12 @@ export class Subscriber
     }
     const waiter = this.endWaiter;
     this.endWaiter = undefined;
-    if (this.failure === undefined) waiter?.({ done: true, value: undefined });
-    else this.endWaiter = waiter;
+    if (this.failure === undefined) {
+      waiter?.({ done: true, value: undefined });
+      const listener = this.endedListener;
+      this.endedListener = undefined;
+      listener?.();
+    } else this.endWaiter = waiter; // finish() rejects it (and tells endedListener)
     try {
       await this.source?.return?.();
     } catch (error) {

@@ -19,8 +19,22 @@ export interface SocketExtra {
   readonly socket: WebSocket;
   /** The upgrade request; set to undefined once nothing needs it (it would be kept for the socket's life). */
   request?: IncomingMessage;
-  /** The adapter's: subscriptions it holds instead of graphql-ws (see `silent`), by id; made with the first. */
-  held?: Map<string, AsyncIterator<unknown>>;
+  /** The adapter's: subscriptions it holds instead of graphql-ws (see `silent`); made with the first. */
+  held?: readonly Held[];
+}
+
+/** A subscription the adapter holds. An array of these per socket: a Map costs some 180 bytes for one entry. */
+class Held {
+  constructor(
+    readonly id: string,
+    readonly iterator: Holdable,
+  ) {}
+}
+
+/** A result the adapter may hold: an iterator that never yields and says when it ends by itself. */
+export interface Holdable extends AsyncIterator<never> {
+  /** Called once when it ends by itself (with the error it failed with), at once if it has. */
+  whenEnded(listener: (error?: unknown) => void): void;
 }
 
 export interface AdapterOptions {
@@ -33,7 +47,7 @@ export interface AdapterOptions {
    * subscribe with its id closes the socket with 4409, the iterator's end sends `complete` (or `error`), and
    * the socket's close returns it. graphql-ws's `onNext`, `onError` and `onComplete` hooks are not called for it.
    */
-  silent?: (result: unknown) => result is AsyncIterator<never>;
+  silent?: (result: unknown) => result is Holdable;
 }
 
 type Extra = SocketExtra & Record<PropertyKey, unknown>;
@@ -115,7 +129,7 @@ class Connection implements GraphqlWsSocket {
   }
 
   private receive(handle: (data: string) => Promise<void>, text: string) {
-    if (this.extra.held?.size) completeHeld(this.extra, text, this.logger);
+    if (this.extra.held) completeHeld(this.extra, text, this.logger);
     handle(text).catch((error: unknown) => {
       const serverOnly = serverOnlyMessageType(text);
       if (serverOnly) this.socket.close(CloseCode.BadRequest, `Unexpected message of type ${serverOnly}`);
@@ -132,7 +146,7 @@ class Connection implements GraphqlWsSocket {
   closed(code: number, reason: string, closed: (code: number, reason: string) => Promise<void>) {
     const held = this.extra.held;
     this.extra.held = undefined;
-    const ended = held ? [...held.values()].map((iterator) => iterator.return?.()) : [];
+    const ended = held ? held.map((entry) => entry.iterator.return?.()) : [];
     void Promise.allSettled(ended).then(() => closed(code, reason));
   }
 }
@@ -148,7 +162,7 @@ function holding<P extends ConnectionInitMessage['payload'], E extends Extra>(
     ...options,
     onSubscribe: (ctx, id, payload) => {
       // graphql-ws's own check sees only the subscriptions it holds.
-      if (ctx.extra.held?.has(id)) {
+      if (ctx.extra.held?.some((entry) => entry.id === id)) {
         ctx.extra.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
         // Sent to a closing socket: nothing goes out.
         return [new GraphQLError(`Subscriber for ${id} already exists`)];
@@ -170,31 +184,33 @@ function holding<P extends ConnectionInitMessage['payload'], E extends Extra>(
 }
 
 /** Keeps a silent subscription by id until it ends, the client completes it, or the socket closes. */
-function hold(
-  ctx: Context<ConnectionInitMessage['payload'], Extra>,
-  id: string,
-  iterator: AsyncIterator<never>,
-) {
+function hold(ctx: Context<ConnectionInitMessage['payload'], Extra>, id: string, iterator: Holdable) {
   const extra = ctx.extra;
-  extra.held ??= new Map();
-  extra.held.set(id, iterator);
-  iterator.next().then(
-    () => endHeld(extra, id, iterator, stringifyMessage({ id, type: MessageType.Complete })),
-    (error: unknown) => {
-      // As graphql-ws reports an iterator's error.
-      const originalError = error instanceof Error ? error : new Error(String(error));
-      const payload = [new GraphQLError(originalError.message, { originalError }).toJSON()];
-      endHeld(extra, id, iterator, stringifyMessage({ id, type: MessageType.Error, payload }));
-    },
-  );
+  const entry = new Held(id, iterator);
+  extra.held = extra.held ? [...extra.held, entry] : [entry];
+  iterator.whenEnded((error) => endHeld(extra, entry, error));
 }
 
-/** A held subscription ended by itself: the client is told, unless it completed it or the socket closed. */
-function endHeld(extra: SocketExtra, id: string, iterator: AsyncIterator<never>, message: string) {
-  if (extra.held?.get(id) !== iterator) return;
-  extra.held.delete(id);
+function forget(extra: SocketExtra, entry: Held): boolean {
+  if (!extra.held?.includes(entry)) return false;
+  const rest = extra.held.filter((other) => other !== entry);
+  extra.held = rest.length > 0 ? rest : undefined;
+  return true;
+}
+
+/** A held subscription ended by itself: the client is told as graphql-ws would, unless it completed it or closed. */
+function endHeld(extra: SocketExtra, entry: Held, error: unknown) {
+  if (!forget(extra, entry)) return;
   const socket = extra.socket;
-  if (socket.readyState === socket.OPEN) socket.send(message);
+  if (socket.readyState !== socket.OPEN) return;
+  const id = entry.id;
+  if (error === undefined) {
+    socket.send(stringifyMessage({ id, type: MessageType.Complete }));
+    return;
+  }
+  const originalError = error instanceof Error ? error : new Error(String(error));
+  const payload = [new GraphQLError(originalError.message, { originalError }).toJSON()];
+  socket.send(stringifyMessage({ id, type: MessageType.Error, payload }));
 }
 
 /** A client's `complete` for a held subscription returns its iterator (graphql-ws knows nothing of it). */
@@ -207,11 +223,10 @@ function completeHeld(extra: SocketExtra, text: string, logger: Logger) {
   } catch {
     return; // graphql-ws refuses it
   }
-  if (message?.type !== MessageType.Complete || typeof message.id !== 'string') return;
-  const iterator = extra.held?.get(message.id);
-  if (!iterator) return;
-  extra.held!.delete(message.id);
-  void Promise.resolve(iterator.return?.()).catch((error: unknown) =>
+  if (message?.type !== MessageType.Complete) return;
+  const entry = extra.held?.find((held) => held.id === message.id);
+  if (!entry || !forget(extra, entry)) return;
+  void Promise.resolve(entry.iterator.return?.()).catch((error: unknown) =>
     logger.warn({ err: error }, 'ending a held subscription failed'),
   );
 }

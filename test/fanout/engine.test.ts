@@ -240,6 +240,21 @@ describe('fan-out engine', () => {
     expect(f.engine.stats()).toEqual({ groups: 0, subscribers: 0 });
   });
 
+  it('tells a transport that holds it (whenEnded, no pending next) how it ended: with its error, or at once if it has', async () => {
+    const f = fixture();
+    const { subscriber: failing } = await engineSubscribe(f.engine, f.schema, 'a', fakeSocket());
+    const { subscriber: completed } = await engineSubscribe(f.engine, f.schema, 'b', fakeSocket());
+    const ends: unknown[] = [];
+    failing.whenEnded((error) => ends.push(error));
+    const failure = new Error('Too many events missed; resume with the last cursor');
+    f.sources[0]!.fail(failure);
+    await until(() => expect(ends).toEqual([failure]));
+    await completed.return();
+    completed.whenEnded((error) => ends.push(error ?? 'done'));
+    expect(ends).toEqual([failure, 'done']);
+    expect(f.engine.stats()).toEqual({ groups: 0, subscribers: 0 });
+  });
+
   it('completing a subscription releases its stream and its group membership', async () => {
     const f = fixture();
     const a = await subscriber(f, 'a');
