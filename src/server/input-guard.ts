@@ -1,10 +1,14 @@
 import {
   type ASTNode,
+  type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
+  type FieldNode,
   type GraphQLArgument,
   GraphQLError,
+  type GraphQLField,
   type GraphQLInputType,
+  type GraphQLSchema,
   getArgumentValues,
   getNamedType,
   getNullableType,
@@ -100,44 +104,75 @@ function refusals(args: ExecutionArgs, options: InputGuardOptions): Refusal[] | 
   return problem ? [problem] : undefined;
 }
 
-/** Walks the operation (and its fragments) with the schema's types, checking each field's coerced arguments. */
+/** Checks each field's coerced arguments, at any depth of the operation and its fragments. */
 function firstArgumentProblem(
   args: ExecutionArgs,
   operation: OperationDefinitionNode,
   variables: Record<string, unknown>,
 ): Refusal | undefined {
-  const typeInfo = new TypeInfo(args.schema);
-  let problem: Refusal | undefined;
+  for (const { field, node } of fieldsWithArguments(args.schema, args.document, operation)) {
+    let values: Record<string, unknown>;
+    try {
+      values = getArgumentValues(field, node, variables);
+    } catch (error) {
+      // Validated documents with coerced variables do not get here; a literal graphql-js still refuses does.
+      return { message: error instanceof Error ? error.message : String(error), nodes: node };
+    }
+    for (const argument of field.args) {
+      const found = checkValue(values[argument.name], argument.type, argument.name);
+      if (found) {
+        return {
+          message: `Argument "${found.path}" of "${field.name}" ${found.message}.`,
+          nodes: node,
+          extensions: { field: found.path, reason: found.reason },
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+interface FieldWithArguments {
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+}
+
+/**
+ * The fields with arguments of an operation and of the document's fragments, in document order, found by one
+ * walk with the schema's types per document and operation: documents come from yoga's parser cache (one object
+ * per query text), so a client's repeated operation is walked once, not on every request.
+ */
+const walked = new WeakMap<
+  DocumentNode,
+  { schema: GraphQLSchema; byOperation: Map<OperationDefinitionNode, FieldWithArguments[]> }
+>();
+
+function fieldsWithArguments(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): FieldWithArguments[] {
+  let known = walked.get(document);
+  if (known?.schema !== schema) {
+    known = { schema, byOperation: new Map() };
+    walked.set(document, known);
+  }
+  const cached = known.byOperation.get(operation);
+  if (cached) return cached;
+  const typeInfo = new TypeInfo(schema);
+  const fields: FieldWithArguments[] = [];
   visit(
-    args.document,
+    document,
     visitWithTypeInfo(typeInfo, {
       OperationDefinition: (node) => (node === operation ? undefined : false),
       Field(node) {
         const field = typeInfo.getFieldDef();
-        if (problem || !field || !node.arguments?.length) return;
-        let values: Record<string, unknown>;
-        try {
-          values = getArgumentValues(field, node, variables);
-        } catch (error) {
-          // Validated documents with coerced variables do not get here; a literal graphql-js still refuses does.
-          problem = { message: error instanceof Error ? error.message : String(error), nodes: node };
-          return;
-        }
-        for (const argument of field.args) {
-          const found = checkValue(values[argument.name], argument.type, argument.name);
-          if (found) {
-            problem = {
-              message: `Argument "${found.path}" of "${field.name}" ${found.message}.`,
-              nodes: node,
-              extensions: { field: found.path, reason: found.reason },
-            };
-            return;
-          }
-        }
+        if (field && node.arguments?.length) fields.push({ field, node });
       },
     }),
   );
-  return problem;
+  known.byOperation.set(operation, fields);
+  return fields;
 }
 
 interface ValueProblem {
