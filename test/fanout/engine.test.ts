@@ -208,6 +208,14 @@ describe('fan-out engine', () => {
     ]);
   });
 
+  it('writes an id that is not ASCII into its frames as UTF-8', async () => {
+    const f = fixture();
+    const a = await subscriber(f, 'sub-ü-☕');
+    for (const source of f.sources) source.push(tick(1));
+    await until(() => expect(a.socket.sent).toHaveLength(1));
+    expect(JSON.parse(a.socket.sent[0]!)).toMatchObject({ id: 'sub-ü-☕', type: 'next' });
+  });
+
   it("hands graphql-ws the engine's own iterator, and tells plugins of the end once", async () => {
     const f = fixture();
     const {
