@@ -7,9 +7,10 @@ import { Prisma } from '../generated/prisma/client';
  * still as read (`goIfAsRead`, its "go" CTE). When anything differs, nothing is written and the service takes its
  * transaction, which answers as it always did.
  *
- * A version is the rows' whole text in id order, so any change of any column counts. Rows the statement writes are
- * locked (FOR UPDATE, in id order, in the order given: callers list them in the order their transaction path locks
- * them, so the two paths cannot deadlock each other); rows it only relies on are compared as the statement sees them.
+ * A version is the rows' whole text and xmin in id order, so any write of any of them counts. Rows the statement
+ * writes are locked (FOR UPDATE, in id order, in the order given: callers list them in the order their transaction
+ * path locks them, so the two paths do not deadlock each other); rows it only relies on are compared as the
+ * statement's snapshot sees them.
  */
 
 type Table = 'Order' | 'OrderItem' | 'KdsTicket' | 'InventoryItem';
@@ -25,11 +26,18 @@ export interface RowsAsRead {
   lock?: boolean;
 }
 
+/**
+ * A row's version: its text and the transaction that wrote it (xmin), so that a write which left every value as it
+ * was still counts (a concurrent statement that rewrote the ticket as it was may have changed what the ticket's
+ * items say, which the statement reads from its snapshot without locking them).
+ */
+const ROW_VERSION = `v::text || '@' || v.xmin::text`;
+
 const name = (identifier: string) => `"${identifier.replaceAll('"', '')}"`;
 
 /** SQL text, for the read, of the version of `table`'s rows whose `column` equals `operand` (`$1`, `o."id"`...). */
 export function versionSql(table: Table, column: string, operand: string): string {
-  return `(SELECT COALESCE(string_agg(v::text, ',' ORDER BY v."id"), '') FROM ${name(table)} v
+  return `(SELECT COALESCE(string_agg(${ROW_VERSION}, ',' ORDER BY v."id"), '') FROM ${name(table)} v
     WHERE v.${name(column)} = ${operand})`;
 }
 
@@ -40,7 +48,7 @@ export function versionSql(table: Table, column: string, operand: string): strin
 export function goIfAsRead(rows: readonly RowsAsRead[], conditions: readonly Prisma.Sql[] = []): Prisma.Sql {
   const ctes = rows.map(
     (set, i) => Prisma.sql`${Prisma.raw(`"asread${i}"`)} AS MATERIALIZED (
-      SELECT v::text AS "v", v."id" FROM ${Prisma.raw(name(set.table))} v
+      SELECT ${Prisma.raw(ROW_VERSION)} AS "v", v."id" FROM ${Prisma.raw(name(set.table))} v
       WHERE v.${Prisma.raw(name(set.column))} = ${set.value}
       ORDER BY v."id" ${set.lock ? Prisma.raw('FOR UPDATE') : Prisma.empty})`,
   );

@@ -388,3 +388,21 @@ describe('updateOrderStatus to COMPLETED in one statement', () => {
     expect((await fx.events(after)).map((e) => e.kind)).toEqual(['order.STATUS_CHANGED', 'order.COMPLETED']);
   });
 });
+
+describe('the kitchen paths racing each other', () => {
+  beforeEach(() => db().inventoryItem.updateMany({ data: { quantity: 10_000 } }));
+
+  it("readies a ticket whose last two items are marked at once: one statement waits for the other's and sees it", async () => {
+    for (let round = 0; round < 5; round++) {
+      const [order] = await twoOrders();
+      const ticket = await ticketOf(order, 'grill');
+      // Started: marking an item then leaves the ticket's row as it was, unless it was the ticket's last.
+      await fx.kds.startItem(grill, ticket.items[0]!.id);
+      const after = await fx.lastEventId();
+      await Promise.all(ticket.items.map((item) => fx.kds.markItemReady(grill, item.id)));
+      expect((await ticketOf(order, 'grill')).status).toBe('READY');
+      const completes = (await fx.events(after)).filter((e) => e.kind === 'kds.ORDER_COMPLETE');
+      expect(completes.length).toBe(2); // once, on the station's topic and the store's
+    }
+  });
+});
