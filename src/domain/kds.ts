@@ -130,6 +130,10 @@ export class KdsService {
       if (item.status === 'READY') throw badInput('The item is already READY', { itemId });
       const now = new Date();
       await this.updateItem(tx, item, { status: 'READY', readyAt: now, startedAt: item.startedAt ?? now });
+      // The ticket locked before its items are counted (item, then ticket: the fast path's order), so marks of
+      // one ticket serialise here and the last one counts every other as READY (read committed: each statement
+      // sees what committed before it, and the lock waits for the other mark's commit).
+      await tx.$queryRaw`SELECT 1 FROM "KdsTicket" WHERE "id" = ${ticket.id} FOR UPDATE`;
       await this.startWork(tx, emit, { ticket, order }, now);
       const unfinished = await tx.orderItem.count({
         where: { ticketId: ticket.id, status: { not: 'READY' } },

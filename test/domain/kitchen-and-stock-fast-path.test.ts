@@ -1,7 +1,9 @@
+import pg from 'pg';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StatementOutcome } from '../../src/events/one-statement';
 import type { EventEnvelope } from '../../src/events/types';
 import { as, useDomainFixture } from '../support/domain-fixture';
+import { eventually } from '../support/eventually';
 
 /**
  * adjustInventory, markItemReady and bumpTicket in two round trips (a read, then one statement: src/domain/*-fast-path.ts):
@@ -403,6 +405,40 @@ describe('the kitchen paths racing each other', () => {
       expect((await ticketOf(order, 'grill')).status).toBe('READY');
       const completes = (await fx.events(after)).filter((e) => e.kind === 'kds.ORDER_COMPLETE');
       expect(completes.length).toBe(2); // once, on the station's topic and the store's
+    }
+  });
+
+  it("readies a ticket whose last two items are marked at once through the transaction: the second waits for the first's ticket lock and sees its item", async () => {
+    const [order] = await twoOrders();
+    const ticket = await ticketOf(order, 'grill');
+    await fx.kds.startItem(grill, ticket.items[0]!.id);
+    vi.spyOn(fx.deps.publisher, 'read').mockResolvedValue([]); // every read finds nothing: the transaction path
+    // The tenant's event lock, held by another session: each transaction stops at its events (its last writes),
+    // so without a lock that orders them both would have counted the ticket's items before either commits.
+    const holder = new pg.Client({ connectionString: fx.database.url });
+    await holder.connect();
+    try {
+      const eventLock = `pg_advisory_lock(${0x45564e54}, hashtext('acme'))`;
+      await holder.query(`SELECT ${eventLock}`);
+      const after = await fx.lastEventId();
+      const marks = Promise.all(ticket.items.map((item) => fx.kds.markItemReady(grill, item.id)));
+      // Both transactions wait: on the event lock, or on the other's ticket lock.
+      await eventually(async () => {
+        const { rows } = await holder.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows[0].n === 2;
+      });
+      await holder.query(`SELECT pg_advisory_unlock(${0x45564e54}, hashtext('acme'))`);
+      const views = await marks;
+      expect((await ticketOf(order, 'grill')).status).toBe('READY');
+      expect(views.map((view) => view.status).sort()).toEqual(['IN_PROGRESS', 'READY']);
+      const completes = (await fx.events(after)).filter((e) => e.kind === 'kds.ORDER_COMPLETE');
+      expect(completes.length).toBe(2); // once, on the station's topic and the store's
+      expect(statements).toEqual([]);
+    } finally {
+      await holder.end();
     }
   });
 });
