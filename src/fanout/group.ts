@@ -51,6 +51,25 @@ export function frameBody(json: string): Buffer {
   return Buffer.from(`${json}}`);
 }
 
+const EXTENSIONS_KEY = Buffer.from('"extensions"');
+const OPEN_BRACE = '{'.charCodeAt(0);
+
+/**
+ * A frame body whose result has `extensions` merged in. A result with no "extensions" anywhere in its text (the
+ * usual case) takes them as its last member, spliced in before its closing brace (the body ends with the
+ * result's "}" and the frame's): not parsed and serialised again.
+ */
+export function bodyWithExtensions(body: Buffer, extensions: object): Buffer {
+  if (body.length > 3 && body[body.length - 3] !== OPEN_BRACE && !body.includes(EXTENSIONS_KEY)) {
+    return Buffer.concat([
+      body.subarray(0, body.length - 2),
+      Buffer.from(`,"extensions":${JSON.stringify(extensions)}}}`),
+    ]);
+  }
+  const result = JSON.parse(body.toString('utf8', 0, body.length - 1)) as { extensions?: object };
+  return frameBody(JSON.stringify({ ...result, extensions: { ...result.extensions, ...extensions } }));
+}
+
 export class Group implements FeedListener {
   readonly members = new Set<GroupMember>();
   /** Serialised payloads of the newest events, by cursor (shared by every member). */

@@ -13,10 +13,7 @@ import type { StreamEvent } from '../events/streams';
 import type { FeedEvent } from '../events/topic-feeds';
 import type { Logger } from '../observability/logger';
 import { DeliveredSubscription } from './delivered-subscription';
-import { frameBody, type Group, type GroupMember, type SharedSelection } from './group';
-
-const EXTENSIONS_KEY = Buffer.from('"extensions"');
-const OPEN_BRACE = '{'.charCodeAt(0);
+import { bodyWithExtensions, frameBody, type Group, type GroupMember, type SharedSelection } from './group';
 /** Close code for a subscriber that does not read fast enough: reconnect and resume from the last cursor. */
 export const SlowConsumerCloseCode = 4413;
 
@@ -330,14 +327,7 @@ export class Subscriber
   private withFirstExtensions(body: Buffer): Buffer {
     const extensions = this.firstExtensions;
     this.firstExtensions = undefined;
-    // A result with no "extensions" anywhere in its text (the usual case) takes them as its last member: spliced
-    // in before its closing brace (the body ends with the result's "}" and the frame's), not parsed and rewritten.
-    if (body.length > 3 && body[body.length - 3] !== OPEN_BRACE && !body.includes(EXTENSIONS_KEY)) {
-      const tail = Buffer.from(`,"extensions":${JSON.stringify(extensions)}}}`);
-      return Buffer.concat([body.subarray(0, body.length - 2), tail]);
-    }
-    const result = JSON.parse(body.toString('utf8', 0, body.length - 1)) as { extensions?: object };
-    return frameBody(JSON.stringify({ ...result, extensions: { ...result.extensions, ...extensions } }));
+    return bodyWithExtensions(body, extensions ?? {});
   }
 
   fail(error: unknown) {
