@@ -41,5 +41,18 @@ export const overloaded = (retryAfter: number) =>
     retryAfter,
   });
 
+/**
+ * The database rolled the change back because another, made at the same time, locked the same rows in the other
+ * order (a deadlock) or conflicted with it, and it did so again when retried. Nothing was written; retry.
+ */
+export const writeConflict = () =>
+  new DomainError(
+    'CONFLICT',
+    'The change collided with another made at the same time; nothing was written, try again',
+    {
+      reason: 'WRITE_CONFLICT',
+    },
+  );
+
 export const forbidden = (message = 'Not allowed', details?: Record<string, unknown>) =>
   new DomainError('FORBIDDEN', message, details);

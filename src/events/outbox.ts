@@ -1,4 +1,5 @@
 import type { Db, Tx } from '../db/types';
+import { isWriteConflict, retryingWriteConflicts } from '../db/write-conflicts';
 import { overloaded } from '../errors';
 import { Prisma } from '../generated/prisma/client';
 import type { Logger } from '../observability/logger';
@@ -222,8 +223,9 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
   return {
     async run(work) {
       let envelopes: EventEnvelope[] = [];
-      const result = await db
-        .$transaction(async (tx) => {
+      // A deadlock or serialization failure rolled the whole transaction back: it runs again (CONFLICT after 3).
+      const result = await retryingWriteConflicts(() =>
+        db.$transaction(async (tx) => {
           const pending: NewEvent[] = [];
           let open = true;
           const emit = (event: NewEvent) => {
@@ -238,18 +240,22 @@ export function createUnitOfWork(opts: UnitOfWorkOptions): UnitOfWork {
           } finally {
             open = false;
           }
-        }, opts.transaction)
-        .catch((error: unknown) => {
-          // The transaction never started (no pooled connection within maxWait): nothing ran, nothing was written.
-          if (neverStarted(error)) throw overloaded(Math.ceil((opts.transaction?.maxWait ?? 2000) / 1000));
-          throw error;
-        });
+        }, opts.transaction),
+      ).catch((error: unknown) => {
+        // The transaction never started (no pooled connection within maxWait): nothing ran, nothing was written.
+        if (neverStarted(error)) throw overloaded(Math.ceil((opts.transaction?.maxWait ?? 2000) / 1000));
+        throw error;
+      });
       if (envelopes.length > 0) await afterCommit(envelopes);
       return result;
     },
     async runStatement(work) {
       for (const event of work.events) assertTopicOfEventTenant(event);
-      const outcome = await runStatement(query, work);
+      // A deadlock rolled the statement back (nothing written): as a row that changed, the caller's transaction.
+      const outcome = await runStatement(query, work).catch((error: unknown) => {
+        if (isWriteConflict(error)) return { ok: false, patch: null, envelopes: [] };
+        throw error;
+      });
       if (outcome.envelopes.length > 0) await afterCommit(outcome.envelopes);
       return outcome;
     },
