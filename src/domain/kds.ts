@@ -171,6 +171,9 @@ export class KdsService {
       });
       const view = await loadTicketView(tx, ticket.tenantId, ticket.id);
       emitKdsEvent(emit, ticket.tenantId, { kind: 'BUMPED', ticket: view, at: now });
+      // The order locked before its tickets are counted (ticket, its items, then order: the fast path's order), so
+      // bumps of one order serialise here and the last one counts every other as BUMPED.
+      await tx.$queryRaw`SELECT 1 FROM "Order" WHERE "id" = ${order.id} FOR UPDATE`;
       const stillOpen = await tx.kdsTicket.count({ where: { orderId: order.id, status: { not: 'BUMPED' } } });
       if (stillOpen === 0 && kitchenBumpMovesOrder(order.status)) {
         const ready = await moveOrderStatus(tx, emit, { order, to: 'READY', at: now });

@@ -391,6 +391,32 @@ describe('updateOrderStatus to COMPLETED in one statement', () => {
   });
 });
 
+/**
+ * Runs `race` with the tenant's event lock held by another session, so each transaction stops at its events (its
+ * last writes) and none commits before the others got there; releases it once `waiting` transactions wait on a
+ * lock (that one, or another's row), then returns what `race` gave.
+ */
+async function withEventsHeld<T>(waiting: number, race: () => Promise<T>): Promise<T> {
+  const holder = new pg.Client({ connectionString: fx.database.url });
+  await holder.connect();
+  const key = `${0x45564e54}, hashtext('acme')`;
+  try {
+    await holder.query(`SELECT pg_advisory_lock(${key})`);
+    const raced = race();
+    await eventually(async () => {
+      const { rows } = await holder.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      return rows[0].n === waiting;
+    });
+    await holder.query(`SELECT pg_advisory_unlock(${key})`);
+    return await raced;
+  } finally {
+    await holder.end();
+  }
+}
+
 describe('the kitchen paths racing each other', () => {
   beforeEach(() => db().inventoryItem.updateMany({ data: { quantity: 10_000 } }));
 
@@ -413,32 +439,29 @@ describe('the kitchen paths racing each other', () => {
     const ticket = await ticketOf(order, 'grill');
     await fx.kds.startItem(grill, ticket.items[0]!.id);
     vi.spyOn(fx.deps.publisher, 'read').mockResolvedValue([]); // every read finds nothing: the transaction path
-    // The tenant's event lock, held by another session: each transaction stops at its events (its last writes),
-    // so without a lock that orders them both would have counted the ticket's items before either commits.
-    const holder = new pg.Client({ connectionString: fx.database.url });
-    await holder.connect();
-    try {
-      const eventLock = `pg_advisory_lock(${0x45564e54}, hashtext('acme'))`;
-      await holder.query(`SELECT ${eventLock}`);
-      const after = await fx.lastEventId();
-      const marks = Promise.all(ticket.items.map((item) => fx.kds.markItemReady(grill, item.id)));
-      // Both transactions wait: on the event lock, or on the other's ticket lock.
-      await eventually(async () => {
-        const { rows } = await holder.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        );
-        return rows[0].n === 2;
-      });
-      await holder.query(`SELECT pg_advisory_unlock(${0x45564e54}, hashtext('acme'))`);
-      const views = await marks;
-      expect((await ticketOf(order, 'grill')).status).toBe('READY');
-      expect(views.map((view) => view.status).sort()).toEqual(['IN_PROGRESS', 'READY']);
-      const completes = (await fx.events(after)).filter((e) => e.kind === 'kds.ORDER_COMPLETE');
-      expect(completes.length).toBe(2); // once, on the station's topic and the store's
-      expect(statements).toEqual([]);
-    } finally {
-      await holder.end();
-    }
+    const after = await fx.lastEventId();
+    // Both transactions wait: on the event lock, or on the other's ticket lock.
+    const views = await withEventsHeld(2, () =>
+      Promise.all(ticket.items.map((item) => fx.kds.markItemReady(grill, item.id))),
+    );
+    expect((await ticketOf(order, 'grill')).status).toBe('READY');
+    expect(views.map((view) => view.status).sort()).toEqual(['IN_PROGRESS', 'READY']);
+    const completes = (await fx.events(after)).filter((e) => e.kind === 'kds.ORDER_COMPLETE');
+    expect(completes.length).toBe(2); // once, on the station's topic and the store's
+    expect(statements).toEqual([]);
+  });
+
+  it("makes the order READY when its last two tickets are bumped at once through the transaction: the second waits for the first's order lock and sees its bump", async () => {
+    const [order] = await twoOrders();
+    const tickets = await Promise.all([ticketOf(order, 'grill'), ticketOf(order, 'bar')]);
+    vi.spyOn(fx.deps.publisher, 'read').mockResolvedValue([]); // the transaction path
+    const after = await fx.lastEventId();
+    // Both transactions wait: on the event lock, or on the other's order lock.
+    await withEventsHeld(2, () => Promise.all(tickets.map((ticket) => fx.kds.bumpTicket(staff, ticket.id))));
+    expect((await fx.orders.order(staff, order.id)).status).toBe('READY');
+    const kinds = (await fx.events(after)).map((e) => e.kind);
+    expect(kinds.filter((kind) => kind === 'order.STATUS_CHANGED').length).toBe(1);
+    expect(kinds.filter((kind) => kind === 'notification.CREATED').length).toBe(1);
+    expect(statements).toEqual([]);
   });
 });
