@@ -49,6 +49,7 @@ type OrderEvent = { cursor: string };
 const subscribers: Subscriber[] = [];
 let request: StormConnect;
 let firstError: string | undefined;
+const closes: Record<string, number> = {};
 let closing = false;
 
 const reply = (message: StormReply) => process.send?.(message);
@@ -114,6 +115,7 @@ function open(subscriber: Subscriber, ready?: (error?: string) => void) {
     if (ready && !subscribed) return ready(`closed ${code} ${String(reason)}`);
     subscriber.disconnectedAt ??= nowMs();
     subscriber.url = request.failoverUrl;
+    closes[code] = (closes[code] ?? 0) + 1;
     const retryAfter = retryAfterOf({ code, reason: String(reason) });
     if (retryAfter !== undefined) subscriber.shed++;
     subscriber.reconnects++;
@@ -294,6 +296,7 @@ process.on('message', (message: StormRequest) => {
       shed: sum((s) => s.shed),
       attempts: sum((s) => s.reconnects),
       recovered: sum((s) => s.recovered),
+      closes,
       firstError,
     });
   } else if (message.cmd === 'close') {

@@ -51,6 +51,8 @@ export interface StormReport extends StormProgress {
   attempts: number;
   /** Socket.io: reconnections whose session was restored (connection state recovery). */
   recovered: number;
+  /** How the server closed subscribers' sockets, by close code (a storm that feeds itself shows here). */
+  closes: Record<string, number>;
   firstError?: string;
 }
 

@@ -87,6 +87,7 @@ export interface StormResult {
   redisCommandsPerSecondBefore: number;
   cpuSecondsB: number;
   cpuShareB: number;
+  closes: Record<string, number>;
   firstError?: string;
 }
 
@@ -212,6 +213,10 @@ async function storm(
         (before.redisCommands - steady.redisCommands) / ((before.at - steady.at) / 1000),
       cpuSecondsB,
       cpuShareB: cpuSecondsB / stormSeconds,
+      closes: reports.reduce<Record<string, number>>((all, r) => {
+        for (const [code, count] of Object.entries(r.closes)) all[code] = (all[code] ?? 0) + count;
+        return all;
+      }, {}),
       firstError: reports.find((r) => r.firstError)?.firstError,
     };
   } finally {
@@ -329,6 +334,8 @@ async function main() {
         try {
           results[system] = await storm(system, signal, database, staffToken);
           if (results[system]?.firstError) console.warn(`  first error: ${results[system]?.firstError}`);
+          if (results[system])
+            console.log(`  ${system}: closes by code ${JSON.stringify(results[system]?.closes)}`);
         } catch (error) {
           console.error(
             `  storm ${system} ${signal} failed: ${error instanceof Error ? error.stack : error}${error instanceof Error && error.cause ? ` (${String(error.cause)})` : ''}`,
