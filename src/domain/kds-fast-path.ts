@@ -205,9 +205,17 @@ export async function bumpInOneStatement(
         ${note.createdById}, ${utc(at)}
       WHERE ${IF_GO})`;
   }
-  // As the transaction: the ticket, its items, then the order (only when it moves).
+  // The order's tickets (this one among them) locked, not only this one: a bump of another of its tickets at the
+  // same time waits here and then sees this one's as a change (the transaction), instead of both counting the other
+  // open and neither making the order READY. Then its items, then the order (only when it moves).
   const rows: RowsAsRead[] = [
-    { table: 'KdsTicket', column: 'id', value: ticket.id, version: version('ticketVersion'), lock: true },
+    {
+      table: 'KdsTicket',
+      column: 'orderId',
+      value: order.id,
+      version: version('ticketsVersion'),
+      lock: true,
+    },
     {
       table: 'OrderItem',
       column: 'ticketId',
@@ -215,7 +223,6 @@ export async function bumpInOneStatement(
       version: version('ticketItemsVersion'),
       lock: true,
     },
-    { table: 'KdsTicket', column: 'orderId', value: order.id, version: version('ticketsVersion') },
     { table: 'Order', column: 'id', value: order.id, version: version('orderVersion'), lock: completes },
     { table: 'OrderItem', column: 'orderId', value: order.id, version: version('orderItemsVersion') },
   ];

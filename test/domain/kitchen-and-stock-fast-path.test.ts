@@ -451,6 +451,20 @@ describe('the kitchen paths racing each other', () => {
     expect(statements).toEqual([]);
   });
 
+  it('makes the order READY when its last two tickets are bumped at once in one statement each', async () => {
+    const [order] = await twoOrders();
+    const tickets = await Promise.all([ticketOf(order, 'grill'), ticketOf(order, 'bar')]);
+    const after = await fx.lastEventId();
+    // The first statement waits on the event lock holding the order's tickets; the second waits on them.
+    await withEventsHeld(2, () => Promise.all(tickets.map((ticket) => fx.kds.bumpTicket(staff, ticket.id))));
+    // The second saw the first's bump as a change: its transaction made the order READY.
+    expect(statements.map((outcome) => outcome.ok).sort()).toEqual([false, true]);
+    expect((await fx.orders.order(staff, order.id)).status).toBe('READY');
+    const kinds = (await fx.events(after)).map((e) => e.kind);
+    expect(kinds.filter((kind) => kind === 'order.STATUS_CHANGED').length).toBe(1);
+    expect(kinds.filter((kind) => kind === 'notification.CREATED').length).toBe(1);
+  });
+
   it("makes the order READY when its last two tickets are bumped at once through the transaction: the second waits for the first's order lock and sees its bump", async () => {
     const [order] = await twoOrders();
     const tickets = await Promise.all([ticketOf(order, 'grill'), ticketOf(order, 'bar')]);
