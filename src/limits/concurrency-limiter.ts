@@ -64,8 +64,17 @@ end
 return #KEYS
 `;
 
+/** KEYS: slot sets; ARGV: one holder per key. */
+const RELEASE_SCRIPT = `
+for i, key in ipairs(KEYS) do
+  redis.call('ZREM', key, ARGV[i])
+end
+return #KEYS
+`;
+
 const RENEW_BATCH = 500;
 const renewScript = redisScript(RENEW_SCRIPT);
+const releaseScript = redisScript(RELEASE_SCRIPT);
 
 export function createConcurrencyLimiter(options: {
   redis: LimiterRedis;
@@ -77,6 +86,14 @@ export function createConcurrencyLimiter(options: {
   /** This instance's slots. */
   const held = new HeldSlots();
   const keyOf = (kind: string, subject: string) => `${keyPrefix}limits:slots:${kind}:${subject}`;
+
+  /**
+   * Releases not yet sent: every release of one event-loop turn goes in one script (a closing socket frees its
+   * subscriptions' slots and its connection's slots per address and per user in one round trip).
+   */
+  let releasing:
+    | { pairs: Array<readonly [string, string]>; sent: () => void; done: Promise<void> }
+    | undefined;
 
   const renewal = setInterval(() => void renewAll(), Math.max(Math.floor(leaseMs / 3), 50));
   renewal.unref();
@@ -108,6 +125,46 @@ export function createConcurrencyLimiter(options: {
       if (keys.length >= RENEW_BATCH) await renew();
     }
     if (keys.length > 0) await renew();
+  }
+
+  /** RELEASE_SCRIPT over the pairs, RENEW_BATCH at a time (best effort: a lease not released expires anyway). */
+  async function releaseInRedis(pairs: ReadonlyArray<readonly [string, string]>) {
+    for (let i = 0; i < pairs.length; i += RENEW_BATCH) {
+      const batch = pairs.slice(i, i + RENEW_BATCH);
+      await redis
+        .run(
+          (client) =>
+            releaseScript(
+              client,
+              batch.map(([key]) => key),
+              batch.map(([, holder]) => holder),
+            ),
+          () => 0,
+        )
+        .catch(() => 0);
+    }
+  }
+
+  /** Queues a release for this turn's script; resolves once Redis has it. */
+  function queueRelease(key: string, holder: string): Promise<void> {
+    if (!releasing) {
+      let sent!: () => void;
+      const done = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      releasing = { pairs: [], sent, done };
+      setImmediate(sendReleases);
+    }
+    releasing.pairs.push([key, holder]);
+    return releasing.done;
+  }
+
+  /** Sends the queued releases (at the end of the turn, or now: ahead of a take, which then sees them). */
+  function sendReleases() {
+    const batch = releasing;
+    if (!batch) return;
+    releasing = undefined;
+    void releaseInRedis(batch.pairs).then(batch.sent);
   }
 
   /** acquireAll in this instance's memory: its own slots are the count. */
@@ -148,6 +205,7 @@ export function createConcurrencyLimiter(options: {
           leaseMs,
         }),
       );
+      sendReleases();
       const outcome = await redis.run(
         async (client) => {
           const rateTakes = rates ? rates.rules.map((rule) => rates.limiter.take(rule, rates.subject)) : [];
@@ -172,24 +230,15 @@ export function createConcurrencyLimiter(options: {
     async release(kind, subject, holder) {
       const key = keyOf(kind, subject);
       if (!held.delete(key, holder)) return;
-      await redis
-        .run(
-          (client) => client.zrem(key, holder),
-          () => 0,
-        )
-        .catch(() => 0);
+      await queueRelease(key, holder);
     },
     async close() {
       clearInterval(renewal);
       stopModeWatch();
       const slots = held.all();
       held.clear();
-      await redis
-        .run(
-          (client) => Promise.all(slots.map(([key, holder]) => client.zrem(key, holder))),
-          () => [],
-        )
-        .catch(() => []);
+      sendReleases();
+      await releaseInRedis(slots);
     },
   };
   return limiter;

@@ -46,6 +46,21 @@ describe('open slots shared through Redis', () => {
     expect((await a.acquire('conn', 'user-1', 'c3', 2)).allowed).toBe(true);
   });
 
+  it('a take right after releases of the same turn sees them (they go out first, in one script)', async () => {
+    const { slots } = await instance(uniqueRedisPrefix());
+    await slots.acquireAll([
+      { kind: 'ip', subject: 'a', holder: 'c1', limit: 1 },
+      { kind: 'user', subject: 'u', holder: 'c1', limit: 1 },
+    ]);
+    const released = Promise.all([slots.release('ip', 'a', 'c1'), slots.release('user', 'u', 'c1')]);
+    const again = await slots.acquireAll([
+      { kind: 'ip', subject: 'a', holder: 'c2', limit: 1 },
+      { kind: 'user', subject: 'u', holder: 'c2', limit: 1 },
+    ]);
+    expect(again.allowed).toBe(true);
+    await released;
+  });
+
   it('acquiring the same holder twice takes one slot', async () => {
     const { slots } = await instance(uniqueRedisPrefix());
     await slots.acquire('conn', 'u', 'c1', 1);
