@@ -5,29 +5,15 @@ import { type Authenticator, createAuthenticator } from '../../src/auth/authenti
 import { AuthError } from '../../src/auth/errors';
 import { createTokenVerifier, KeySetUnavailableError, type TokenVerifier } from '../../src/auth/jwt';
 import { createMemoryRevocationStore, type RevocationStore } from '../../src/auth/revocation';
+import { authRefusal, nowSeconds, signHs256 } from '../support/auth';
 
 const SECRET = 'authenticate-test-secret-long-enough';
-const now = () => Math.floor(Date.now() / 1000);
 
 const staff = { sub: 'acme-staff', tid: 'acme', roles: ['STAFF'], stores: ['acme-downtown'] };
 
-function sign(payload: JWTPayload, opts: { jti?: string; iat?: number; exp?: number } = {}) {
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setJti(opts.jti ?? 'jti-1')
-    .setIssuedAt(opts.iat ?? now())
-    .setExpirationTime(opts.exp ?? now() + 3600)
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-async function refusal(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AuthError)) throw new Error(`expected an AuthError, got ${String(error)}`);
-  return error;
-}
+const sign = (payload: JWTPayload, opts?: Parameters<typeof signHs256>[2]) =>
+  signHs256(SECRET, payload, opts);
+const refusal = authRefusal;
 
 describe('authenticate', () => {
   let revocations: RevocationStore;
@@ -130,7 +116,7 @@ describe('authenticate', () => {
   });
 
   it('refuses a revoked token', async () => {
-    await revocations.revokeToken('revoked-jti', now() + 3600);
+    await revocations.revokeToken('revoked-jti', nowSeconds() + 3600);
     const error = await refusal(
       authenticator.authenticate({ authorization: `Bearer ${await sign(staff, { jti: 'revoked-jti' })}` }),
     );
@@ -142,7 +128,7 @@ describe('authenticate', () => {
   });
 
   it("refuses a revoked user's tokens issued before the revocation and accepts one issued after", async () => {
-    const revokedAt = now() - 10;
+    const revokedAt = nowSeconds() - 10;
     await revocations.revokeUser('acme', 'acme-staff', revokedAt);
     const old = await sign(staff, { iat: revokedAt - 100 });
     const fresh = await sign(staff, { iat: revokedAt + 1 });
@@ -155,7 +141,7 @@ describe('authenticate', () => {
   });
 
   it('passes on the verifier reasons (expired, wrong secret)', async () => {
-    const expired = await sign(staff, { iat: now() - 7200, exp: now() - 3600 });
+    const expired = await sign(staff, { iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 });
     expect((await refusal(authenticator.authenticate({ authorization: `Bearer ${expired}` }))).reason).toBe(
       'expired',
     );
@@ -169,10 +155,10 @@ describe('authenticate', () => {
   });
 
   it('logs each refusal with its reason at info or warn, never the token', async () => {
-    const expired = await sign(staff, { iat: now() - 7200, exp: now() - 3600 });
+    const expired = await sign(staff, { iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 });
     const forged = `${expired.slice(0, -4)}AAAA`;
     const revokedToken = await sign(staff, { jti: 'revoked-jti' });
-    await revocations.revokeToken('revoked-jti', now() + 3600);
+    await revocations.revokeToken('revoked-jti', nowSeconds() + 3600);
 
     await refusal(authenticator.authenticate({ authorization: `Bearer ${expired}` }));
     await refusal(authenticator.authenticate({ authorization: `Bearer ${forged}` }));
@@ -213,7 +199,7 @@ describe('authenticate', () => {
   });
 
   it('never echoes the token in the error a client sees', async () => {
-    const token = await sign(staff, { iat: now() - 7200, exp: now() - 3600 });
+    const token = await sign(staff, { iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 });
     const error = await refusal(authenticator.authenticate({ authorization: `Bearer ${token}` }));
     expect(error.message).toBe('Token expired');
     expect(JSON.stringify({ message: error.message, reason: error.reason })).not.toContain(

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError } from '../../src/auth/errors';
 import {
   createTokenVerifier,
   KeySetUnavailableError,
   type TokenVerifier,
   tokenExpired,
 } from '../../src/auth/jwt';
+import { authRefusal } from '../support/auth';
 
 const SECRET = 'jwt-test-secret-of-enough-length';
 const ISSUER = 'https://issuer.test';
@@ -41,14 +41,7 @@ function unsigned(payload: Record<string, unknown>): string {
   return `${encode({ alg: 'none', typ: 'JWT' })}.${encode(payload)}.`;
 }
 
-async function refusal(verifier: TokenVerifier, token: string): Promise<AuthError> {
-  const error = await verifier.verify(token).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AuthError)) throw new Error(`expected an AuthError, got ${String(error)}`);
-  return error;
-}
+const refusal = (verifier: TokenVerifier, token: string) => authRefusal(verifier.verify(token));
 
 const reasonFor = async (verifier: TokenVerifier, token: string) => (await refusal(verifier, token)).reason;
 

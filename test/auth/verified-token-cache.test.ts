@@ -1,35 +1,20 @@
 import { createHmac } from 'node:crypto';
-import { type JWTPayload, SignJWT } from 'jose';
+import type { JWTPayload } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Authenticator, createAuthenticator } from '../../src/auth/authenticate';
-import { AuthError } from '../../src/auth/errors';
 import { createTokenVerifier } from '../../src/auth/jwt';
 import { createMemoryRevocationStore, type RevocationStore } from '../../src/auth/revocation';
 import { createLogger } from '../../src/observability/logger';
+import { authRefusal, nowSeconds, signHs256 } from '../support/auth';
 
 const SECRET = 'verified-token-cache-test-secret';
-const now = () => Math.floor(Date.now() / 1000);
 
 const staff = { sub: 'acme-staff', tid: 'acme', roles: ['STAFF'], stores: ['acme-downtown'] };
 const admin = { sub: 'acme-admin', tid: 'acme', roles: ['ADMIN'], stores: ['*'] };
 
-function sign(payload: JWTPayload, opts: { jti?: string; iat?: number; exp?: number } = {}) {
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setJti(opts.jti ?? 'jti-1')
-    .setIssuedAt(opts.iat ?? now())
-    .setExpirationTime(opts.exp ?? now() + 3600)
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-async function reason(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof AuthError)) throw new Error(`expected an AuthError, got ${String(error)}`);
-  return error.reason;
-}
+const sign = (payload: JWTPayload, opts?: Parameters<typeof signHs256>[2]) =>
+  signHs256(SECRET, payload, opts);
+const reason = async (promise: Promise<unknown>) => (await authRefusal(promise)).reason;
 
 /** The same token through one authenticator (and so one verifier and its cache) again and again. */
 describe('verified-token cache', () => {
@@ -55,7 +40,7 @@ describe('verified-token cache', () => {
 
   it('refuses a remembered token from its exp on', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
-    const exp = now() + 30;
+    const exp = nowSeconds() + 30;
     const token = await sign(staff, { exp });
     expect((await as(token)).userId).toBe('acme-staff');
     vi.setSystemTime(exp * 1000 - 1);
@@ -68,13 +53,13 @@ describe('verified-token cache', () => {
 
   it('refuses a remembered token once it is revoked, and every token of a revoked user', async () => {
     const token = await sign(staff, { jti: 'remembered' });
-    const other = await sign(staff, { jti: 'other', iat: now() - 60 });
+    const other = await sign(staff, { jti: 'other', iat: nowSeconds() - 60 });
     await as(token);
     await as(other);
-    await revocations.revokeToken('remembered', now() + 3600);
+    await revocations.revokeToken('remembered', nowSeconds() + 3600);
     expect(await reason(as(token))).toBe('revoked');
     expect((await as(other)).userId).toBe('acme-staff');
-    await revocations.revokeUser('acme', 'acme-staff', now() - 30);
+    await revocations.revokeUser('acme', 'acme-staff', nowSeconds() - 30);
     expect(await reason(as(other))).toBe('revoked');
   });
 
@@ -104,7 +89,7 @@ describe('verified-token cache', () => {
     await as(token);
     const [header, , signature] = token.split('.');
     const forged = Buffer.from(
-      JSON.stringify({ ...staff, sub: 'acme-admin', roles: ['ADMIN'], exp: now() + 60 }),
+      JSON.stringify({ ...staff, sub: 'acme-admin', roles: ['ADMIN'], exp: nowSeconds() + 60 }),
     );
     expect(await reason(as(`${header}.${forged.toString('base64url')}.${signature}`))).toBe('bad_signature');
   });
