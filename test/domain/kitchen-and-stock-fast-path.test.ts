@@ -2,7 +2,7 @@ import pg from 'pg';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StatementOutcome } from '../../src/events/one-statement';
 import type { EventEnvelope } from '../../src/events/types';
-import { as, useDomainFixture } from '../support/domain-fixture';
+import { as, onStatement, useDomainFixture } from '../support/domain-fixture';
 import { eventually } from '../support/eventually';
 
 /**
@@ -27,12 +27,7 @@ beforeEach(async () => {
   await db().inventoryItem.updateMany({ where: { name: 'Burger' }, data: { quantity: 50 } });
   statements = [];
   published = [];
-  const runStatement = fx.deps.publisher.runStatement;
-  vi.spyOn(fx.deps.publisher, 'runStatement').mockImplementation(async (work) => {
-    const outcome = await runStatement(work);
-    statements.push(outcome);
-    return outcome;
-  });
+  onStatement(fx, (outcome) => statements.push(outcome));
   return () => vi.restoreAllMocks();
 });
 

@@ -1,7 +1,7 @@
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StatementOutcome } from '../../src/events/one-statement';
 import type { EventEnvelope } from '../../src/events/types';
-import { as, downtownOrder, nextWithin, useDomainFixture } from '../support/domain-fixture';
+import { as, downtownOrder, nextWithin, onStatement, useDomainFixture } from '../support/domain-fixture';
 
 /**
  * createOrder in one statement (src/domain/order-fast-path.ts): the same rows, events and guarantees as the
@@ -19,12 +19,7 @@ beforeEach(async () => {
   await db().inventoryItem.updateMany({ data: { quantity: 10_000 } });
   statements = [];
   published = [];
-  const runStatement = fx.deps.publisher.runStatement;
-  vi.spyOn(fx.deps.publisher, 'runStatement').mockImplementation(async (work) => {
-    const outcome = await runStatement(work);
-    statements.push(outcome);
-    return outcome;
-  });
+  onStatement(fx, (outcome) => statements.push(outcome));
   return () => vi.restoreAllMocks();
 });
 

@@ -1,3 +1,4 @@
+import { vi } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
 import { createMemoryRevocationStore, type RevocationStore } from '../../src/auth/revocation';
 import { loadConfig } from '../../src/config';
@@ -14,6 +15,7 @@ import { TableService } from '../../src/domain/tables';
 import { createPubSub } from '../../src/events/create-pubsub';
 import { createEventLog } from '../../src/events/event-log';
 import { createEventStreams } from '../../src/events/event-streams';
+import type { StatementOutcome } from '../../src/events/one-statement';
 import { createOutboxPublisher, createUnitOfWork } from '../../src/events/outbox';
 import { createPublisher } from '../../src/events/publisher';
 import type { PubSub } from '../../src/events/pubsub';
@@ -207,4 +209,17 @@ export async function drainFor<T>(iterator: AsyncIterator<T>, ms: number): Promi
       return values;
     }
   }
+}
+
+/**
+ * Hands every one-statement write the fixture's publisher runs to `record` (a fast path's statement and whether it
+ * wrote), until vi.restoreAllMocks().
+ */
+export function onStatement(fx: DomainFixture, record: (outcome: StatementOutcome) => void): void {
+  const runStatement = fx.deps.publisher.runStatement;
+  vi.spyOn(fx.deps.publisher, 'runStatement').mockImplementation(async (work) => {
+    const outcome = await runStatement(work);
+    record(outcome);
+    return outcome;
+  });
 }
