@@ -279,6 +279,7 @@ export class PresenceService {
   private async announce(changes: readonly PresenceChange[]): Promise<void> {
     await Promise.all(
       changes.map((change) => {
+        if (change.published) return undefined;
         const { tenantId, storeId } = change.device;
         const message: PresenceMessage = { ...change, tenantId, storeId };
         return this.deps.publisher.broadcast(topics.storePresence(tenantId, storeId), message);

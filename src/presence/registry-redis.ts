@@ -40,13 +40,31 @@ local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
-local function announce(key, now, out)
+-- The change as the server's PresenceMessage in JSON (toEntry's fields; roles and stationIds are stored as JSON).
+local function message(kind, now, fields)
+  local f = {}
+  for i = 1, #fields, 2 do f[fields[i]] = fields[i + 1] end
+  local s = cjson.encode
+  local store = ',"tenantId":' .. s(f.tenantId or '') .. ',"storeId":' .. s(f.storeId or '')
+  return '{"kind":"' .. kind .. '","occurredAt":' .. tostring(now) .. ',"device":{"userId":' .. s(f.userId or '')
+    .. ',"name":' .. s(f.name or '') .. ',"roles":' .. (f.roles or '[]') .. ',"stationIds":' .. (f.stationIds or '[]')
+    .. ',"connections":' .. (f.connections or '0') .. ',"since":' .. (f.since or '0') .. ',"lastSeenAt":'
+    .. (f.lastSeenAt or '0') .. ',"revision":' .. (f.revision or '0') .. store .. '}' .. store .. '}'
+end
+-- channel: where the change is published now (then marked published), or '' (the caller publishes it).
+local function announce(key, now, out, channel)
   local d = B .. 'd:' .. key
   local c = tonumber(redis.call('HGET', d, 'connections') or '0')
   local a = tonumber(redis.call('HGET', d, 'announced') or '0')
   if c <= 0 or c == a then return end
   redis.call('HSET', d, 'announced', c, 'revision', redis.call('INCR', B .. 'rev'))
-  out[#out + 1] = {'ONLINE', tostring(now), redis.call('HGETALL', d)}
+  local fields = redis.call('HGETALL', d)
+  if channel and channel ~= '' then
+    redis.call('PUBLISH', channel, message('ONLINE', now, fields))
+    out[#out + 1] = {'ONLINE', tostring(now), fields, '1'}
+  else
+    out[#out + 1] = {'ONLINE', tostring(now), fields}
+  end
 end
 local function remove(key, now, out)
   local d = B .. 'd:' .. key
@@ -77,12 +95,12 @@ local function drop(conn, grace, now, out)
 end
 `;
 
-/** ARGV: leaseMs, then 9 values per connection (see registrationArgs). */
+/** ARGV: leaseMs, then 10 values per connection (see register), the last its store's presence channel or ''. */
 const REGISTER = `${COMMON}
 local now = nowMs()
 local lease = tonumber(ARGV[1])
 local out = {}
-for i = 2, #ARGV, 9 do
+for i = 2, #ARGV, 10 do
   local conn, key, storeKey = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local d = B .. 'd:' .. key
   local known = redis.call('HGET', B .. 'conn', conn)
@@ -100,7 +118,7 @@ for i = 2, #ARGV, 9 do
     redis.call('HSET', d, 'name', ARGV[i + 6], 'roles', ARGV[i + 7], 'stationIds', ARGV[i + 8], 'lastSeenAt', now)
     redis.call('HINCRBY', d, 'connections', 1)
     redis.call('ZREM', B .. 'grace', key)
-    announce(key, now, out)
+    announce(key, now, out, ARGV[i + 9])
   end
 end
 return out
@@ -158,7 +176,7 @@ redis.call('SET', key, ARGV[2], 'PX', ARGV[3])
 return 1
 `;
 
-type RawChange = [string, string, string[]];
+type RawChange = [string, string, string[], string?];
 
 interface PresenceCommands {
   presenceRegister(base: string, ...args: string[]): Promise<RawChange[]>;
@@ -173,7 +191,15 @@ interface PresenceCommands {
  * `redis` is a shared connection (the pub/sub's publisher): its keyPrefix applies to KEYS and to plain
  * commands, so everything here lives under REDIS_PREFIX.
  */
-export function createRedisPresenceRegistry(options: { redis: Redis; leaseMs: number }): PresenceRegistry {
+export function createRedisPresenceRegistry(options: {
+  redis: Redis;
+  leaseMs: number;
+  /**
+   * The store's presence channel (REDIS_PREFIX and topic, as subscribers listen): given, a registration's change
+   * is published by its script (one round trip) and comes back marked `published`.
+   */
+  channelOf?: (tenantId: string, storeId: string) => string;
+}): PresenceRegistry {
   const redis = options.redis;
   defineCommands(redis);
   const commands = redis as unknown as PresenceCommands;
@@ -196,6 +222,7 @@ export function createRedisPresenceRegistry(options: { redis: Redis; leaseMs: nu
             registration.name,
             JSON.stringify(registration.roles),
             JSON.stringify(registration.stationIds),
+            options.channelOf?.(registration.tenantId, registration.storeId) ?? '',
           ]);
         changes.push(...changesOf(await commands.presenceRegister(BASE, String(options.leaseMs), ...args)));
       }
@@ -256,8 +283,13 @@ function defineCommands(redis: Redis) {
   }
 }
 
-function toChange([kind, occurredAt, fields]: RawChange): PresenceChange {
-  return { kind: kind as PresenceChange['kind'], occurredAt: Number(occurredAt), device: toEntry(fields) };
+function toChange([kind, occurredAt, fields, published]: RawChange): PresenceChange {
+  const change = {
+    kind: kind as PresenceChange['kind'],
+    occurredAt: Number(occurredAt),
+    device: toEntry(fields),
+  };
+  return published === '1' ? { ...change, published: true } : change;
 }
 
 function toEntry(flat: string[]): DeviceEntry {

@@ -44,6 +44,8 @@ export interface PresenceChange {
   kind: 'ONLINE' | 'OFFLINE';
   device: DeviceEntry;
   occurredAt: number;
+  /** Already published on its store's presence topic by the registry (Redis: in the registering script). */
+  published?: boolean;
 }
 
 export interface ConnectionRegistration extends DeviceIdentity, DeviceDescription {

@@ -23,7 +23,7 @@ import { createPublisher } from '../events/publisher';
 import { createOutboxRelay } from '../events/relay';
 import { schedulePruning } from '../events/retention';
 import { createTopicFeeds } from '../events/topic-feeds';
-import { topicKind } from '../events/topics';
+import { topicKind, topics } from '../events/topics';
 import type { CommitListener } from '../events/unit-of-work';
 import { createFanoutEngine, type FanoutEngine, type FanoutOptions } from '../fanout/engine';
 import { createLimits, type Limits } from '../limits/index';
@@ -165,8 +165,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
   });
   // Presence: in Redis when instances share one, else in this instance's memory (docs/presence.md).
-  const presence = pubsub.redis
-    ? createRedisPresenceRegistry({ redis: pubsub.redis(), leaseMs: config.presence.leaseMs })
+  const sharedRedis = pubsub.redis?.();
+  const presence = sharedRedis
+    ? createRedisPresenceRegistry({
+        redis: sharedRedis,
+        leaseMs: config.presence.leaseMs,
+        // A change is published by the registering script, on the channel subscribers listen on (pub/sub
+        // prefixes channels with the publisher's keyPrefix, as anyoneListening does).
+        channelOf: (tenantId, storeId) =>
+          (sharedRedis.options.keyPrefix ?? '') + topics.storePresence(tenantId, storeId),
+      })
     : createMemoryPresenceRegistry({ leaseMs: config.presence.leaseMs });
   const sessions = createSessions({ revocations, logger });
   const services = createServices(

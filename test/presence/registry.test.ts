@@ -149,3 +149,38 @@ describe('presence registry shared by instances (redis)', () => {
     ]);
   });
 });
+
+describe('presence registry publishing its changes (redis)', () => {
+  it('publishes a registration’s change in its script, as the server would have published it', async () => {
+    const keyPrefix = uniqueRedisPrefix();
+    const redis = new Redis(TEST_REDIS_URL, { keyPrefix });
+    const listener = new Redis(TEST_REDIS_URL);
+    redisConnections.push(redis, listener);
+    const channel = `${keyPrefix}t:acme:store:acme-downtown:presence`;
+    const received: unknown[] = [];
+    listener.on('message', (from: string, text: string) => {
+      if (from === channel) received.push(JSON.parse(text));
+    });
+    await listener.subscribe(channel);
+    const registry = createRedisPresenceRegistry({
+      redis,
+      leaseMs: 60_000,
+      channelOf: (tenantId, storeId) => `${keyPrefix}t:${tenantId}:store:${storeId}:presence`,
+    });
+    const named = kitchen('c1', { name: 'Grill "1" / ünï', stationIds: [] });
+    const [change] = await registry.register([named]);
+    expect(change?.published).toBe(true);
+    const { published: _published, ...message } = change!;
+    await eventually(() => received.length === 1);
+    // What the server publishes for a change it publishes itself (src/domain/presence.ts, announce).
+    expect(received[0]).toEqual({ ...message, tenantId: 'acme', storeId: 'acme-downtown' });
+    // A renewal announces nothing, so publishes nothing.
+    expect(await registry.register([named])).toEqual([]);
+    const [{ published: _second, ...second }] = (await registry.register([kitchen('c2')])) as [
+      PresenceChange,
+    ];
+    expect(second.device.connections).toBe(2);
+    await eventually(() => received.length === 2);
+    expect(received[1]).toEqual({ ...second, tenantId: 'acme', storeId: 'acme-downtown' });
+  });
+});
