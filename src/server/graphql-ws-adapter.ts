@@ -48,6 +48,11 @@ export interface AdapterOptions {
    * the socket's close returns it. graphql-ws's `onNext`, `onError` and `onComplete` hooks are not called for it.
    */
   silent?: (result: unknown) => result is Holdable;
+  /**
+   * Called first when a socket closes, from the adapter's close listener: other modules use it rather than a
+   * close listener of their own per socket (a third one makes ws grow the listener array to 19 slots).
+   */
+  onSocketClose?: (socket: WebSocket, code: number, reason: string) => void;
 }
 
 type Extra = SocketExtra & Record<PropertyKey, unknown>;
@@ -78,7 +83,7 @@ export function serveGraphqlWs<E extends Record<PropertyKey, unknown>>(
   });
 
   wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const connection = new Connection(socket, { socket, request }, logger);
+    const connection = new Connection(socket, { socket, request }, logger, adapterOptions.onSocketClose);
     // ws reports protocol violations here (an oversized or malformed frame) and closes the socket itself.
     socket.on('error', (error) => connection.fail(error, 'websocket error'));
     const closed = server.opened(connection, connection.extra as SocketExtra & Partial<E>);
@@ -107,6 +112,7 @@ class Connection implements GraphqlWsSocket {
     private readonly socket: WebSocket,
     readonly extra: SocketExtra,
     private readonly logger: Logger,
+    private readonly onClose?: AdapterOptions['onSocketClose'],
   ) {}
 
   get protocol() {
@@ -144,6 +150,11 @@ class Connection implements GraphqlWsSocket {
 
   /** As graphql-ws does with its own: held subscriptions end before onDisconnect and onClose run. */
   closed(code: number, reason: string, closed: (code: number, reason: string) => Promise<void>) {
+    try {
+      this.onClose?.(this.socket, code, reason);
+    } catch (error) {
+      this.logger.error({ err: error }, 'a socket close hook failed');
+    }
     const held = this.extra.held;
     this.extra.held = undefined;
     const ended = held ? held.map((entry) => entry.iterator.return?.()) : [];

@@ -45,6 +45,8 @@ export interface GraphqlWsOptions {
   connectionLimits?: Pick<ConnectionGuard, 'admit' | 'release'>;
   /** ops: called when a connection is acknowledged (connect latency, who it is in the logs). */
   onAcknowledged?: (socket: WebSocket, principal: Principal) => void;
+  /** Called when any socket closes, first, with its close code and reason (ops: connection metrics, logs). */
+  onSocketClosed?: (socket: WebSocket, code: number, reason: string) => void;
   /** Called when an acknowledged connection closes, with the close code (presence). */
   onClosed?: (socket: WebSocket, code: number) => void;
   /** Fan-out engine (src/fanout): runs subscription plans, executed once per group of subscribers. */
@@ -166,7 +168,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions) {
     wsServer,
     logger,
     // fanout: the engine's subscriptions are held by the adapter, not by a suspended graphql-ws frame each
-    { silent: isEngineDelivery },
+    { silent: isEngineDelivery, onSocketClose: options.onSocketClosed },
   );
 
   /** What an operation may ask of its connection: made per operation, so an idle connection keeps nothing. */

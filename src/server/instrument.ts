@@ -43,8 +43,10 @@ export interface OperationGate {
 export interface Instrumentation {
   metrics: Metrics;
   activity: Activity;
-  /** Counts and logs every connection of the server: opened, acknowledged, closed (with its code). */
+  /** Counts and logs every connection of the server: opened, acknowledged, closed (connectionClosed). */
   trackConnections(wsServer: WebSocketServer): void;
+  /** Call from the socket's transport when it closes (one close listener per socket, not one per module). */
+  connectionClosed(socket: WebSocket, code: number, reason: string): void;
   connectionOf(socket: WebSocket | undefined): ConnectionInfo | undefined;
   /** Call when graphql-ws acknowledges a connection (connect latency, who it is). */
   connectionAcknowledged(socket: WebSocket, principal: Principal): void;
@@ -87,28 +89,25 @@ export function createInstrumentation(deps: {
         },
         'ws connected',
       );
-      // on, not once: 'close' is emitted once, and once() wraps each listener (about 150 bytes per socket).
-      socket.on('close', (code: number, reason: Buffer) => {
-        metrics.connectionsActive.dec();
-        metrics.connectionCloses.inc({ code: String(code) });
-        activity.connectionClosed();
-        logger.info(
-          {
-            ...connectionFields(info),
-            code,
-            reason: reason.toString(),
-            durationMs: Math.round(performance.now() - info.openedAt),
-          },
-          'ws disconnected',
-        );
-      });
     });
+  }
+
+  function connectionClosed(socket: WebSocket, code: number, reason: string) {
+    const info = connections.get(socket);
+    if (!info) return;
+    connections.delete(socket);
+    metrics.connectionsActive.dec();
+    metrics.connectionCloses.inc({ code: String(code) });
+    activity.connectionClosed();
+    const durationMs = Math.round(performance.now() - info.openedAt);
+    logger.info({ ...connectionFields(info), code, reason, durationMs }, 'ws disconnected');
   }
 
   return {
     metrics,
     activity,
     trackConnections,
+    connectionClosed,
     connectionOf: (socket) => (socket ? connections.get(socket) : undefined),
     connectionAcknowledged(socket, principal) {
       const info = connections.get(socket);

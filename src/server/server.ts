@@ -309,6 +309,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       instrument.connectionAcknowledged(socket, principal);
       services.presence.connected(socket, principal);
     },
+    onSocketClosed: (socket, code, reason) => instrument.connectionClosed(socket, code, reason),
     onClosed: (socket, code) => services.presence.disconnected(socket, isCleanClose(code, drain.draining)),
     connectionLimits: limits.connections,
     trustedDocuments,
