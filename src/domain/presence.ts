@@ -127,7 +127,8 @@ export class PresenceService {
     this.track(
       local.settled.then(async () => {
         if (!local.registration) return;
-        await this.announce(await this.registry.unregister(local.id, clean ? 0 : this.options.graceMs));
+        const graceMs = clean ? 0 : this.options.graceMs;
+        await this.announce(await this.registry.unregister(local.id, graceMs, local.registration));
       }),
     );
   }

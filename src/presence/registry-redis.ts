@@ -66,7 +66,7 @@ local function announce(key, now, out, channel)
     out[#out + 1] = {'ONLINE', tostring(now), fields}
   end
 end
-local function remove(key, now, out)
+local function remove(key, now, out, channel)
   local d = B .. 'd:' .. key
   if redis.call('EXISTS', d) == 0 then return end
   local a = tonumber(redis.call('HGET', d, 'announced') or '0')
@@ -75,9 +75,15 @@ local function remove(key, now, out)
   redis.call('SREM', B .. 's:' .. redis.call('HGET', d, 'storeKey'), key)
   redis.call('ZREM', B .. 'grace', key)
   redis.call('DEL', d)
-  if a > 0 then out[#out + 1] = {'OFFLINE', tostring(now), fields} end
+  if a <= 0 then return end
+  if channel and channel ~= '' then
+    redis.call('PUBLISH', channel, message('OFFLINE', now, fields))
+    out[#out + 1] = {'OFFLINE', tostring(now), fields, '1'}
+  else
+    out[#out + 1] = {'OFFLINE', tostring(now), fields}
+  end
 end
-local function drop(conn, grace, now, out)
+local function drop(conn, grace, now, out, channel)
   local key = redis.call('HGET', B .. 'conn', conn)
   redis.call('HDEL', B .. 'conn', conn)
   redis.call('ZREM', B .. 'lease', conn)
@@ -86,12 +92,12 @@ local function drop(conn, grace, now, out)
   if redis.call('EXISTS', d) == 0 then return end
   local c = redis.call('HINCRBY', d, 'connections', -1)
   redis.call('HSET', d, 'lastSeenAt', now)
-  if c > 0 then return announce(key, now, out) end
+  if c > 0 then return announce(key, now, out, channel) end
   if grace > 0 then
     redis.call('ZADD', B .. 'grace', now + grace, key)
     return
   end
-  remove(key, now, out)
+  remove(key, now, out, channel)
 end
 `;
 
@@ -124,11 +130,11 @@ end
 return out
 `;
 
-/** ARGV: connection id, grace ms. */
+/** ARGV: connection id, grace ms, its store's presence channel or ''. */
 const UNREGISTER = `${COMMON}
 local now = nowMs()
 local out = {}
-drop(ARGV[1], tonumber(ARGV[2]), now, out)
+drop(ARGV[1], tonumber(ARGV[2]), now, out, ARGV[3])
 return out
 `;
 
@@ -228,8 +234,9 @@ export function createRedisPresenceRegistry(options: {
       }
       return changes;
     },
-    async unregister(connectionId, graceMs) {
-      return changesOf(await commands.presenceUnregister(BASE, connectionId, String(graceMs)));
+    async unregister(connectionId, graceMs, store) {
+      const channel = store ? (options.channelOf?.(store.tenantId, store.storeId) ?? '') : '';
+      return changesOf(await commands.presenceUnregister(BASE, connectionId, String(graceMs), channel));
     },
     async sweep() {
       return changesOf(await commands.presenceSweep(BASE, String(SWEEP_LIMIT)));

@@ -63,8 +63,15 @@ export interface PresenceRegistry {
   readonly shared: boolean;
   /** Registers connections or renews their lease (re-registering those the registry no longer has). */
   register(connections: readonly ConnectionRegistration[]): Promise<PresenceChange[]>;
-  /** The connection closed; its device keeps its entry for graceMs if that was its last connection. */
-  unregister(connectionId: string, graceMs: number): Promise<PresenceChange[]>;
+  /**
+   * The connection closed; its device keeps its entry for graceMs if that was its last connection. `store`: the
+   * connection's (its registration's), so a registry that publishes changes can publish this one.
+   */
+  unregister(
+    connectionId: string,
+    graceMs: number,
+    store?: { tenantId: string; storeId: string },
+  ): Promise<PresenceChange[]>;
   /** Reaps expired leases and devices whose grace ran out. */
   sweep(): Promise<PresenceChange[]>;
   /** The store's devices, including those in grace. */

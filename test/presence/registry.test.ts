@@ -182,5 +182,20 @@ describe('presence registry publishing its changes (redis)', () => {
     expect(second.device.connections).toBe(2);
     await eventually(() => received.length === 2);
     expect(received[1]).toEqual({ ...second, tenantId: 'acme', storeId: 'acme-downtown' });
+    // Its closes too, when told the connection's store: the count going down, then OFFLINE.
+    const store = { tenantId: 'acme', storeId: 'acme-downtown' };
+    const closes = [
+      ['c1', 'ONLINE', 1],
+      ['c2', 'OFFLINE', 0],
+    ] as const;
+    for (const [i, [connection, kind, count]] of closes.entries()) {
+      const [{ published, ...change }] = (await registry.unregister(connection, 0, store)) as [
+        PresenceChange,
+      ];
+      expect([published, change.kind, change.device.connections]).toEqual([true, kind, count]);
+      await eventually(() => received.length === 3 + i);
+      expect(received[2 + i]).toEqual({ ...change, ...store });
+    }
+    expect(received).toHaveLength(4);
   });
 });
