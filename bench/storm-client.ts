@@ -24,6 +24,8 @@ interface Subscriber {
   received: number;
   lastId: number;
   lastCursor?: string;
+  /** Told to refetch (a GraphQL error such as CURSOR_TOO_OLD): it subscribes again from now, without a cursor. */
+  refetch?: boolean;
   duplicated: number;
   outOfOrder: number;
   /** Which ids were received: bit (id - baseId), grown as needed. */
@@ -50,6 +52,8 @@ const subscribers: Subscriber[] = [];
 let request: StormConnect;
 let firstError: string | undefined;
 const closes: Record<string, number> = {};
+/** Sockets the client ended itself after an `error` or `complete` message. */
+const endedAfter = new WeakMap<WebSocket, string>();
 let closing = false;
 
 const reply = (message: StormReply) => process.send?.(message);
@@ -109,13 +113,26 @@ function open(subscriber: Subscriber, ready?: (error?: string) => void) {
     if (ready) ready();
     else liveAgain(subscriber);
   };
-  socket.on('error', () => {}); // the close that follows decides
+  let opened = false;
+  let failure = '';
+  socket.on('open', () => {
+    opened = true;
+  });
+  socket.on('error', (error) => {
+    failure = error.message; // the close that follows decides; its key in `closes` says why
+  });
   socket.on('close', (code: number, reason: Buffer) => {
     if (closing) return;
     if (ready && !subscribed) return ready(`closed ${code} ${String(reason)}`);
     subscriber.disconnectedAt ??= nowMs();
     subscriber.url = request.failoverUrl;
-    closes[code] = (closes[code] ?? 0) + 1;
+    // Keyed by ws's error, if any (an abnormal close says why), and whether the handshake had completed.
+    const why = failure ? `: ${failure.replace(/\d+/g, 'N')}` : '';
+    const answered = endedAfter.get(socket);
+    const key = answered
+      ? `ended by the client after ${answered === 'refetch' ? 'errors (refetch: from now, no cursor)' : answered}`
+      : `${code}${opened ? '' : ' before open'}${why}`;
+    closes[key] = (closes[key] ?? 0) + 1;
     const retryAfter = retryAfterOf({ code, reason: String(reason) });
     if (retryAfter !== undefined) subscriber.shed++;
     subscriber.reconnects++;
@@ -152,9 +169,12 @@ function expediter(socket: WebSocket, subscriber: Subscriber, subscribed: () => 
       payload?: { data?: { orderUpdated?: OrderEvent }; errors?: unknown };
     };
     if (message.type === 'connection_ack') {
-      const variables = subscriber.lastCursor
-        ? { ...request.variables, after: subscriber.lastCursor }
-        : request.variables;
+      const variables = subscriber.refetch
+        ? { ...request.variables, after: undefined }
+        : subscriber.lastCursor
+          ? { ...request.variables, after: subscriber.lastCursor }
+          : request.variables;
+      subscriber.refetch = false;
       socket.send(
         JSON.stringify({ id: '1', type: 'subscribe', payload: { query: request.query, variables } }),
       );
@@ -163,7 +183,10 @@ function expediter(socket: WebSocket, subscriber: Subscriber, subscribed: () => 
     } else if (message.type === 'next') {
       const event = message.payload?.data?.orderUpdated;
       if (!event) {
+        // Refused (CURSOR_TOO_OLD...): a result with errors, then `complete`. Refetch (see below).
         firstError ??= `errors: ${JSON.stringify(message.payload?.errors)}`;
+        subscriber.refetch = true;
+        subscriber.lastCursor = undefined;
         return;
       }
       onEvent(subscriber, event);
@@ -171,6 +194,14 @@ function expediter(socket: WebSocket, subscriber: Subscriber, subscribed: () => 
       subscribed();
     } else if (message.type === 'error' || message.type === 'complete') {
       firstError ??= `${message.type}: ${JSON.stringify(message.payload)}`;
+      // As an application on expediter/client does (a GraphQL error is an answer, not retried): it refetches
+      // and subscribes from now. Resuming from the same cursor again would be refused again, each time after
+      // the server read the whole replay (REPLAY_MAX_EVENTS + 1 rows) to say so: a storm feeding itself.
+      if (message.type === 'error') {
+        subscriber.refetch = true;
+        subscriber.lastCursor = undefined;
+      }
+      endedAfter.set(socket, subscriber.refetch ? 'refetch' : message.type);
       socket.terminate();
     } else if (message.type === 'ping') {
       socket.send('{"type":"pong"}');
