@@ -358,8 +358,10 @@ async function connections(system: System, n: number, setup: Setup): Promise<Con
     await new Promise((r) => setTimeout(r, 1000));
     const heapFile = (when: string) =>
       path.resolve(`bench/profiles/expediter-${n}-connections-${when}.heapsnapshot`);
-    if (flags.heap && system === 'expediter')
+    if (flags.heap && system === 'expediter') {
+      mkdirSync(path.resolve('bench/profiles'), { recursive: true });
       await servers[0]!.ask({ cmd: 'heap', file: heapFile('before') }, 'heap');
+    }
     const before = await serverStats(servers, true);
     const { millis, failures } = await connect(
       clients,
