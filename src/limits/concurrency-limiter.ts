@@ -94,6 +94,8 @@ export function createConcurrencyLimiter(options: {
   let releasing:
     | { pairs: Array<readonly [string, string]>; sent: () => void; done: Promise<void> }
     | undefined;
+  /** Release scripts on their way (a batch of many sockets' slots takes several): close() waits for them. */
+  const sending = new Set<Promise<void>>();
 
   const renewal = setInterval(() => void renewAll(), Math.max(Math.floor(leaseMs / 3), 50));
   renewal.unref();
@@ -164,7 +166,9 @@ export function createConcurrencyLimiter(options: {
     const batch = releasing;
     if (!batch) return;
     releasing = undefined;
-    void releaseInRedis(batch.pairs).then(batch.sent);
+    const sent = releaseInRedis(batch.pairs).then(batch.sent);
+    sending.add(sent);
+    void sent.finally(() => sending.delete(sent));
   }
 
   /** acquireAll in this instance's memory: its own slots are the count. */
@@ -238,7 +242,8 @@ export function createConcurrencyLimiter(options: {
       const slots = held.all();
       held.clear();
       sendReleases();
-      await releaseInRedis(slots);
+      // Sockets closed by a shutdown queued their releases just before: they reach Redis before it is closed.
+      await Promise.all([...sending, releaseInRedis(slots)]);
     },
   };
   return limiter;

@@ -75,12 +75,13 @@ export function createLimiterRedis(options: LimiterRedisOptions): LimiterRedis {
       return () => listeners.delete(listener);
     },
     async run(remote, local) {
-      if (mode !== 'redis' || redis.status !== 'ready') return local();
+      if (closing || mode !== 'redis' || redis.status !== 'ready') return local();
       try {
         return await remote(redis);
       } catch (error) {
         if (isConnectionProblem(error)) {
-          setMode('local', error);
+          // A command still in flight when the instance closed the connection: no outage to warn about.
+          if (!closing) setMode('local', error);
           return local();
         }
         throw error;

@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ConcurrencyLimiter, createConcurrencyLimiter } from '../../src/limits/concurrency-limiter';
 import { createLimiterRedis, type LimiterRedis } from '../../src/limits/limiter-redis';
@@ -88,6 +89,27 @@ describe('open slots shared through Redis', () => {
     const probes = await Promise.all(subjects.map((subject) => b.acquire('conn', subject, 'probe', 1)));
     expect(redis.mode()).toBe('redis');
     expect(probes.filter((probe) => probe.allowed)).toEqual([]);
+  });
+
+  it('a shutdown right after its sockets closed frees every slot in Redis, and reports no outage', async () => {
+    const prefix = uniqueRedisPrefix();
+    const warnings: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const redis = createLimiterRedis({ redisUrl: REDIS_URL, logger, commandTimeoutMs: 5000 });
+    await redis.ready(2000);
+    const closing = createConcurrencyLimiter({ redis, keyPrefix: prefix });
+    const subjects = Array.from({ length: 1200 }, (_, i) => `u${i}`);
+    await Promise.all(subjects.map((subject) => closing.acquire('conn', subject, 'held', 1)));
+    // As a shutdown does: every socket closes in one turn (more releases than one script takes), then close().
+    for (const subject of subjects) void closing.release('conn', subject, 'held');
+    await closing.close();
+    await redis.close();
+    const { slots: survivor } = await instance(prefix, { commandTimeoutMs: 5000 });
+    const probes = await Promise.all(
+      subjects.map((subject) => survivor.acquire('conn', subject, 'probe', 1)),
+    );
+    expect(probes.filter((probe) => !probe.allowed)).toEqual([]);
+    expect(warnings).toEqual([]);
   });
 
   it('frees the slots of an instance that vanished once their lease runs out', async () => {
