@@ -17,6 +17,8 @@ export interface AdmissionOptions {
   /** Called for every shed connection (metrics). */
   onShed?: () => void;
   now?: () => number;
+  /** CPU time this process has used, in microseconds (user + system); `process.cpuUsage()` unless injected (tests). */
+  cpuMicros?: () => number;
 }
 
 export interface Admission {
@@ -32,6 +34,17 @@ export interface Admission {
 const RATE_WINDOW_MS = 1000;
 /** Weight of the newest window in the rate's moving average. */
 const RATE_WEIGHT = 0.5;
+/** Share of a core the schedule aims to keep busy: a window below it means the instance could admit more. */
+const TARGET_UTILISATION = 0.9;
+/** Most a single window can scale its measured rate up by (an almost idle CPU share would extrapolate to anything). */
+const MAX_SCALE = 4;
+/** The estimate never exceeds this many times `maxHandshakes` per second, whatever the windows say. */
+const MAX_RATE_PER_HANDSHAKE_SLOT = 10;
+
+const processCpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
 
 /**
  * Admission of WebSocket handshakes: at most `maxHandshakes` connections are between their upgrade and their
@@ -39,17 +52,32 @@ const RATE_WEIGHT = 0.5;
  * a storm of thousands at once would make every one of them late, past the clients' own timeouts, and
  * they would all retry). Over the limit, the connection is closed at once with 1013 and a `retryAfter`.
  *
- * The waits are scheduled, not all alike: the instance measures how many handshakes it completes per second
+ * The waits are scheduled, not all alike: the instance estimates how many handshakes it could complete per second
  * and gives each shed client the next free slot at that rate (at least `minRetryAfterMs` away), so a storm of
  * N clients comes back spread over about N / rate seconds instead of all at once again.
+ *
+ * The estimate is of capacity, not throughput. Handshakes completed per second alone is self-fulfilling: once the
+ * clients arrive at the times this schedule gave them, the instance completes exactly as many as it scheduled, and
+ * never finds out it could do more (measured: a storm of 10,000 kept at a fraction of a core, its tail a minute
+ * long). So each window also samples the process's CPU time and scales the measured rate by
+ * TARGET_UTILISATION / (share of a core used), between 1 (a busy window: the measured rate is the capacity) and
+ * MAX_SCALE, smoothed over windows and capped at MAX_RATE_PER_HANDSHAKE_SLOT × maxHandshakes per second. CPU is
+ * the resource the handshake limit protects (token verification and look-ups run on the event loop). Counting all
+ * of the process's CPU as handshake work errs low, never high: with other work W besides, rate × target / (W +
+ * rate × cost) stays under the true (target − W) / cost, so windows rise towards the target and stop there.
+ * Little's law (maxHandshakes / mean handshake duration) was the simpler candidate, but a handshake's duration is
+ * mostly waiting on the client and the network, not work here; it would measure latency, not the spare capacity.
  */
 export function createAdmission(options: AdmissionOptions): Admission {
   const now = options.now ?? Date.now;
+  const cpuMicros = options.cpuMicros ?? processCpuMicros;
+  const maxRate = MAX_RATE_PER_HANDSHAKE_SLOT * options.maxHandshakes;
   /** Sockets between upgrade and acknowledgement, with the close listener that frees their slot. */
   const pending = new Map<WebSocket, () => void>();
   // Before the first window is measured, assume the limit's worth of handshakes per second.
   let ratePerSecond = options.maxHandshakes;
   let windowStart = now();
+  let windowCpuStart = cpuMicros();
   let admittedInWindow = 0;
   /** When the latest client shed was told to come back. */
   let lastSlotAt = 0;
@@ -57,10 +85,17 @@ export function createAdmission(options: AdmissionOptions): Admission {
   function measure(at: number) {
     const elapsed = at - windowStart;
     if (elapsed < RATE_WINDOW_MS) return;
-    const measured = (admittedInWindow * 1000) / elapsed;
+    const cpu = cpuMicros();
     // An idle window says nothing of capacity: only windows that admitted something move the estimate.
-    if (admittedInWindow > 0) ratePerSecond = RATE_WEIGHT * measured + (1 - RATE_WEIGHT) * ratePerSecond;
+    if (admittedInWindow > 0) {
+      const measured = (admittedInWindow * 1000) / elapsed;
+      const cpuShare = (cpu - windowCpuStart) / 1000 / elapsed;
+      const scale = Math.min(MAX_SCALE, Math.max(1, TARGET_UTILISATION / cpuShare));
+      const capacity = measured * scale;
+      ratePerSecond = Math.min(maxRate, RATE_WEIGHT * capacity + (1 - RATE_WEIGHT) * ratePerSecond);
+    }
     windowStart = at;
+    windowCpuStart = cpu;
     admittedInWindow = 0;
   }
 

@@ -12,6 +12,7 @@ class FakeSocket extends EventEmitter {
 
 function setup(maxHandshakes: number, minRetryAfterMs = 500) {
   let now = 1_000_000;
+  let cpuMicros = 5_000_000;
   let shed = 0;
   const admission = createAdmission({
     maxHandshakes,
@@ -19,6 +20,7 @@ function setup(maxHandshakes: number, minRetryAfterMs = 500) {
     maxRetryAfterMs: 10_000,
     onShed: () => shed++,
     now: () => now,
+    cpuMicros: () => cpuMicros,
   });
   const server = new EventEmitter();
   admission.attach(server as never);
@@ -33,8 +35,30 @@ function setup(maxHandshakes: number, minRetryAfterMs = 500) {
     connect,
     retryAfter,
     shed: () => shed,
-    advance: (ms: number) => {
+    /** Time passes with the process busy `cpuShare` of a core (a saturated core unless told). */
+    advance: (ms: number, cpuShare = 1) => {
       now += ms;
+      cpuMicros += ms * 1000 * cpuShare;
+    },
+  };
+}
+
+/** A storm at an instance whose CPU use the test sets, seen through the waits it tells the clients it sheds. */
+function storm(maxHandshakes: number) {
+  const s = setup(maxHandshakes);
+  return {
+    ...s,
+    /** A one-second window in which `admitted` handshakes complete, the process using `cpuShare` of a core. */
+    window(admitted: number, cpuShare: number) {
+      for (let i = 0; i < admitted; i++) s.admission.admitted(s.connect() as never);
+      s.advance(1000, cpuShare);
+    },
+    /** The rate the schedule spaces shed clients at, from the waits of 101 of them (then their slots are freed). */
+    scheduledRate(): number {
+      const holders = Array.from({ length: maxHandshakes }, () => s.connect());
+      const waits = Array.from({ length: 101 }, () => s.retryAfter(s.connect()));
+      for (const holder of holders) holder.emit('close');
+      return 100 / (waits.at(-1)! - waits[0]!);
     },
   };
 }
@@ -79,5 +103,42 @@ describe('admission of handshakes', () => {
     connect();
     const waits = Array.from({ length: 100 }, () => retryAfter(connect()));
     expect(Math.max(...waits)).toBe(10);
+  });
+
+  it('spaces clients at the measured rate when the window kept the CPU busy', () => {
+    const { window, scheduledRate } = storm(100);
+    // 100 handshakes/s (the starting estimate, too) on a saturated core: no spare capacity to schedule.
+    window(100, 1);
+    expect(scheduledRate()).toBeCloseTo(100, -1);
+    // Over the target (GC, other threads) never schedules below what was measured.
+    window(100, 1.5);
+    expect(scheduledRate()).toBeCloseTo(100, -1);
+  });
+
+  it('raises the rate window by window while the CPU has room, although clients arrive at the rate scheduled', () => {
+    const { window, scheduledRate } = storm(100);
+    // A busy first second sets the estimate near what was done: 60/s.
+    window(20, 1);
+    let rate = scheduledRate();
+    expect(rate).toBeCloseTo(60, -1);
+    // Then the clients come back exactly as scheduled, and the instance uses 30% of a core doing it:
+    // throughput alone would stay at 60/s for ever; the capacity estimate rises each window.
+    const rates = [rate];
+    for (let i = 0; i < 4; i++) {
+      window(Math.round(rate), 0.3);
+      rate = scheduledRate();
+      rates.push(rate);
+    }
+    for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeGreaterThan(rates[i - 1]! * 1.5);
+    // 0.9 / 0.3: at most three times what the window measured.
+    expect(rates[1]).toBeCloseTo(0.5 * 3 * 60 + 0.5 * 60, -1);
+  });
+
+  it('scales an almost idle window up by at most four, and never past ten times the handshake limit per second', () => {
+    const { window, scheduledRate } = storm(10);
+    window(10, 0); // measured 10/s, no CPU used: 0.5 × 40 + 0.5 × 10
+    expect(scheduledRate()).toBeCloseTo(25, 0);
+    for (let i = 0; i < 5; i++) window(90, 0);
+    expect(scheduledRate()).toBeCloseTo(100, -1);
   });
 });
