@@ -45,6 +45,9 @@ import { createInstrumentation } from './instrument';
 import { createDrainState, createOpsRoutes, refuseUpgradesWhileDraining, withinDeadline } from './ops';
 import { createGraphqlApp, GRAPHQL_PATH } from './yoga';
 
+/** Connections the kernel queues before they are accepted (Node's default: 511); see the listen call. */
+const LISTEN_BACKLOG = 8192;
+
 export interface ExpediterServer {
   /** http://host:port */
   url: string;
@@ -318,7 +321,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
-    httpServer.listen(config.port, config.host, () => resolve());
+    // A reconnect storm opens thousands of connections within the clients' first backoff (250 ms): past the
+    // accept queue (Node's default 511) the kernel drops them and the clients' SYN retransmits bring them back
+    // 1, 3, 7, 15, 31, 63 s later, a tail no retryAfter controls. The kernel caps it at net.core.somaxconn.
+    httpServer.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   relay.start();
   const stopPruning = schedulePruning(db, { retentionHours: config.events.retentionHours, logger });
