@@ -52,6 +52,15 @@ local function message(kind, now, fields)
     .. (f.lastSeenAt or '0') .. ',"revision":' .. (f.revision or '0') .. store .. '}' .. store .. '}'
 end
 -- channel: where the change is published now (then marked published), or '' (the caller publishes it).
+-- A change for the caller; published here when the caller gave its channel (then marked as published).
+local function emit(status, now, fields, out, channel)
+  if channel and channel ~= '' then
+    redis.call('PUBLISH', channel, message(status, now, fields))
+    out[#out + 1] = {status, tostring(now), fields, '1'}
+  else
+    out[#out + 1] = {status, tostring(now), fields}
+  end
+end
 local function announce(key, now, out, channel)
   local d = B .. 'd:' .. key
   local c = tonumber(redis.call('HGET', d, 'connections') or '0')
@@ -59,12 +68,7 @@ local function announce(key, now, out, channel)
   if c <= 0 or c == a then return end
   redis.call('HSET', d, 'announced', c, 'revision', redis.call('INCR', B .. 'rev'))
   local fields = redis.call('HGETALL', d)
-  if channel and channel ~= '' then
-    redis.call('PUBLISH', channel, message('ONLINE', now, fields))
-    out[#out + 1] = {'ONLINE', tostring(now), fields, '1'}
-  else
-    out[#out + 1] = {'ONLINE', tostring(now), fields}
-  end
+  emit('ONLINE', now, fields, out, channel)
 end
 local function remove(key, now, out, channel)
   local d = B .. 'd:' .. key
@@ -76,12 +80,7 @@ local function remove(key, now, out, channel)
   redis.call('ZREM', B .. 'grace', key)
   redis.call('DEL', d)
   if a <= 0 then return end
-  if channel and channel ~= '' then
-    redis.call('PUBLISH', channel, message('OFFLINE', now, fields))
-    out[#out + 1] = {'OFFLINE', tostring(now), fields, '1'}
-  else
-    out[#out + 1] = {'OFFLINE', tostring(now), fields}
-  end
+  emit('OFFLINE', now, fields, out, channel)
 end
 local function drop(conn, grace, now, out, channel)
   local key = redis.call('HGET', B .. 'conn', conn)
